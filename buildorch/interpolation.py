@@ -1,0 +1,119 @@
+"""`${NAME}`, `${NAME:-default}` and `${env.NAME}` in pipeline string values.
+
+`$$` is a literal `$`. A `$` not followed by `{` is left alone, so shell snippets such as
+`$HOME` in a value pass through untouched (compose files behave the same way for `$$`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+_NAME = re.compile(r"(env\.)?([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?\Z", re.DOTALL)
+
+
+class InterpolationError(Exception):
+    """A reference that cannot be resolved; the message is user-facing."""
+
+
+Lookup = Callable[[str], str | None]
+
+
+def interpolate(value: str, lookup: Lookup, env: Mapping[str, str]) -> str:
+    """Replace every `${...}` in `value`; `lookup` resolves pipeline and built-in vars."""
+    if "$" not in value:
+        return value
+    out: list[str] = []
+    i = 0
+    while (start := value.find("$", i)) != -1:
+        out.append(value[i:start])
+        if value.startswith("$$", start):
+            out.append("$")
+            i = start + 2
+        elif value.startswith("${", start):
+            end = _closing_brace(value, start + 2)
+            out.append(_resolve(value[start + 2:end], lookup, env))
+            i = end + 1
+        else:
+            out.append("$")
+            i = start + 1
+    out.append(value[i:])
+    return "".join(out)
+
+
+def _closing_brace(value: str, i: int) -> int:
+    """Index of the `}` that closes the `${` before `i`; defaults may nest `${...}`."""
+    depth = 1
+    while i < len(value):
+        if value.startswith("${", i):
+            depth, i = depth + 1, i + 2
+            continue
+        if value[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise InterpolationError(f"unclosed '${{' in '{value}'")
+
+
+def _resolve(expr: str, lookup: Lookup, env: Mapping[str, str]) -> str:
+    parsed = _NAME.match(expr)
+    if parsed is None:
+        raise InterpolationError(f"bad variable reference '${{{expr}}}'")
+    is_env, name, default = parsed.groups()
+    found = env.get(name) if is_env else lookup(name)
+    if found is not None and found != "":
+        return found
+    if default is not None:
+        return interpolate(default, lookup, env)
+    if found is not None:
+        return found
+    where = f"environment variable '{name}'" if is_env else f"variable '{name}'"
+    raise InterpolationError(f"undefined {where} in '${{{expr}}}' (use ${{{expr}:-default}})")
+
+
+class VarResolver:
+    """Resolves pipeline vars lazily, each at most once, detecting reference cycles.
+
+    Precedence: `--var` over the pipeline's `vars`, over built-ins (git, PIPELINE).
+    Built-ins are callables so that git is only asked when a value is used.
+    """
+
+    def __init__(
+        self,
+        pipeline_vars: Mapping[str, str],
+        overrides: Mapping[str, str],
+        builtins: Mapping[str, Callable[[], str | None]],
+        env: Mapping[str, str],
+    ) -> None:
+        self._raw = pipeline_vars
+        self._overrides = overrides
+        self._builtins = builtins
+        self._env = env
+        self._done: dict[str, str | None] = {}
+        self._active: list[str] = []
+
+    def __call__(self, name: str) -> str | None:
+        if name in self._done:
+            return self._done[name]
+        if name in self._active:
+            chain = " -> ".join([*self._active[self._active.index(name):], name])
+            raise InterpolationError(f"variables refer to each other: {chain}")
+        self._active.append(name)
+        try:
+            value = self._compute(name)
+        finally:
+            self._active.pop()
+        self._done[name] = value
+        return value
+
+    def _compute(self, name: str) -> str | None:
+        if name in self._overrides:
+            return self._overrides[name]
+        if name in self._raw:
+            return interpolate(self._raw[name], self, self._env)
+        builtin = self._builtins.get(name)
+        return builtin() if builtin else None
+
+    def expand(self, value: str) -> str:
+        return interpolate(value, self, self._env)

@@ -1,0 +1,117 @@
+"""The one helper that starts subprocesses.
+
+Every child runs in its own process group (so Ctrl-C handling can stop a build and all of
+its children), its argv is a list (never a shell string), and a failure raises an error
+that shows the redacted command, the exit code and the tail of the output.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from buildorch.errors import BuildorchError
+
+TAIL_LINES = 20
+REDACTED = "***"
+
+
+class ToolNotFoundError(BuildorchError):
+    """A binary buildorch needs is not on PATH."""
+
+
+class CommandError(BuildorchError):
+    """A command exited non-zero (when the caller asked for a check)."""
+
+    exit_code = 1
+
+    def __init__(self, argv: Sequence[str], returncode: int, output: str) -> None:
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.output = output
+        tail = "\n".join(output.rstrip().splitlines()[-TAIL_LINES:])
+        super().__init__(
+            f"command failed with exit code {returncode}: {render_argv(argv)}"
+            + (f"\n{tail}" if tail else "")
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    output: str
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def render_argv(argv: Sequence[str]) -> str:
+    """A readable command line for messages (quoting only where needed)."""
+    import shlex
+
+    return shlex.join(argv)
+
+
+def which(binary: str, path: str | None = None) -> str:
+    found = shutil.which(binary, path=path)
+    if found is None:
+        raise ToolNotFoundError(f"'{binary}' was not found on PATH; install it or fix PATH")
+    return found
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    check: bool = True,
+    secrets: Iterable[str] = (),
+    stdin: str | None = None,
+) -> Result:
+    """Run `argv` to completion, capturing stdout and stderr together."""
+    if not argv:
+        raise ValueError("empty argv")
+    binary = which(argv[0], path=(env or os.environ).get("PATH"))
+    secrets = tuple(secrets)
+    with subprocess.Popen(
+        [binary, *argv[1:]],
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    ) as child:
+        try:
+            out, _ = child.communicate(stdin, timeout=timeout)
+        except BaseException:  # timeout or Ctrl-C: do not leave the group running
+            stop_group(child)
+            raise
+    output = redact(out or "", secrets)
+    if check and child.returncode != 0:
+        raise CommandError([redact(a, secrets) for a in argv], child.returncode, output)
+    return Result(child.returncode, output)
+
+
+def stop_group(child: subprocess.Popen[str], deadline: float = 10.0) -> None:
+    """TERM the child's process group, then KILL it if it is still there after `deadline`."""
+    for sig, wait in ((signal.SIGTERM, deadline), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(child.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            child.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue

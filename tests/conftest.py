@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "pipelines" / "example.yaml"
+
+SIMPLE_DOCKERFILE = "FROM localhost:5000/busybox:latest\nRUN true\n"
+
+MakeProject = Callable[..., Path]
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> MakeProject:
+    """Write a pipeline file and Dockerfiles into a fresh folder; return the pipeline path.
+
+    `files` maps relative paths to contents; a folder named as an image's context gets a
+    plain Dockerfile unless `files` gives one.
+    """
+
+    def make(pipeline: str, files: dict[str, str] | None = None,
+             contexts: tuple[str, ...] = ()) -> Path:
+        for context in contexts:
+            (tmp_path / context).mkdir(parents=True, exist_ok=True)
+            (tmp_path / context / "Dockerfile").write_text(SIMPLE_DOCKERFILE)
+        for rel, content in (files or {}).items():
+            target = tmp_path / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(textwrap.dedent(content))
+        path = tmp_path / "pipeline.yaml"
+        path.write_text(textwrap.dedent(pipeline))
+        return path
+
+    return make
+
+
+def engine_available() -> tuple[bool, str]:
+    if not os.environ.get("DOCKER_HOST"):
+        return False, "DOCKER_HOST is not set (run: eval \"$(scripts/stack env)\")"
+    probe = subprocess.run(["docker", "buildx", "version"], capture_output=True, text=True,
+                           check=False)
+    if probe.returncode != 0:
+        return False, f"docker buildx does not answer: {probe.stderr.strip()[:200]}"
+    info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
+                          capture_output=True, text=True, check=False)
+    if info.returncode != 0:
+        return False, f"the engine does not answer: {info.stderr.strip()[:200]}"
+    return True, info.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def engine() -> str:
+    """The local stack's engine; engine tests fail (not skip) where it is required."""
+    ok, detail = engine_available()
+    if not ok:
+        if os.environ.get("BUILDORCH_REQUIRE_ENGINE") == "1":
+            pytest.fail(f"engine required but unavailable: {detail}")
+        pytest.skip(f"no BuildKit engine: {detail}")
+    return detail
