@@ -1,0 +1,1 @@
+"""Backends: pure argv translation of a BuildRequest, one module per tool."""

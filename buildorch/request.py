@@ -1,0 +1,44 @@
+"""One build request, the same for every backend; backends turn it into argv."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A secret passed by reference: a file path or an environment variable name."""
+
+    id: str
+    src: str | None = None
+    env: str | None = None
+
+
+@dataclass(frozen=True)
+class SshRef:
+    id: str
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    name: str
+    context: str
+    dockerfile: str
+    target: str | None = None
+    args: tuple[tuple[str, str], ...] = ()
+    named_contexts: tuple[tuple[str, str], ...] = ()  # name -> docker-image://..., a path, ...
+    secrets: tuple[SecretRef, ...] = ()
+    ssh: tuple[SshRef, ...] = ()
+    platforms: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    tags: tuple[str, ...] = ()
+    cache_from: tuple[str, ...] = ()  # attribute strings, e.g. type=registry,ref=...
+    cache_to: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()  # attribute strings, e.g. type=oci,dest=...
+    push: bool = False
+    load: bool = False
+    network: str | None = None
+    no_cache: bool = False
+    metadata_file: str | None = None
+    builder: str | None = None  # backend-specific address of the builder
