@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "api: serving on :8080"
