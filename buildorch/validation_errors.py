@@ -42,6 +42,8 @@ def _message(error: dict[str, object], path: Path_, allowed: Iterable[str]) -> s
         return f"unknown field '{name}'{hint}"
     if kind == "literal_error":
         return f"must be one of {error['ctx']['expected']}"  # type: ignore[index]
+    if kind == "too_short":
+        return "must not be empty"
     if kind == "string_pattern_mismatch":
         return ("invalid name: use letters, digits, '.', '_' and '-', "
                 "starting with a letter or digit")
