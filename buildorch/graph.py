@@ -95,11 +95,13 @@ def _check_acyclic(graph: nx.DiGraph) -> None:
         cycle = nx.find_cycle(graph)
     except nx.NetworkXNoCycle:
         return
-    names = [u for u, _ in cycle] + [cycle[0][0]]
+    # Edges point from a dependency to its dependent; people read "a depends on b".
+    names = [cycle[0][0], *reversed([u for u, _ in cycle])]
     declared = [e for u, v in cycle for e in graph.edges[u, v]["edges"]]
     # Point at a line of the pipeline if the cycle has one; else at a Dockerfile line.
     first = next((e for e in declared if e.field), declared[0])
-    raise ConfigError(f"dependency cycle: {' -> '.join(names)}", file=first.file,
+    chain = " -> ".join(names)
+    raise ConfigError(f"dependency cycle: {chain} (each depends on the next)", file=first.file,
                       line=first.line, field=first.field)
 
 
