@@ -7,10 +7,12 @@ that shows the redacted command, the exit code and the tail of the output.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,14 +106,40 @@ def run(
 
 
 def stop_group(child: subprocess.Popen[str], deadline: float = 10.0) -> None:
-    """TERM the child's process group, then KILL it if it is still there after `deadline`."""
+    """TERM the child's whole process group, then KILL what is left after `deadline`."""
     for sig, wait in ((signal.SIGTERM, deadline), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(child.pid, sig)
         except ProcessLookupError:
-            return
+            break
+        if _group_gone(child, wait):
+            break
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        child.wait(timeout=1)
+
+
+def _group_gone(child: subprocess.Popen[str], wait: float) -> bool:
+    """Wait until no live process is left in the child's group (the leader is reaped)."""
+    end = time.monotonic() + wait
+    while time.monotonic() < end:
+        child.poll()
+        if not _live_members(child.pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _live_members(pgid: int) -> bool:
+    # killpg(pgid, 0) also counts zombies that no one has reaped yet; /proc tells them apart.
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            child.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
             continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
