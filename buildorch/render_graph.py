@@ -47,8 +47,8 @@ def _drawing(p: LoadedPipeline, plan: Plan, stages: bool) -> _Drawing:
                       for a, b, kind, _ in image.info.stage_edges() if a in keep and b in keep]
         clusters.append((_Node(f"i{i}", name), nodes))
     for edge in plan.edges:
-        edges.append((_end_of(p, index, edge.source, stages),
-                      _start_of(p, index, edge, stages), edge.kind))
+        source = _end_of(p, index, edge.source, stages)
+        edges += [(source, target, edge.kind) for target in _starts_of(p, index, edge, stages)]
     return _Drawing(tuple(clusters), tuple(edges))
 
 
@@ -59,21 +59,20 @@ def _end_of(p: LoadedPipeline, index: dict[str, int], name: str, stages: bool) -
     return _stage_id(index[name], image.info.target_stage(image.spec.target).index)
 
 
-def _start_of(p: LoadedPipeline, index: dict[str, int], edge: Edge, stages: bool) -> str:
+def _starts_of(p: LoadedPipeline, index: dict[str, int], edge: Edge, stages: bool) -> list[str]:
     i = index[edge.target]
     if not stages:
-        return f"i{i}"
+        return [f"i{i}"]
     image = p.images[edge.target]
-    return _stage_id(i, _using_stage(image, edge))
+    return [_stage_id(i, s) for s in _using_stages(image, edge)]
 
 
-def _using_stage(image: ResolvedImage, edge: Edge) -> int:
-    """The stage of `image` that uses the dependency of `edge` (its first stage if unknown)."""
+def _using_stages(image: ResolvedImage, edge: Edge) -> list[int]:
+    """The stages of `image` that use the dependency of `edge` (its first stage if none)."""
     context = edge.field.rsplit(".", 1)[-1] if edge.kind == "context" and edge.field else None
-    for ref in image.info.external_references(image.spec.target):
-        if (edge.ref is not None and ref.line == edge.line) or ref.ref == context:
-            return ref.stage
-    return image.info.needed_stages(image.spec.target)[0].index
+    using = sorted({ref.stage for ref in image.info.external_references(image.spec.target)
+                    if (edge.ref is not None and ref.line == edge.line) or ref.ref == context})
+    return using or [image.info.needed_stages(image.spec.target)[0].index]
 
 
 def _quote(text: str) -> str:
