@@ -91,6 +91,8 @@ def _implicit_edges(images: Mapping[str, ResolvedImage]) -> Iterable[Edge]:
 
 
 def _check_acyclic(graph: nx.DiGraph) -> None:
+    if nx.is_directed_acyclic_graph(graph):  # fast; find_cycle only to explain a failure
+        return
     try:
         cycle = nx.find_cycle(graph)
     except nx.NetworkXNoCycle:
@@ -131,10 +133,14 @@ def expand_selection(
 
 def with_dependencies(graph: BuildGraph, selected: Iterable[str]) -> nx.DiGraph:
     """The subgraph of the selection plus everything it depends on."""
-    keep: set[str] = set()
-    for name in selected:
-        keep.add(name)
-        keep |= nx.ancestors(graph.graph, name)
+    # One search from all selected images at once (nx.ancestors starts one per image).
+    keep = set(selected)
+    stack = list(keep)
+    while stack:
+        for dep in graph.graph.predecessors(stack.pop()):
+            if dep not in keep:
+                keep.add(dep)
+                stack.append(dep)
     sub: nx.DiGraph = graph.graph.subgraph(keep).copy()
     return sub
 

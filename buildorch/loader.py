@@ -204,7 +204,8 @@ def _resolve_images(
     resolved: dict[str, ResolvedImage] = {}
     for name, own in p.model.images.items():
         spec = merge_defaults(p.model.defaults, own)
-        context_dir = (p.folder / spec.context).resolve()
+        # normpath, not resolve(): one stat per image instead of one per path component
+        context_dir = Path(os.path.normpath(p.folder / Path(spec.context).expanduser()))
         if not context_dir.is_dir():
             raise p.error(f"build context folder not found: {spec.context}",
                           ("images", name, "context"))
