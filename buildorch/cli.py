@@ -95,7 +95,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     pipeline, graph = _load(args)
     plan = make_plan(pipeline, graph, args.names)
     if args.format == "json":
-        print(json.dumps(plan_json(plan), indent=2))
+        # Indented for people; compact (and far faster to encode) when piped to a program.
+        print(json.dumps(plan_json(plan), indent=2 if sys.stdout.isatty() else None))
     else:
         print(plan_text(plan))
     return 0
