@@ -37,8 +37,9 @@ class BuildRequest:
     cache_to: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()  # attribute strings, e.g. type=oci,dest=...
     push: bool = False
+    push_by_digest: bool = False  # push the manifest without any tag (tags come at the end)
     load: bool = False
     network: str | None = None
     no_cache: bool = False
-    metadata_file: str | None = None
+    metadata_file: str | None = None  # where the backend writes the built digest
     builder: str | None = None  # backend-specific address of the builder
