@@ -1,4 +1,4 @@
-"""Command line: `buildorch validate|plan|graph|schema`.
+"""Command line: `buildorch validate|plan|graph|build|doctor|schema`.
 
 argparse (stdlib) keeps `buildorch --help` fast; each command imports what it needs
 only when it runs, so that nothing heavy (pydantic, networkx, boto3) loads for --help.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,8 +19,10 @@ from buildorch import __version__
 from buildorch.errors import EXIT_INTERRUPTED, BuildorchError
 
 if TYPE_CHECKING:
+    from buildorch.backends import Backend
     from buildorch.graph import BuildGraph
     from buildorch.loader import LoadedPipeline
+    from buildorch.plan import Plan, PlanOptions
 
 DEFAULT_FILES = ("buildorch.yaml", "buildorch.yml", "pipeline.yaml")
 
@@ -51,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="print the resolved plan and exact commands")
     _common(plan)
     plan.add_argument("--format", choices=("text", "json"), default="text")
+    _backend_options(plan)
 
     graph = commands.add_parser("graph", help="draw the dependency graph")
     _common(graph)
@@ -58,8 +62,50 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--stages", action="store_true",
                        help="draw the Dockerfile stages inside each image")
 
+    build = commands.add_parser("build", help="build the selection and what it depends on")
+    _common(build)
+    _backend_options(build)
+    build.add_argument("-j", "--jobs", type=_positive, metavar="N",
+                       help="builds at once (default: the builder's max_parallel, 4)")
+    build.add_argument("--keep-going", action="store_true",
+                       help="after a failure, build everything not downstream of it")
+    build.add_argument("--retries", type=_non_negative, default=0, metavar="N",
+                       help="retry builds that failed for transient reasons (not a failing RUN)")
+    build.add_argument("--load", action="store_true",
+                       help="load images into the backend's local image store (the default "
+                            "where it has one)")
+    build.add_argument("--dry-run", action="store_true", help="print the commands; run nothing")
+    build.add_argument("--progress", choices=("auto", "plain"), default="auto")
+
+    doctor = commands.add_parser("doctor", help="which backends answer and what they support")
+    doctor.add_argument("--builder", metavar="ADDRESS", help="BuildKit host or docker host")
+
     commands.add_parser("schema", help="print the JSON Schema of pipeline and cache files")
     return parser
+
+
+def _backend_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=("auto", "nerdctl", "finch", "docker", "buildctl"),
+                        help="default: the pipeline's builder, else auto")
+    parser.add_argument("--builder", metavar="ADDRESS",
+                        help="BuildKit host (nerdctl/finch/buildctl); buildx builder or docker "
+                             "host (docker)")
+    parser.add_argument("--push", action="store_true",
+                        help="publish every selected image's tags, only if every build succeeds")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
 
 
 def _pipeline_file(given: Path | None) -> Path:
@@ -89,11 +135,28 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _requested_backend(args: argparse.Namespace, pipeline: LoadedPipeline) -> str:
+    if args.backend:
+        return str(args.backend)
+    return pipeline.model.builders[0].backend if pipeline.model.builders else "auto"
+
+
+def _plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, backend: str) -> PlanOptions:
+    from buildorch.plan import PlanOptions
+    from buildorch.run_record import previous_durations
+
+    return PlanOptions(backend=backend, push=args.push, builder=args.builder,
+                       history=previous_durations(pipeline.model.name))
+
+
 def _cmd_plan(args: argparse.Namespace) -> int:
     from buildorch.plan import make_plan, plan_json, plan_text
 
     pipeline, graph = _load(args)
-    plan = make_plan(pipeline, graph, args.names)
+    # Planning needs no engine: `auto` plans for docker buildx unless told otherwise.
+    backend = _requested_backend(args, pipeline)
+    backend = "docker" if backend == "auto" else backend
+    plan = make_plan(pipeline, graph, args.names, _plan_options(args, pipeline, backend))
     if args.format == "json":
         # Indented for people; compact (and far faster to encode) when piped to a program.
         print(json.dumps(plan_json(plan), indent=2 if sys.stdout.isatty() else None))
@@ -114,6 +177,69 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_build(args: argparse.Namespace) -> int:
+    from buildorch import doctor
+    from buildorch.executor import Executor, RunOptions
+    from buildorch.plan import make_plan
+    from buildorch.reporting import PlainReporter
+
+    pipeline, graph = _load(args)
+    requested = _requested_backend(args, pipeline)
+    address = args.builder or next((b.address for b in pipeline.model.builders), None)
+    if args.dry_run and requested == "auto":
+        backend_name, why = "docker", "backend docker (dry run: no engine asked)"
+    else:
+        backend, why = doctor.choose(requested, address)
+        backend_name = backend.name
+    plan = make_plan(pipeline, graph, args.names, _plan_options(args, pipeline, backend_name))
+    from buildorch.backends import get_backend
+
+    backend = get_backend(backend_name)
+    if args.load and not backend.local_store:
+        raise BuildorchError(f"--load: backend {backend.name} has no local image store "
+                             "(use nerdctl, finch or docker, or push with --push)")
+    if args.dry_run:
+        print(_dry_run(plan, backend, address))
+        return 0
+    print(f"buildorch: {why}", file=sys.stderr)
+    max_parallel = pipeline.model.builders[0].max_parallel if pipeline.model.builders else 4
+    options = RunOptions(jobs=args.jobs or max_parallel, keep_going=args.keep_going,
+                         retries=args.retries, builder=address)
+    executor = Executor(pipeline, plan, backend, options, PlainReporter())
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        return executor.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM (a CI cancel) stops builds like Ctrl-C
+
+
+def _dry_run(plan: Plan, backend: Backend, address: str | None) -> str:
+    from buildorch.proc import render_argv
+
+    lines = [f"# {len(plan.images)} builds, backend {backend.name}; {{digest:NAME}} is the "
+             "digest image NAME produces, {run_id} the run's id"]
+    lines += [render_argv(image.argv) for image in plan.images]
+    for image in plan.images:
+        for tag in image.publish:
+            if backend.push_argv is not None:
+                lines.append(render_argv(backend.push_argv(tag, address)))
+            else:
+                lines.append(f"# registry: tag {tag} -> {{digest:{image.name}}}")
+    return "\n".join(lines)
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from buildorch import doctor
+
+    text, any_ok = doctor.report(args.builder)
+    print(text)
+    return 0 if any_ok else 1
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from buildorch.schema import json_schemas
 
@@ -122,7 +248,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"validate": _cmd_validate, "plan": _cmd_plan, "graph": _cmd_graph,
-             "schema": _cmd_schema}
+             "build": _cmd_build, "doctor": _cmd_doctor, "schema": _cmd_schema}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -173,5 +173,11 @@ def build_order(sub: nx.DiGraph, estimates: Mapping[str, float]) -> list[str]:
     return list(nx.lexicographical_topological_sort(sub, key=lambda n: (-longest[n], n)))
 
 
-def estimates_for(images: Mapping[str, ResolvedImage], nodes: Iterable[str]) -> dict[str, float]:
-    return {n: images[n].spec.estimated_seconds or DEFAULT_ESTIMATE_SECONDS for n in nodes}
+def estimates_for(
+    images: Mapping[str, ResolvedImage], nodes: Iterable[str],
+    history: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    """An image's duration in an earlier run, else its `estimated_seconds`, else a default."""
+    history = history or {}
+    return {n: history.get(n) or images[n].spec.estimated_seconds or DEFAULT_ESTIMATE_SECONDS
+            for n in nodes}

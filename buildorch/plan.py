@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from buildorch.backends.docker import docker_argv
+from buildorch.backends import Backend, get_backend
 from buildorch.graph import (
     BuildGraph,
     Edge,
@@ -30,9 +30,9 @@ from buildorch.loader import LoadedPipeline, ResolvedImage
 from buildorch.request import BuildRequest, SecretRef, SshRef
 
 RUN_DIR = ".buildorch/runs/{run_id}"
+LOCAL_NAMESPACE = "buildorch.local"  # local names of untagged images others build on
 PLACEHOLDERS = {
     "{digest:NAME}": "the digest image NAME produces in this run",
-    "{ref:NAME}": "the local name of untagged image NAME in this run",
     "{run_id}": "the id of the run",
 }
 
@@ -46,12 +46,14 @@ class PlannedImage:
     stages: tuple[str, ...]  # Dockerfile stages this build runs, in file order
     estimate: float
     remaining: float  # longest estimated time from this build's start to the run's end
+    publish: tuple[str, ...] = ()  # tags published once every build of the run succeeded
 
 
 @dataclass(frozen=True)
 class Plan:
     pipeline: str
     file: str
+    backend: str
     selection: tuple[str, ...]
     images: tuple[PlannedImage, ...]  # in build order
     edges: tuple[Edge, ...]
@@ -70,9 +72,48 @@ def repository_of(tag: str) -> str:
     return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
 
 
-def pinned_source(image: ResolvedImage) -> str:
-    repo = repository_of(image.spec.tags[0]) if image.spec.tags else f"{{ref:{image.name}}}"
-    return f"docker-image://{repo}@{{digest:{image.name}}}"
+@dataclass(frozen=True)
+class PlanOptions:
+    backend: str = "docker"
+    push: bool = False  # --push: publish every selected image that has tags
+    builder: str | None = None  # --builder: the address for every image
+    history: Mapping[str, float] = field(default_factory=dict)  # durations of earlier runs
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every request of one plan shares."""
+
+    pipeline: LoadedPipeline
+    graph: BuildGraph
+    sub: nx.DiGraph
+    backend: Backend
+    options: PlanOptions
+
+    def published(self, name: str) -> bool:
+        return self.options.push or self.pipeline.images[name].spec.push
+
+    def run_tag(self, name: str) -> str | None:
+        """The local name under which a dependent build finds image `name`.
+
+        The docker driver resolves neither `name@digest` from its local store nor pushes by
+        digest, so a dependency is stored under a tag that only this run creates; the
+        executor checks it holds the recorded digest before a dependent starts.
+        """
+        if not self.backend.local_store or not self.sub.out_degree(name):
+            return None
+        return f"{LOCAL_NAMESPACE}/{self.pipeline.model.name}/{name}:{{run_id}}"
+
+    def pinned_source(self, name: str) -> str:
+        """How a dependent build reaches image `name`: only ever this run's build of it."""
+        run_tag = self.run_tag(name)
+        if run_tag is not None:
+            return f"docker-image://{run_tag}"
+        tags = self.pipeline.images[name].spec.tags
+        digest = f"{{digest:{name}}}"
+        if self.published(name) and tags:
+            return f"docker-image://{repository_of(tags[0])}@{digest}"
+        return f"oci-layout://{RUN_DIR}/{name}.oci@{digest}"
 
 
 def _local_path(folder: Path, value: str) -> str:
@@ -80,32 +121,46 @@ def _local_path(folder: Path, value: str) -> str:
     return os.path.relpath(path if path.is_absolute() else folder / path)
 
 
-def _named_contexts(
-    p: LoadedPipeline, image: ResolvedImage, graph: BuildGraph
-) -> tuple[tuple[str, str], ...]:
+def _named_contexts(ctx: _Context, image: ResolvedImage) -> tuple[tuple[str, str], ...]:
     contexts: dict[str, str] = {}
-    for name, ctx in image.spec.contexts.items():
-        if isinstance(ctx, str):
-            contexts[name] = ctx if "://" in ctx else _local_path(p.folder, ctx)
+    for name, source in image.spec.contexts.items():
+        if isinstance(source, str):
+            contexts[name] = source if "://" in source else _local_path(ctx.pipeline.folder, source)
         else:
-            contexts[name] = pinned_source(p.images[ctx.image])
+            contexts[name] = ctx.pinned_source(source.image)
     # A Dockerfile naming another image's tag is pinned to that build's digest too.
-    for edge in graph.edges_into(image.name):
+    for edge in ctx.graph.edges_into(image.name):
         if edge.ref is not None:
-            contexts.setdefault(edge.ref, pinned_source(p.images[edge.source]))
+            contexts.setdefault(edge.ref, ctx.pinned_source(edge.source))
     return tuple(contexts.items())
 
 
-def make_request(p: LoadedPipeline, image: ResolvedImage, graph: BuildGraph) -> BuildRequest:
-    spec = image.spec
-    builder = next((b.address for b in p.model.builders if b.name == spec.builder), None)
+def _outputs(ctx: _Context, image: ResolvedImage) -> dict[str, Any]:
+    """Tags and outputs: nothing is published under a tag until the whole run succeeded."""
+    if ctx.backend.local_store:
+        # Stored locally; tags are pushed from the local store at the end of the run.
+        run_tag = ctx.run_tag(image.name)
+        tags = (*image.spec.tags, *((run_tag,) if run_tag else ()))
+        return {"tags": tags, "load": bool(tags)}
+    if ctx.published(image.name) and image.spec.tags:
+        repos = tuple(dict.fromkeys(repository_of(t) for t in image.spec.tags))
+        return {"tags": repos, "push": True, "push_by_digest": True}
+    if ctx.sub.out_degree(image.name):
+        return {"outputs": (f"type=oci,dest={RUN_DIR}/{image.name}.oci,tar=false",)}
+    return {"tags": tuple(image.spec.tags)}
+
+
+def make_request(ctx: _Context, image: ResolvedImage) -> BuildRequest:
+    p, spec = ctx.pipeline, image.spec
+    builder = ctx.options.builder or next(
+        (b.address for b in p.model.builders if b.name == spec.builder), None)
     return BuildRequest(
         name=image.name,
         context=os.path.relpath(image.context_dir),
         dockerfile=image.dockerfile_display,
         target=spec.target,
         args=tuple(spec.args.items()),
-        named_contexts=_named_contexts(p, image, graph),
+        named_contexts=_named_contexts(ctx, image),
         secrets=tuple(
             SecretRef(s.id, src=_local_path(p.folder, s.src) if s.src else None, env=s.env)
             for s in spec.secrets
@@ -114,44 +169,49 @@ def make_request(p: LoadedPipeline, image: ResolvedImage, graph: BuildGraph) -> 
                   for s in spec.ssh),
         platforms=tuple(spec.platforms),
         labels=tuple(spec.labels.items()),
-        tags=tuple(spec.tags),
-        push=spec.push,
-        load=bool(spec.tags) and not spec.push,
         network=spec.network,
         no_cache=spec.no_cache,
         metadata_file=f"{RUN_DIR}/{image.name}.metadata.json",
         builder=builder,
+        **_outputs(ctx, image),
     )
 
 
-def make_plan(p: LoadedPipeline, graph: BuildGraph, names: Sequence[str]) -> Plan:
+def make_plan(
+    p: LoadedPipeline, graph: BuildGraph, names: Sequence[str],
+    options: PlanOptions | None = None,
+) -> Plan:
+    options = options or PlanOptions()
     selection = expand_selection(names, p.images, p.model.groups)
     sub = with_dependencies(graph, selection)
-    estimates = estimates_for(p.images, sub.nodes)
+    estimates = estimates_for(p.images, sub.nodes, options.history)
     order = build_order(sub, estimates)
     remaining = remaining_path(sub, estimates)
     path, seconds = critical_path(sub, estimates)
-    planned = tuple(_planned(p, graph, sub, name, estimates, remaining) for name in order)
+    ctx = _Context(p, graph, sub, get_backend(options.backend), options)
+    planned = tuple(_planned(ctx, name, estimates, remaining) for name in order)
     edges = tuple(e for e in graph.edges if e.source in sub and e.target in sub)
-    return Plan(p.model.name, p.display, tuple(selection), planned, edges, tuple(path), seconds)
+    return Plan(p.model.name, p.display, options.backend, tuple(selection), planned, edges,
+                tuple(path), seconds)
 
 
 def _planned(
-    p: LoadedPipeline, graph: BuildGraph, sub: nx.DiGraph, name: str,
-    estimates: Mapping[str, float], remaining: Mapping[str, float],
+    ctx: _Context, name: str, estimates: Mapping[str, float], remaining: Mapping[str, float],
 ) -> PlannedImage:
-    image = p.images[name]
-    request = make_request(p, image, graph)
+    image = ctx.pipeline.images[name]
+    request = make_request(ctx, image)
     stages = tuple(s.name or str(s.index) for s in image.info.needed_stages(image.spec.target))
-    return PlannedImage(name, request, tuple(docker_argv(request)),
-                        tuple(sorted(sub.predecessors(name))), stages, estimates[name],
-                        remaining[name])
+    publish = tuple(image.spec.tags) if ctx.published(name) else ()
+    return PlannedImage(name, request, tuple(ctx.backend.build_argv(request)),
+                        tuple(sorted(ctx.sub.predecessors(name))), stages, estimates[name],
+                        remaining[name], publish)
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
     return {
         "pipeline": plan.pipeline,
         "file": plan.file,
+        "backend": plan.backend,
         "selection": list(plan.selection),
         "nodes": [
             {
@@ -164,6 +224,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
                 "depends_on": list(i.depends_on),
                 "estimated_seconds": i.estimate,
                 "argv": list(i.argv),
+                "publish": list(i.publish),
             }
             for i in plan.images
         ],

@@ -13,7 +13,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,3 +143,47 @@ def _live_members(pgid: int) -> bool:
         if int(fields[2]) == pgid and fields[0] != "Z":
             return True
     return False
+
+
+class Running:
+    """A started child whose output is streamed line by line to a callback."""
+
+    def __init__(self, argv: Sequence[str], child: subprocess.Popen[str]) -> None:
+        self.argv = list(argv)
+        self._child = child
+        self._stopped = False
+
+    @property
+    def pid(self) -> int:
+        return self._child.pid
+
+    def lines(self) -> Iterator[str]:
+        assert self._child.stdout is not None
+        yield from self._child.stdout
+
+    def wait(self) -> int:
+        return self._child.wait()
+
+    def stop(self, deadline: float = 10.0) -> None:
+        """Stop the child and everything it started (TERM, then KILL after `deadline`)."""
+        self._stopped = True
+        stop_group(self._child, deadline)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+
+def start(
+    argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+) -> Running:
+    """Start `argv` in its own process group with stdout and stderr merged into one pipe."""
+    if not argv:
+        raise ValueError("empty argv")
+    binary = which(argv[0], path=(env or os.environ).get("PATH"))
+    child = subprocess.Popen(
+        [binary, *argv[1:]], cwd=cwd, env=dict(env) if env is not None else None,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, errors="replace", bufsize=1, start_new_session=True,
+    )
+    return Running(argv, child)

@@ -51,14 +51,18 @@ def test_plan_json_lists_every_image_with_edges_and_argv() -> None:
     api = nodes["api"]["argv"]
     assert api[:4] == ["docker", "buildx", "build", "--progress"]
     assert api[-1] == "Dockerfile.examples/api"
-    pinned = "base=docker-image://localhost:5000/shop/base@{digest:base}"
+    # the docker driver reaches base under a local name only this run creates
+    pinned = "base=docker-image://buildorch.local/shop/base:{run_id}"
     assert api[api.index("--build-context") + 1] == pinned
+    base = nodes["base"]["argv"]
+    assert [base[i + 1] for i, a in enumerate(base) if a == "--tag"] == [
+        "localhost:5000/shop/base:t1", "buildorch.local/shop/base:{run_id}"]
     assert api[api.index("--target") + 1] == "runtime"
     assert api[api.index("--secret") + 1] == "id=pip_token,env=PIP_TOKEN"
     assert api[api.index("--tag") + 1] == "localhost:5000/shop/api:t1"
     worker = nodes["worker"]["argv"]
     assert worker[worker.index("--build-context") + 1] == (
-        "localhost:5000/shop/base:t1=docker-image://localhost:5000/shop/base@{digest:base}")
+        "localhost:5000/shop/base:t1=docker-image://buildorch.local/shop/base:{run_id}")
     assert worker[worker.index("--ssh") + 1] == "default"
     assert nodes["api-test"]["stages"] == ["build", "test"]
     assert plan["critical_path"]["images"][0] == "base"

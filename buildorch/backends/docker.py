@@ -65,3 +65,33 @@ def docker_argv(req: BuildRequest) -> list[str]:
         argv += ["--metadata-file", req.metadata_file]
     argv.append(req.context)
     return argv
+
+
+def _host(address: str | None) -> list[str]:
+    host, _ = _builder_flags(address)
+    return host
+
+
+def docker_push_argv(tag: str, address: str | None) -> list[str]:
+    return ["docker", *_host(address), "push", tag]
+
+
+def docker_version_argv(address: str | None) -> list[str]:
+    return ["docker", *_host(address), "buildx", "version"]
+
+
+def docker_probe_argv(address: str | None) -> list[str]:
+    """Succeeds when the builder answers: the daemon, or the named buildx builder."""
+    host, builder = _builder_flags(address)
+    if builder:
+        return ["docker", "buildx", "inspect", "--bootstrap", builder[1]]
+    return ["docker", *host, "info", "--format", "{{json .}}"]
+
+
+def docker_inspect_argv(ref: str, address: str | None) -> list[str]:
+    """Prints the stored image's digest (the index digest with the containerd store)."""
+    return ["docker", *_host(address), "image", "inspect", "--format", "{{.Id}}", ref]
+
+
+def docker_untag_argv(ref: str, address: str | None) -> list[str]:
+    return ["docker", *_host(address), "image", "rm", ref]

@@ -1,0 +1,157 @@
+"""A small OCI distribution (registry v2) client: read, tag and list manifests.
+
+Used to publish tags at the end of a run on backends without a local image store
+(the build pushed each manifest by digest; a tag is a PUT of the same manifest), and to
+check what a registry holds. Credentials come from the Docker config's `auths` (basic
+auth, and bearer tokens obtained with it); credential helpers are not consulted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from buildorch.errors import BuildorchError
+
+MANIFEST_TYPES = ", ".join((
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+))
+TIMEOUT = 30
+
+
+class RegistryError(BuildorchError):
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Manifest:
+    media_type: str
+    body: bytes
+    digest: str
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    host: str
+    repository: str
+    tag: str | None
+    digest: str | None
+
+    @classmethod
+    def parse(cls, ref: str) -> ImageRef:
+        name, _, digest = ref.partition("@")
+        host, _, rest = name.partition("/")
+        if not rest or ("." not in host and ":" not in host and host != "localhost"):
+            host, rest = "registry-1.docker.io", name if rest else f"library/{name}"
+        repository, tag = rest, None
+        head, _, last = rest.rpartition("/")
+        if ":" in last:
+            last, tag = last.split(":", 1)
+            repository = f"{head}/{last}" if head else last
+        return cls(host, repository, tag, digest or None)
+
+
+def _scheme(host: str) -> str:
+    plain = host.split(":")[0] in ("localhost", "127.0.0.1", "::1")
+    return "http" if plain else "https"
+
+
+def _basic_auth(host: str) -> str | None:
+    folder = Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker"))
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    entry = config.get("auths", {}).get(host) or config.get("auths", {}).get(f"https://{host}")
+    auth = entry.get("auth") if isinstance(entry, dict) else None
+    return f"Basic {auth}" if auth else None
+
+
+class RegistryClient:
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.base = f"{_scheme(host)}://{host}/v2/"
+        self._authorization: str | None = None
+
+    def _send(self, method: str, path: str, headers: dict[str, str],
+              body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+        for attempt in range(2):
+            request = urllib.request.Request(self.base + path, data=body, method=method,
+                                             headers=dict(headers))
+            if self._authorization:
+                request.add_header("Authorization", self._authorization)
+            try:
+                with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+                    return response.status, dict(response.headers), response.read()
+            except urllib.error.HTTPError as exc:
+                if exc.code == 401 and attempt == 0:
+                    self._authorization = self._authorize(exc.headers.get("WWW-Authenticate", ""))
+                    if self._authorization:
+                        continue
+                return exc.code, dict(exc.headers), exc.read()
+            except (urllib.error.URLError, OSError) as exc:
+                raise RegistryError(f"registry {self.host} unreachable: {exc}") from None
+        raise AssertionError("unreachable")
+
+    def _authorize(self, challenge: str) -> str | None:
+        basic = _basic_auth(self.host)
+        if challenge.lower().startswith("basic"):
+            return basic
+        params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
+        if "realm" not in params:
+            return None
+        query = urllib.parse.urlencode({k: v for k, v in params.items() if k != "realm"})
+        request = urllib.request.Request(f"{params['realm']}?{query}")
+        if basic:
+            request.add_header("Authorization", basic)
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+                token = json.loads(response.read())
+        except (OSError, ValueError) as exc:
+            raise RegistryError(f"registry {self.host}: cannot get a token: {exc}") from None
+        value = token.get("token") or token.get("access_token")
+        return f"Bearer {value}" if value else None
+
+    def manifest(self, repository: str, reference: str) -> Manifest | None:
+        status, headers, body = self._send("GET", f"{repository}/manifests/{reference}",
+                                           {"Accept": MANIFEST_TYPES})
+        if status == 404:
+            return None
+        if status != 200:
+            raise RegistryError(f"{self.host}/{repository}:{reference}: HTTP {status}")
+        media_type = headers.get("Content-Type", "").split(";")[0]
+        return Manifest(media_type, body, headers.get("Docker-Content-Digest", ""))
+
+    def put_manifest(self, repository: str, tag: str, manifest: Manifest) -> None:
+        status, _, body = self._send("PUT", f"{repository}/manifests/{tag}",
+                                     {"Content-Type": manifest.media_type}, manifest.body)
+        if status not in (200, 201):
+            detail = body.decode(errors="replace")[:200]
+            raise RegistryError(f"{self.host}/{repository}:{tag}: HTTP {status}: {detail}")
+
+    def tags(self, repository: str) -> list[str]:
+        status, _, body = self._send("GET", f"{repository}/tags/list", {})
+        if status == 404:
+            return []
+        if status != 200:
+            raise RegistryError(f"{self.host}/{repository}: listing tags: HTTP {status}")
+        return list(json.loads(body).get("tags") or [])
+
+
+def tag_digest(tag: str, digest: str) -> None:
+    """Point `tag` (host/repo:tag) at the manifest `digest` already in that repository."""
+    ref = ImageRef.parse(tag)
+    client = RegistryClient(ref.host)
+    manifest = client.manifest(ref.repository, digest)
+    if manifest is None:
+        raise RegistryError(f"{ref.host}/{ref.repository}@{digest} is not in the registry")
+    client.put_manifest(ref.repository, ref.tag or "latest", manifest)
