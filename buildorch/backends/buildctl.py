@@ -1,0 +1,197 @@
+"""`buildctl build` argv for a BuildRequest (pure).
+
+Flags as documented for buildctl (moby/buildkit docs/reference/buildctl.md and README.md):
+`buildctl [--addr ADDR] build --frontend dockerfile.v0 --local context=DIR
+--local dockerfile=DIR --opt filename=NAME --opt target=STAGE --opt build-arg:K=V
+--opt label:K=V --opt platform=A,B --opt context:NAME=docker-image://REF|local:NAME|
+oci-layout://STORE@sha256:DIGEST --oci-layout STORE=DIR --secret id=ID,src=PATH|env=VAR
+--ssh default|<id>[=<socket>|<key>[,<key>]] --import-cache ATTRS --export-cache ATTRS
+--output type=image,"name=A,B",push=true --metadata-file FILE --progress plain`.
+
+`--output`, `--secret` and the image exporter's `name` list are CSV: a field holding a comma
+is quoted as a whole (`type=image,"name=r/a:1,r/a:2",push=true`, README.md "Image/Registry";
+moby/buildkit#2141). `--metadata-file` gets JSON whose `containerimage.digest` is "the digest
+of the root manifest for the image" (manifest, or index for several platforms; comment in
+moby/buildkit exporter/containerimage/export.go): what dependents pin as `name@digest`.
+
+push_by_digest pushes `repository@digest` with no tag (`push-by-digest=true`); BuildKit refuses
+a tagged name there ("can't push tagged ref ... by digest", moby/buildkit util/push/push.go),
+so the names are the tags' repositories. `load` has no buildctl meaning (there is no client
+image store): the result stays in BuildKit, and in containerd's store with a containerd worker.
+Several `--output` flags need BuildKit >= v0.13 (docker/buildx docs/reference/buildx_build.md,
+docker/buildx#2290); older buildctl says "currently only single Exports can be specified".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import PurePath
+
+from buildorch.request import BuildRequest, SecretRef, SshRef
+
+OCI_LAYOUT = "oci-layout://"
+NETWORK_MODES = ("default", "host", "none")
+
+
+def csv_field(field: str) -> str:
+    """One CSV field as Go's encoding/csv reads it: quoted when it holds `,` `"` or a newline."""
+    if any(c in field for c in ',"\r\n'):
+        return '"' + field.replace('"', '""') + '"'
+    return field
+
+
+def csv_join(fields: Iterable[str]) -> str:
+    return ",".join(csv_field(f) for f in fields)
+
+
+def secret_spec(secret: SecretRef) -> str:
+    """`id=ID,src=PATH` or `id=ID,env=VAR`: a reference, never the value (buildctl secret.go)."""
+    if (secret.src is None) == (secret.env is None):
+        raise ValueError(f"secret {secret.id!r} needs exactly one of src or env")
+    source = f"src={secret.src}" if secret.src is not None else f"env={secret.env}"
+    return csv_join([f"id={secret.id}", source])
+
+
+def ssh_spec(ssh: SshRef) -> str:
+    return f"{ssh.id}={','.join(ssh.paths)}" if ssh.paths else ssh.id
+
+
+def repository_of(tag: str) -> str:
+    """`localhost:5000/shop/base:dev` -> `localhost:5000/shop/base` (digest dropped too)."""
+    name = tag.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    last = last.split(":", 1)[0]
+    return f"{head}/{last}" if head else last
+
+
+def pushes(req: BuildRequest) -> bool:
+    return req.push or req.push_by_digest
+
+
+def image_output(req: BuildRequest) -> str:
+    """The `type=image` exporter attributes (README.md "Keys supported by image output")."""
+    if pushes(req) and not req.tags:
+        raise ValueError(f"{req.name}: pushing needs at least one tag to name the repository")
+    if req.push_by_digest:
+        names = list(dict.fromkeys(repository_of(t) for t in req.tags))
+    else:
+        names = list(req.tags)
+    fields = ["type=image"]
+    if names:
+        fields.append("name=" + ",".join(names))
+    fields.append(f"push={'true' if pushes(req) else 'false'}")
+    if req.push_by_digest:
+        # name-canonical also names the stored image `name@<digest>`, the pinned form.
+        fields += ["push-by-digest=true", "name-canonical=true"]
+    return csv_join(fields)
+
+
+def network_mode(network: str | None) -> str | None:
+    """`default` (or unset) means BuildKit's own; only `host` and `none` are forced."""
+    if network is not None and network not in NETWORK_MODES:
+        raise ValueError(f"network {network!r} is not supported by BuildKit: use "
+                         f"{', '.join(NETWORK_MODES)}")
+    return None if network in (None, "default") else network
+
+
+def flag_pairs(flag: str, values: Iterable[str]) -> list[str]:
+    return [item for value in values for item in (flag, value)]
+
+
+def _dockerfile_flags(dockerfile: str) -> list[str]:
+    """The Dockerfile's folder goes to `--local dockerfile=`, its name to `--opt filename=`."""
+    path = PurePath(dockerfile)
+    return ["--local", f"dockerfile={path.parent}", "--opt", f"filename={path.name}"]
+
+
+def _store_id(name: str, used: set[str]) -> str:
+    """An OCI store id the frontend can parse as a reference name: it looks the store up by the
+    reference's name (frontend/dockerui/namedcontext.go, `llb.OCIStore(..., named.Name())`)."""
+    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "layout"
+    store, n = base, 1
+    while store in used:
+        n += 1
+        store = f"{base}-{n}"
+    used.add(store)
+    return store
+
+
+def _oci_layout_flags(name: str, source: str, used: set[str]) -> list[str]:
+    """`oci-layout://DIR[:TAG]@sha256:...` -> `--oci-layout STORE=DIR` and
+    `--opt context:NAME=oci-layout://STORE[:TAG]@sha256:...` (docs/reference/buildctl.md)."""
+    path, at, digest = source[len(OCI_LAYOUT):].partition("@")
+    path, colon, tag = path.partition(":")  # as docker/buildx build/opt.go splits it
+    if not at:
+        raise ValueError(f"named context {name!r}: buildctl needs the digest "
+                         f"(oci-layout://DIR@sha256:...); it does not read the layout's index")
+    store = _store_id(name, used)
+    ref = f"{store}{colon}{tag}@{digest}"
+    return ["--oci-layout", f"{store}={path}", "--opt", f"context:{name}={OCI_LAYOUT}{ref}"]
+
+
+def is_local_context(source: str) -> bool:
+    """A directory, as opposed to what BuildKit fetches itself (`docker-image://`, `https://`,
+    `git://`, `target:`), which goes as `--opt context:NAME=VALUE` (docker/buildx
+    build/opt.go), or an `oci-layout://` store. Like the plan, anything with `://` is not local."""
+    return "://" not in source and not source.startswith("target:")
+
+
+def _local_context_flags(name: str, source: str) -> list[str]:
+    # `context` and `dockerfile` are the frontend's own local names: prefix `_` as buildx does.
+    local = f"_{name}" if name in ("context", "dockerfile") else name
+    return ["--local", f"{local}={source}", "--opt", f"context:{name}=local:{local}"]
+
+
+def _named_context_flags(contexts: Iterable[tuple[str, str]]) -> list[str]:
+    flags: list[str] = []
+    used: set[str] = set()
+    for name, source in contexts:
+        if is_local_context(source):
+            flags += _local_context_flags(name, source)
+        elif source.startswith(OCI_LAYOUT):
+            flags += _oci_layout_flags(name, source, used)
+        else:
+            flags += ["--opt", f"context:{name}={source}"]
+    return flags
+
+
+def _frontend_opts(req: BuildRequest) -> list[str]:
+    opts = [f"target={req.target}"] if req.target else []
+    opts += [f"build-arg:{key}={value}" for key, value in req.args]
+    if req.platforms:
+        opts.append(f"platform={','.join(req.platforms)}")
+    opts += [f"label:{key}={value}" for key, value in req.labels]
+    mode = network_mode(req.network)
+    if mode:
+        # Frontend attribute as containerd/nerdctl pkg/cmd/builder/build.go and
+        # docker/buildx build/build.go pass it to BuildKit.
+        opts.append(f"force-network-mode={mode}")
+    return flag_pairs("--opt", opts)
+
+
+def _output_flags(req: BuildRequest) -> list[str]:
+    specs = list(req.outputs)
+    if req.tags or pushes(req) or not specs:
+        specs.insert(0, image_output(req))  # an image export is what yields the digest
+    return flag_pairs("--output", specs)
+
+
+def buildctl_argv(req: BuildRequest) -> list[str]:
+    argv = ["buildctl", *(["--addr", req.builder] if req.builder else []), "build",
+            "--progress", "plain", "--frontend", "dockerfile.v0",
+            "--local", f"context={req.context}", *_dockerfile_flags(req.dockerfile)]
+    argv += _frontend_opts(req)
+    argv += _named_context_flags(req.named_contexts)
+    argv += flag_pairs("--secret", (secret_spec(s) for s in req.secrets))
+    argv += flag_pairs("--ssh", (ssh_spec(s) for s in req.ssh))
+    if network_mode(req.network) == "host":
+        argv += ["--allow", "network.host"]  # entitlement; buildkitd must also allow it
+    argv += flag_pairs("--import-cache", req.cache_from)
+    argv += flag_pairs("--export-cache", req.cache_to)
+    argv += _output_flags(req)
+    if req.no_cache:
+        argv.append("--no-cache")
+    if req.metadata_file:
+        argv += ["--metadata-file", req.metadata_file]
+    return argv

@@ -1,0 +1,46 @@
+"""`finch build` argv for a BuildRequest (pure).
+
+Finch hands `finch build ARGS` to `nerdctl image build ARGS` unchanged (runfinch/finch
+cmd/finch/nerdctl.go: alias `build` -> `image build`; only `--load` is rewritten, in
+docker-compat mode), so the argv is nerdctl's (see buildorch.backends.nerdctl). Its documented
+flags (runfinch/finch docs/cmd/finch_build.md) include `--buildkit-host string  BuildKit address
+[$BUILDKIT_HOST] (default "unix:///run/buildkit/buildkitd.sock")`, `--secret`, `--ssh`,
+`--iidfile`, `--output`, `--network`, `--cache-from/--cache-to`, `--platform`, `--label`.
+
+Differences from nerdctl:
+- `--build-context` is missing from Finch's generated docs; it is passed through and works
+  only where Finch bundles nerdctl >= v2.0 (runfinch/finch-core#473; Finch shipped nerdctl
+  v1.7.7 until then, runfinch/finch#1097).
+- On macOS and Windows nerdctl runs inside Finch's VM: the `--buildkit-host` address is one
+  inside the VM, and only a fixed list of environment variables reaches it
+  (cmd/finch/nerdctl_remote.go, `passedEnvs`). So `BUILDKIT_HOST` must be given as the flag,
+  and an `env=NAME` secret sees NAME only if it is in that list (see
+  `vm_unforwarded_env_secrets`). On Linux Finch runs nerdctl on the host and both work.
+- Push: `finch push --all-platforms TAG` (docs/cmd/finch_push.md); no containerd address.
+"""
+
+from __future__ import annotations
+
+from buildorch.backends.nerdctl import nerdctl_argv
+from buildorch.request import BuildRequest
+
+# Environment variables Finch forwards into its VM (runfinch/finch cmd/finch/nerdctl_remote.go).
+VM_FORWARDED_ENV = frozenset({
+    "COSIGN_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "COMPOSE_FILE", "SOURCE_DATE_EPOCH", "AWS_ECR_DISABLE_CACHE", "AWS_ECR_CACHE_DIR",
+    "AWS_ECR_IGNORE_CREDS_STORAGE", "AWS_PROFILE",
+})
+
+
+def finch_argv(req: BuildRequest, binary: str = "finch") -> list[str]:
+    return nerdctl_argv(req, binary=binary)
+
+
+def finch_push_argv(tag: str, binary: str = "finch") -> list[str]:
+    """`--all-platforms` pushes the manifest/index as built (see nerdctl_push_argv)."""
+    return [binary, "push", "--all-platforms", tag]
+
+
+def vm_unforwarded_env_secrets(req: BuildRequest) -> list[str]:
+    """Secret ids whose `env=` variable Finch's VM (macOS, Windows) would not see."""
+    return [s.id for s in req.secrets if s.env is not None and s.env not in VM_FORWARDED_ENV]
