@@ -241,9 +241,14 @@ class Executor:
             self.runs[name].state = state
             self.runs[name].reason = self.runs[name].reason or outcome.reasons.get(name)
         succeeded = all(s is State.SUCCEEDED for s in outcome.states.values())
-        if succeeded and not outcome.interrupted:
-            self._publish()
-        self._remove_run_tags()
+        try:
+            if succeeded and not outcome.interrupted:
+                self._publish()
+            self._remove_run_tags()
+        except KeyboardInterrupt:  # Ctrl-C while publishing: say what was published
+            outcome.interrupted = True
+            self.publish_error = self.publish_error or (
+                f"interrupted while publishing; published so far: {self.published or 'nothing'}")
         result = "interrupted" if outcome.interrupted else (
             "succeeded" if succeeded and not self.publish_error else "failed")
         write_record(self.folder, self._record(started, result))

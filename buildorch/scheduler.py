@@ -58,7 +58,9 @@ def schedule(
                         running[pool.submit(work, name)] = name
                 if not running:
                     break
-                done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                # A timeout, so that the main thread runs Python often: the kernel may hand
+                # Ctrl-C to a worker thread, and Python only raises it in the main thread.
+                done, _ = cf.wait(running, timeout=0.2, return_when=cf.FIRST_COMPLETED)
                 for future in done:
                     name = running.pop(future)
                     states[name] = future.result()

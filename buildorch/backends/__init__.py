@@ -47,15 +47,19 @@ def _docker() -> Backend:
 
 
 def _nerdctl(binary: str) -> Backend:
-    from buildorch.backends import nerdctl
+    from buildorch.backends import finch, nerdctl
 
+    build = finch.finch_argv if binary == "finch" else nerdctl.nerdctl_argv
+    # `push` talks to containerd, not to BuildKit: the builder address does not apply.
+    push = (finch.finch_push_argv if binary == "finch"
+            else lambda tag: nerdctl.nerdctl_push_argv(tag, None))
     return Backend(
         name=binary, binary=binary,
-        build_argv=lambda req: nerdctl.nerdctl_argv(req, binary=binary),
+        build_argv=build,
         version_argv=lambda _address: [binary, "version", "--format", "{{json .}}"],
         # nerdctl runs buildctl for builds; `info` shows that containerd answers.
         probe_argv=lambda _address: [binary, "info"],
-        push_argv=lambda tag, address: nerdctl.nerdctl_push_argv(tag, address, binary=binary),
+        push_argv=lambda tag, _address: push(tag),
         local_store=True,
         untag_argv=lambda ref, _address: [binary, "rmi", ref],
         chaining="local image store, under a name only this run creates "
