@@ -179,22 +179,22 @@ def _cmd_graph(args: argparse.Namespace) -> int:
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from buildorch import doctor
+    from buildorch.backends import get_backend
     from buildorch.executor import Executor, RunOptions
     from buildorch.plan import make_plan
+    from buildorch.preflight import check_cache
     from buildorch.reporting import PlainReporter
 
     pipeline, graph = _load(args)
     requested = _requested_backend(args, pipeline)
     address = args.builder or next((b.address for b in pipeline.model.builders), None)
     if args.dry_run and requested == "auto":
-        backend_name, why = "docker", "backend docker (dry run: no engine asked)"
+        backend, why = get_backend("docker"), "backend docker (dry run: no engine asked)"
     else:
-        backend, why = doctor.choose(requested, address)
-        backend_name = backend.name
-    plan = make_plan(pipeline, graph, args.names, _plan_options(args, pipeline, backend_name))
-    from buildorch.backends import get_backend
-
-    backend = get_backend(backend_name)
+        backend, status, why = doctor.choose(requested, address)
+    plan = make_plan(pipeline, graph, args.names, _plan_options(args, pipeline, backend.name))
+    if not args.dry_run:
+        check_cache(pipeline, plan.order, backend.name, status.cache_exporters)
     if args.load and not backend.local_store:
         raise BuildorchError(f"--load: backend {backend.name} has no local image store "
                              "(use nerdctl, finch or docker, or push with --push)")

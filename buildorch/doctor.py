@@ -70,19 +70,19 @@ def _capabilities(backend: Backend, probe_output: str) -> tuple[frozenset[str], 
     )
 
 
-def choose(requested: str, address: str | None) -> tuple[Backend, str]:
-    """The backend to use and a line saying why."""
+def choose(requested: str, address: str | None) -> tuple[Backend, BackendStatus, str]:
+    """The backend to use, what it can do, and a line saying why it was chosen."""
     if requested != "auto":
         status = check(requested, address)
         if not status.reachable:
             raise BuildorchError(f"backend {requested}: {status.detail}")
-        return get_backend(requested), f"backend {requested} ({status.version})"
+        return get_backend(requested), status, f"backend {requested} ({status.version})"
     tried: list[str] = []
     for name in BACKEND_NAMES:
         status = check(name, address)
         if status.reachable:
             skipped = f"; skipped {', '.join(tried)}" if tried else ""
-            return get_backend(name), f"backend {name} (auto{skipped})"
+            return get_backend(name), status, f"backend {name} (auto{skipped})"
         tried.append(f"{name}: {status.detail}")
     raise BuildorchError("no backend answers: " + "; ".join(tried)
                          + " (start a BuildKit engine, or pass --backend and --builder)")

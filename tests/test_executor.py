@@ -261,3 +261,61 @@ def test_dry_run_prints_commands_in_process(
     assert out.count("docker buildx build") == 2  # base and api
     assert "docker push localhost:5000/shop/api:" in out
     assert not (tmp_path / ".buildorch").exists()  # nothing ran
+
+
+def test_registry_down_is_retried_then_reported(engine: str, make_project: MakeProject) -> None:
+    # Nothing listens on port 5999: pulling the base fails with "connection refused".
+    path = make_project("version: 1\nname: down\nimages:\n  a: {context: a}\n",
+                        files={"a/Dockerfile": "FROM localhost:5999/nothing:here\nRUN true\n"})
+    result = buildorch("build", "-f", str(path), "--backend", "docker", "--retries", "2",
+                       cwd=path.parent)
+    assert result.returncode == 1
+    image = latest_record(path.parent)["images"]["a"]
+    assert image["attempts"] == 3
+    assert image["failure"]["transient"] is True
+    assert "connection refused" in image["failure"]["message"]
+    assert result.stdout.count("transient failure") == 2
+
+
+def test_a_failing_run_step_is_not_retried(engine: str, make_project: MakeProject) -> None:
+    path = make_project("version: 1\nname: noretry\nimages:\n  a: {context: a}\n",
+                        files={"a/Dockerfile": f"FROM {BASE}\nRUN echo {uuid.uuid4().hex}; "
+                                               "echo connection refused; exit 7\n"})
+    result = buildorch("build", "-f", str(path), "--backend", "docker", "--retries", "3",
+                       cwd=path.parent)
+    assert result.returncode == 1
+    assert latest_record(path.parent)["images"]["a"]["attempts"] == 1
+
+
+def test_auto_backend_picks_an_answering_backend_and_says_so(
+        engine: str, make_project: MakeProject) -> None:
+    path = make_project("version: 1\nname: auto\nimages:\n  a: {context: a}\n",
+                        files={"a/Dockerfile": f"FROM {BASE}\nRUN echo {uuid.uuid4().hex}\n"})
+    result = buildorch("build", "-f", str(path), cwd=path.parent)
+    assert result.returncode == 0, result.stdout[-2000:]
+    # nerdctl, finch and buildctl are not on this machine; docker buildx answers
+    assert "buildorch: backend docker (auto; skipped nerdctl: 'nerdctl' not found" in result.stderr
+    assert latest_record(path.parent)["backend"] == "docker"
+
+
+def test_doctor_reports_docker_capabilities(engine: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "[ok] docker:" in out
+    assert "cache export: gha, inline, local, registry" in out  # containerd image store
+    assert "[--] nerdctl: not found" in out
+
+
+def test_cache_the_backend_cannot_export_fails_before_any_build(
+        engine: str, make_project: MakeProject) -> None:
+    path = make_project(
+        "version: 1\nname: nos3\nimages:\n  a:\n    context: a\n    cache: native\n",
+        files={"a/Dockerfile": f"FROM {BASE}\n",
+               "cache-config/native.yaml": "type: s3\nbucket: b\ntransport: native\n"})
+    result = buildorch("build", "-f", str(path), "--backend", "docker", cwd=path.parent)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"buildorch: error: {path}:6: images.a.cache: cache profile "
+                                    "'native' needs s3 cache export")
+    assert "transport: sync" in result.stderr
+    assert not (path.parent / ".buildorch").exists()
