@@ -27,7 +27,7 @@ from buildorch.graph import (
     with_dependencies,
 )
 from buildorch.loader import LoadedPipeline, ResolvedImage
-from buildorch.request import BuildRequest, SecretRef, SshRef
+from buildorch.request import BuildRequest, SecretRef, SshRef, repository_of
 
 RUN_DIR = ".buildorch/runs/{run_id}"
 LOCAL_NAMESPACE = "buildorch.local"  # local names of untagged images others build on
@@ -63,13 +63,6 @@ class Plan:
     @property
     def order(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.images)
-
-
-def repository_of(tag: str) -> str:
-    """`localhost:5000/shop/base:dev` -> `localhost:5000/shop/base`."""
-    name = tag.split("@", 1)[0]
-    head, _, last = name.rpartition("/")
-    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
 
 
 @dataclass(frozen=True)

@@ -43,3 +43,11 @@ class BuildRequest:
     no_cache: bool = False
     metadata_file: str | None = None  # where the backend writes the built digest
     builder: str | None = None  # backend-specific address of the builder
+
+
+def repository_of(tag: str) -> str:
+    """`localhost:5000/shop/base:dev` -> `localhost:5000/shop/base` (digest dropped too)."""
+    name = tag.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    last = last.split(":", 1)[0]
+    return f"{head}/{last}" if head else last

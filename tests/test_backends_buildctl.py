@@ -9,37 +9,13 @@ import subprocess
 
 import pytest
 
-from buildorch.backends.buildctl import buildctl_argv, repository_of
-from buildorch.request import BuildRequest, SecretRef, SshRef
+from buildorch.backends.buildctl import buildctl_argv
+from buildorch.request import SecretRef, repository_of
+from tests.backend_requests import FULL as BASE_FULL
+from tests.backend_requests import MINIMAL, pairs
 
-FULL = BuildRequest(
-    name="api",
-    context="svc/api",
-    dockerfile="svc/api/docker/Dockerfile.prod",
-    target="runtime",
-    args=(("A", "1"), ("B", "x y")),
-    named_contexts=(("base", "docker-image://r/base@sha256:abc"), ("src", "../src")),
-    secrets=(SecretRef("tok", env="TOKEN"), SecretRef("netrc", src="/home/u/.netrc")),
-    ssh=(SshRef("default"), SshRef("github", ("/k1", "/k2"))),
-    platforms=("linux/amd64", "linux/arm64"),
-    labels=(("team", "core"),),
-    tags=("r/api:1", "r/api:latest"),
-    cache_from=("type=registry,ref=r/cache:api",),
-    cache_to=("type=registry,ref=r/cache:api,mode=max",),
-    outputs=("type=oci,dest=out.tar",),
-    push=True,
-    push_by_digest=False,
-    load=True,
-    network="host",
-    no_cache=True,
-    metadata_file="meta.json",
-    builder="tcp://buildkitd:1234",
-)
-MINIMAL = BuildRequest(name="a", context=".", dockerfile="Dockerfile")
-
-
-def pairs(argv: list[str], flag: str) -> list[str]:
-    return [argv[i + 1] for i, a in enumerate(argv) if a == flag]
+FULL = dataclasses.replace(BASE_FULL, dockerfile="svc/api/docker/Dockerfile.prod", load=True,
+                           builder="tcp://buildkitd:1234")
 
 
 def csv_fields(value: str) -> list[str]:

@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from buildorch.backends.docker import docker_argv
-from buildorch.request import BuildRequest, SecretRef, SshRef
+from buildorch.request import BuildRequest
+from tests.backend_requests import FULL as BASE_FULL
+from tests.backend_requests import pairs
 
-FULL = BuildRequest(
-    name="api",
-    context="svc/api",
-    dockerfile="svc/api/Dockerfile",
-    target="runtime",
-    args=(("A", "1"), ("B", "x y")),
-    named_contexts=(("base", "docker-image://r/base@sha256:abc"), ("src", "../src")),
-    secrets=(SecretRef("tok", env="TOKEN"), SecretRef("netrc", src="/home/u/.netrc")),
-    ssh=(SshRef("default"), SshRef("github", ("/k1", "/k2"))),
-    platforms=("linux/amd64", "linux/arm64"),
-    labels=(("team", "core"),),
-    tags=("r/api:1", "r/api:latest"),
-    cache_from=("type=registry,ref=r/cache:api",),
-    cache_to=("type=registry,ref=r/cache:api,mode=max",),
-    outputs=("type=oci,dest=out.tar",),
-    push=True,
-    load=False,
-    network="host",
-    no_cache=True,
-    metadata_file="meta.json",
-    builder="mybuilder",
-)
-
-
-def pairs(argv: list[str], flag: str) -> list[str]:
-    return [argv[i + 1] for i, a in enumerate(argv) if a == flag]
+FULL = dataclasses.replace(BASE_FULL, outputs=("type=oci,dest=out.tar",))
 
 
 def test_every_field_is_mapped() -> None:

@@ -10,36 +10,20 @@ import pytest
 
 from buildorch.backends.finch import finch_argv, finch_push_argv, vm_unforwarded_env_secrets
 from buildorch.request import BuildRequest, SecretRef, SshRef
+from tests.backend_requests import FULL as BASE_FULL
+from tests.backend_requests import pairs
 
-FULL = BuildRequest(
-    name="api",
-    context="svc/api",
-    dockerfile="svc/api/Dockerfile",
-    target="runtime",
+FULL = dataclasses.replace(
+    BASE_FULL,
     args=(("A", "1"),),
-    named_contexts=(("base", "docker-image://r/base@sha256:abc"), ("src", "../src")),
     secrets=(SecretRef("tok", env="TOKEN"), SecretRef("aws", env="AWS_ACCESS_KEY_ID"),
              SecretRef("netrc", src="/home/u/.netrc")),
     ssh=(SshRef("default"), SshRef("github", ("/k1",))),
     platforms=("linux/arm64",),
-    labels=(("team", "core"),),
-    tags=("r/api:1", "r/api:latest"),
-    cache_from=("type=registry,ref=r/cache:api",),
-    cache_to=("type=registry,ref=r/cache:api,mode=max",),
     outputs=("type=tar,dest=out.tar",),
-    push=False,
-    push_by_digest=False,
-    load=True,
-    network="none",
-    no_cache=True,
-    metadata_file="meta.json",
-    builder="unix:///run/buildkit/buildkitd.sock",
+    push=False, load=True, network="none", builder="unix:///run/buildkit/buildkitd.sock",
 )
 FULL_PUSH = dataclasses.replace(FULL, outputs=(), push=True, push_by_digest=True, load=False)
-
-
-def pairs(argv: list[str], flag: str) -> list[str]:
-    return [argv[i + 1] for i, a in enumerate(argv) if a == flag]
 
 
 def test_every_field_is_mapped() -> None:

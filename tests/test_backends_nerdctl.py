@@ -10,39 +10,17 @@ import subprocess
 import pytest
 
 from buildorch.backends.nerdctl import nerdctl_argv, nerdctl_push_argv
-from buildorch.request import BuildRequest, SecretRef, SshRef
+from buildorch.request import SecretRef
+from tests.backend_requests import FULL as BASE_FULL
+from tests.backend_requests import MINIMAL, pairs
 
 # Every field set. nerdctl takes one --output, so the pushing variant below drops `outputs`.
-FULL = BuildRequest(
-    name="api",
-    context="svc/api",
-    dockerfile="svc/api/Dockerfile",
-    target="runtime",
-    args=(("A", "1"), ("B", "x y")),
-    named_contexts=(("base", "docker-image://r/base@sha256:abc"), ("src", "../src"),
-                    ("lay", "oci-layout:///var/oci@sha256:def")),
-    secrets=(SecretRef("tok", env="TOKEN"), SecretRef("netrc", src="/home/u/.netrc")),
-    ssh=(SshRef("default"), SshRef("github", ("/k1", "/k2"))),
-    platforms=("linux/amd64", "linux/arm64"),
-    labels=(("team", "core"),),
-    tags=("r/api:1", "r/api:latest"),
-    cache_from=("type=registry,ref=r/cache:api",),
-    cache_to=("type=registry,ref=r/cache:api,mode=max",),
-    outputs=("type=oci,dest=out.tar",),
-    push=False,
-    push_by_digest=False,
-    load=True,
-    network="host",
-    no_cache=True,
-    metadata_file="meta.json",
-    builder="unix:///run/buildkit/buildkitd.sock",
+FULL = dataclasses.replace(
+    BASE_FULL,
+    named_contexts=(*BASE_FULL.named_contexts, ("lay", "oci-layout:///var/oci@sha256:def")),
+    push=False, load=True, builder="unix:///run/buildkit/buildkitd.sock",
 )
 FULL_PUSH = dataclasses.replace(FULL, outputs=(), push=True, load=False)
-MINIMAL = BuildRequest(name="a", context=".", dockerfile="Dockerfile")
-
-
-def pairs(argv: list[str], flag: str) -> list[str]:
-    return [argv[i + 1] for i, a in enumerate(argv) if a == flag]
 
 
 def test_every_field_is_mapped() -> None:

@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePath
 
-from buildorch.request import BuildRequest, SecretRef, SshRef
+from buildorch.request import BuildRequest, SecretRef, SshRef, repository_of
 
 OCI_LAYOUT = "oci-layout://"
 NETWORK_MODES = ("default", "host", "none")
@@ -55,14 +55,6 @@ def secret_spec(secret: SecretRef) -> str:
 
 def ssh_spec(ssh: SshRef) -> str:
     return f"{ssh.id}={','.join(ssh.paths)}" if ssh.paths else ssh.id
-
-
-def repository_of(tag: str) -> str:
-    """`localhost:5000/shop/base:dev` -> `localhost:5000/shop/base` (digest dropped too)."""
-    name = tag.split("@", 1)[0]
-    head, _, last = name.rpartition("/")
-    last = last.split(":", 1)[0]
-    return f"{head}/{last}" if head else last
 
 
 def pushes(req: BuildRequest) -> bool:
