@@ -35,7 +35,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import random
 import re
 import secrets
@@ -51,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from machine import append_results, machine_info, machine_lines, verdict
 
 REPO = Path(__file__).resolve().parent.parent
 BUILDORCH = REPO / ".venv" / "bin" / "buildorch"
@@ -507,53 +507,7 @@ def chain_timeline(build: Build, graph: Graph) -> list[str]:
             for name in graph.chain]
 
 
-# -- machine and report ----------------------------------------------------------------
-
-
-def _output(argv: Sequence[str]) -> str:
-    try:
-        return subprocess.run(argv, cwd=REPO, capture_output=True, text=True,
-                              check=False).stdout.strip()
-    except OSError:
-        return "?"
-
-
-def machine_info() -> dict[str, str]:
-    cpu = "?"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    memory = "?"
-    meminfo = Path("/proc/meminfo")
-    if meminfo.exists():
-        for line in meminfo.read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    loadavg = Path("/proc/loadavg")
-    load = " ".join(loadavg.read_text().split()[:3]) if loadavg.exists() else "?"
-    dirty = _output(["git", "status", "--porcelain", "--", "buildorch"])
-    commit = _output(["git", "rev-parse", "--short", "HEAD"])
-    server = _output(["docker", "version", "--format", "{{.Server.Version}}"])
-    buildx = _output(["docker", "buildx", "version"]).split()
-    return {
-        "machine": _output(["uname", "-srm"]),
-        "cpu": cpu,
-        "nproc": _output(["nproc"]),
-        "memory": memory,
-        "python": f"{platform.python_version()} ({platform.python_implementation()})",
-        "load": load,
-        "commit": commit + (" + uncommitted changes in buildorch/" if dirty else ""),
-        "engine": f"dockerd {server or '?'} (embedded BuildKit, docker driver), buildx "
-                  f"{buildx[1] if len(buildx) > 1 else '?'}",
-    }
-
-
-def _verdict(value: float, limit: float) -> str:
-    return "met" if value <= limit else "NOT met"
+# -- report ----------------------------------------------------------------------------
 
 
 ANALYSIS_ROWS = (
@@ -603,11 +557,7 @@ def report(args: argparse.Namespace, graph: Graph, info: dict[str, str], builds:
         f"## {now}: {len(graph.images)} images, seed {args.seed}, -j {args.jobs}, "
         f"{args.repeats} repeats",
         "",
-        f"- commit: {info['commit']}",
-        f"- machine: {info['machine']}; {info['cpu']}; nproc {info['nproc']}; "
-        f"memory {info['memory']}; Python {info['python']}; load average before the "
-        f"run {info['load']}",
-        f"- engine: {info['engine']}",
+        *machine_lines(info),
         f"- graph: {len(graph.images)} images, {len(graph.edges)} edges, "
         f"{sum(i.sleep for i in graph.images)} s of sleep in all; estimated_seconds "
         f"{'given (= the sleep)' if not args.no_estimates else 'not given'} to buildorch",
@@ -645,9 +595,9 @@ def report(args: argparse.Namespace, graph: Graph, info: dict[str, str], builds:
             "| target (from the issue, on the medians) | measured | |",
             "|---|---:|---|",
             f"| buildorch / bake <= {RATIO_REQUIRED:.2f} | {ratio:.3f} | "
-            f"{_verdict(ratio, RATIO_REQUIRED)} |",
+            f"{verdict(ratio, RATIO_REQUIRED, inclusive=True)} |",
             f"| goal: buildorch / bake <= {RATIO_GOAL:.2f} | {ratio:.3f} | "
-            f"{_verdict(ratio, RATIO_GOAL)} |",
+            f"{verdict(ratio, RATIO_GOAL, inclusive=True)} |",
         ]
     lines += analysis_table(graph, timed)
     if costs:
@@ -682,17 +632,6 @@ def analysis_table(graph: Graph, timed: list[Build]) -> list[str]:
     return lines
 
 
-def append_results(section: str) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    if not RESULTS.exists():
-        RESULTS.write_text(
-            "# bake_compare results\n\n"
-            "Appended by `benchmarks/bake_compare.py`; newest last. See benchmarks/README.md.\n"
-        )
-    with RESULTS.open("a") as f:
-        f.write("\n" + section)
-
-
 # -- main ------------------------------------------------------------------------------
 
 
@@ -717,7 +656,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     stack_env()
-    info = machine_info()  # first: the load average before this script adds its own
+    info = machine_info(docker=True)  # first: the load average before this script adds its own
     graph = make_graph(args.images, args.seed)
     path, bound = critical_path(graph)
     root = OUT_ROOT / f"bake_compare-n{args.images}-s{args.seed}"
@@ -746,7 +685,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = report(args, graph, info, builds, costs)
     print(section)
     if not args.no_results:
-        append_results(section)
+        append_results(RESULTS, section)
         print(f"appended to {RESULTS.relative_to(REPO)}", file=sys.stderr)
     return 0 if all(b.ok for b in builds) else 1
 

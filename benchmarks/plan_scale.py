@@ -31,7 +31,6 @@ import datetime as dt
 import io
 import json
 import os
-import platform
 import pstats
 import random
 import re
@@ -47,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from machine import append_results, machine_info, machine_lines, verdict
 
 REPO = Path(__file__).resolve().parent.parent
 BUILDORCH = REPO / ".venv" / "bin" / "buildorch"
@@ -511,49 +511,7 @@ def _short(arg: str) -> str:
     return arg
 
 
-# -- machine and report ----------------------------------------------------------------
-
-
-def _output(argv: Sequence[str]) -> str:
-    try:
-        return subprocess.run(argv, cwd=REPO, capture_output=True, text=True,
-                              check=False).stdout.strip()
-    except OSError:
-        return "?"
-
-
-def machine_info() -> dict[str, str]:
-    cpu = "?"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    memory = "?"
-    meminfo = Path("/proc/meminfo")
-    if meminfo.exists():
-        for line in meminfo.read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    loadavg = Path("/proc/loadavg")
-    load = " ".join(loadavg.read_text().split()[:3]) if loadavg.exists() else "?"
-    dirty = _output(["git", "status", "--porcelain", "--", "buildorch"])
-    commit = _output(["git", "rev-parse", "--short", "HEAD"])
-    return {
-        "machine": _output(["uname", "-srm"]),
-        "cpu": cpu,
-        "nproc": _output(["nproc"]),
-        "memory": memory,
-        "python": f"{platform.python_version()} ({platform.python_implementation()})",
-        "load": load,
-        "commit": commit + (" + uncommitted changes in buildorch/" if dirty else ""),
-    }
-
-
-def _verdict(value: float, limit: float) -> str:
-    return "met" if value < limit else "NOT met"
+# -- report ----------------------------------------------------------------------------
 
 
 def report(
@@ -565,10 +523,7 @@ def report(
     lines = [
         f"## {now}: {len(gen.images)} images, seed {args.seed}",
         "",
-        f"- commit: {info['commit']}",
-        f"- machine: {info['machine']}; {info['cpu']}; nproc {info['nproc']}; "
-        f"memory {info['memory']}; Python {info['python']}; load average before the "
-        f"run {info['load']}",
+        *machine_lines(info),
         f"- pipeline: {len(gen.images)} images, {len(gen.edges)} edges ({kinds}), "
         f"{gen.decoys} references in unneeded stages (not edges), Dockerfiles "
         f"{gen.dockerfile_lines[0]}-{gen.dockerfile_lines[1]} lines",
@@ -592,26 +547,15 @@ def report(
     plan = by_label.get("plan")
     if plan is not None:
         for label, limit in (("", PLAN_REQUIRED_S), ("goal: ", PLAN_GOAL_S)):
-            verdict = (_verdict(plan.median, limit) if len(gen.images) == 2000
-                       else f"n/a ({len(gen.images)} images)")
+            outcome = (verdict(plan.median, limit, inclusive=False)
+                       if len(gen.images) == 2000 else f"n/a ({len(gen.images)} images)")
             lines.append(f"| {label}plan of 2,000 images < {limit:g} s | {plan.median:.3f} "
-                         f"| {verdict} |")
+                         f"| {outcome} |")
     help_ = by_label.get("help")
     if help_ is not None:
         lines.append(f"| `--help` < {HELP_REQUIRED_S:g} s | {help_.median:.3f} "
-                     f"| {_verdict(help_.median, HELP_REQUIRED_S)} |")
+                     f"| {verdict(help_.median, HELP_REQUIRED_S, inclusive=False)} |")
     return "\n".join(lines) + "\n"
-
-
-def append_results(section: str) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    if not RESULTS.exists():
-        RESULTS.write_text(
-            "# plan_scale results\n\n"
-            "Appended by `benchmarks/plan_scale.py`; newest last. See benchmarks/README.md.\n"
-        )
-    with RESULTS.open("a") as f:
-        f.write("\n" + section)
 
 
 def profile_plan(file: str, out: Path) -> str:
@@ -670,7 +614,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = report(args, gen, info, timings, problems)
     print(section)
     if not args.no_results:
-        append_results(section)
+        append_results(RESULTS, section)
         print(f"appended to {RESULTS.relative_to(REPO)}", file=sys.stderr)
     if args.profile:
         print(profile_plan(file, folder))
