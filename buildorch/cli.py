@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -125,7 +126,12 @@ def _load(args: argparse.Namespace) -> tuple[LoadedPipeline, BuildGraph]:
     options = LoadOptions(variables=parse_vars(args.var), sets=tuple(args.set),
                           cache_config=args.cache_config)
     pipeline = load_pipeline(_pipeline_file(args.file), options)
-    return pipeline, build_graph(pipeline)
+    graph = build_graph(pipeline)
+    from buildorch.secrets_check import credential_like_args
+
+    for warning in credential_like_args(pipeline):
+        print(f"buildorch: warning: {warning}", file=sys.stderr)
+    return pipeline, graph
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -144,9 +150,11 @@ def _requested_backend(args: argparse.Namespace, pipeline: LoadedPipeline) -> st
 def _plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, backend: str) -> PlanOptions:
     from buildorch.plan import PlanOptions
     from buildorch.run_record import previous_durations
+    from buildorch.secrets_check import missing_optional_secrets
 
     return PlanOptions(backend=backend, push=args.push, builder=args.builder,
-                       history=previous_durations(pipeline.model.name))
+                       history=previous_durations(pipeline.model.name),
+                       omit_secrets=missing_optional_secrets(pipeline, os.environ))
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -181,15 +189,23 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from buildorch import doctor
     from buildorch.backends import get_backend
     from buildorch.executor import Executor, RunOptions
+    from buildorch.graph import expand_selection, with_dependencies
     from buildorch.plan import make_plan
     from buildorch.preflight import check_cache
     from buildorch.reporting import PlainReporter
+    from buildorch.secrets_check import check_secrets, check_ssh
 
     pipeline, graph = _load(args)
+    # Everything the builds need from this machine is checked before any engine is asked.
+    selected = with_dependencies(graph, expand_selection(args.names, pipeline.images,
+                                                         pipeline.model.groups)).nodes
+    check_secrets(pipeline, selected, os.environ)
+    check_ssh(pipeline, selected, os.environ)
     requested = _requested_backend(args, pipeline)
     address = args.builder or next((b.address for b in pipeline.model.builders), None)
-    if args.dry_run and requested == "auto":
-        backend, why = get_backend("docker"), "backend docker (dry run: no engine asked)"
+    if args.dry_run:  # prints commands only: no engine is asked
+        backend = get_backend("docker" if requested == "auto" else requested)
+        why = f"backend {backend.name} (dry run: no engine asked)"
     else:
         backend, status, why = doctor.choose(requested, address)
     plan = make_plan(pipeline, graph, args.names, _plan_options(args, pipeline, backend.name))
@@ -218,11 +234,11 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 
 def _dry_run(plan: Plan, backend: Backend, address: str | None) -> str:
-    from buildorch.proc import render_argv
+    from buildorch.proc import redact_argv, render_argv
 
     lines = [f"# {len(plan.images)} builds, backend {backend.name}; {{digest:NAME}} is the "
              "digest image NAME produces, {run_id} the run's id"]
-    lines += [render_argv(image.argv) for image in plan.images]
+    lines += [render_argv(redact_argv(image.argv)) for image in plan.images]
     for image in plan.images:
         for tag in image.publish:
             if backend.push_argv is not None:

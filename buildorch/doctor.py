@@ -35,6 +35,11 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
+def _last_line(text: str) -> str:
+    """A failed probe's error is its last line (stdout may hold a partial answer before it)."""
+    return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
+
+
 def check(name: str, address: str | None = None) -> BackendStatus:
     backend = get_backend(name)
     binary = shutil.which(backend.binary)
@@ -44,7 +49,7 @@ def check(name: str, address: str | None = None) -> BackendStatus:
     probe = proc.run(backend.probe_argv(address), check=False, timeout=PROBE_TIMEOUT)
     if probe.returncode != 0:
         return BackendStatus(name, binary, _first_line(version.output), False,
-                             f"builder does not answer: {_first_line(probe.output)}")
+                             f"builder does not answer: {_last_line(probe.output)}")
     caches, notes = _capabilities(backend, probe.output)
     return BackendStatus(name, binary, _first_line(version.output), True, "ok", caches,
                          ALL_OUTPUTS, notes)

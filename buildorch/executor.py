@@ -28,6 +28,7 @@ from buildorch.proc import render_argv
 from buildorch.reporting import Reporter
 from buildorch.run_record import ImageRun, State, image_entry, new_run_id, run_folder, write_record
 from buildorch.scheduler import schedule
+from buildorch.secrets_check import secret_values
 
 KEEP_LINES = 400  # of each build's output, for failure analysis
 _STEP_RE = re.compile(r"^#\d+ \[[^\]]*\d+/\d+\] ")
@@ -68,24 +69,6 @@ def read_digest(path: Path) -> str | None:
     return text if text.startswith("sha256:") else None
 
 
-def secret_values(pipeline: LoadedPipeline, env: Mapping[str, str]) -> list[str]:
-    """Values to scrub from every log line and message: secrets' contents."""
-    values: list[str] = []
-    for image in pipeline.images.values():
-        for secret in image.spec.secrets:
-            if secret.env and env.get(secret.env):
-                values.append(env[secret.env])
-            elif secret.src:
-                path = Path(secret.src).expanduser()
-                path = path if path.is_absolute() else pipeline.folder / path
-                try:
-                    if path.stat().st_size <= 65536:
-                        values += [v for v in path.read_text(errors="ignore").splitlines() if v]
-                except OSError:
-                    pass
-    return [v for v in values if len(v) >= 4]
-
-
 class Executor:
     def __init__(self, pipeline: LoadedPipeline, plan: Plan, backend: Backend,
                  options: RunOptions, reporter: Reporter, root: Path | None = None) -> None:
@@ -113,7 +96,7 @@ class Executor:
     def _build(self, name: str) -> State:
         image, run = self.images[name], self.runs[name]
         argv = fill(image.argv, self.digests, self.run_id)
-        run.argv = [proc.redact(a, self.secrets) for a in argv]
+        run.argv = proc.redact_argv(argv, self.secrets)
         log = self.folder / f"{name}.log"
         run.log = os.path.relpath(log, self.root)
         run.started = time.time()

@@ -27,6 +27,7 @@ from buildorch.graph import (
     with_dependencies,
 )
 from buildorch.loader import LoadedPipeline, ResolvedImage
+from buildorch.proc import redact_argv, render_argv
 from buildorch.request import BuildRequest, SecretRef, SshRef, repository_of
 
 RUN_DIR = ".buildorch/runs/{run_id}"
@@ -71,6 +72,8 @@ class PlanOptions:
     push: bool = False  # --push: publish every selected image that has tags
     builder: str | None = None  # --builder: the address for every image
     history: Mapping[str, float] = field(default_factory=dict)  # durations of earlier runs
+    # (image, secret id) of optional secrets whose source is absent: not passed at all
+    omit_secrets: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,7 @@ def make_request(ctx: _Context, image: ResolvedImage) -> BuildRequest:
         named_contexts=_named_contexts(ctx, image),
         secrets=tuple(
             SecretRef(s.id, src=_local_path(p.folder, s.src) if s.src else None, env=s.env)
-            for s in spec.secrets
+            for s in spec.secrets if (image.name, s.id) not in ctx.options.omit_secrets
         ),
         ssh=tuple(SshRef(s.id, tuple(_local_path(p.folder, x) for x in s.paths))
                   for s in spec.ssh),
@@ -216,7 +219,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
                 "stages": list(i.stages),
                 "depends_on": list(i.depends_on),
                 "estimated_seconds": i.estimate,
-                "argv": list(i.argv),
+                "argv": redact_argv(i.argv),
                 "publish": list(i.publish),
             }
             for i in plan.images
@@ -233,7 +236,6 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 
 def plan_text(plan: Plan) -> str:
-    from buildorch.proc import render_argv
 
     lines = [f"pipeline {plan.pipeline} ({plan.file}): {len(plan.images)} images",
              f"critical path: {' -> '.join(plan.critical_path)} (~{plan.critical_seconds:.0f}s)",
@@ -241,5 +243,5 @@ def plan_text(plan: Plan) -> str:
     for step, image in enumerate(plan.images, 1):
         after = f" after {', '.join(image.depends_on)}" if image.depends_on else ""
         lines.append(f"{step:>3}. {image.name}{after}")
-        lines.append(f"     {render_argv(image.argv)}")
+        lines.append(f"     {render_argv(redact_argv(image.argv))}")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -49,10 +50,22 @@ class Result:
     output: str
 
 
-def redact(text: str, secrets: Iterable[str]) -> str:
+# Attributes that carry credentials (S3 cache): shown as ***, whatever their value.
+_SENSITIVE_ATTRIBUTE = re.compile(
+    r"(?<![^,\"])(access_key_id|secret_access_key|session_token)=[^,\"]*")
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with every secret value, and every credential attribute's value, as ***."""
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, REDACTED)
-    return text
+    return _SENSITIVE_ATTRIBUTE.sub(rf"\1={REDACTED}", text)
+
+
+def redact_argv(argv: Iterable[str], secrets: Iterable[str] = ()) -> list[str]:
+    """argv as buildorch may show or store it."""
+    secrets = tuple(secrets)
+    return [redact(arg, secrets) for arg in argv]
 
 
 def render_argv(argv: Sequence[str]) -> str:
@@ -101,7 +114,7 @@ def run(
             raise
     output = redact(out or "", secrets)
     if check and child.returncode != 0:
-        raise CommandError([redact(a, secrets) for a in argv], child.returncode, output)
+        raise CommandError(redact_argv(argv, secrets), child.returncode, output)
     return Result(child.returncode, output)
 
 

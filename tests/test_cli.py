@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -10,9 +11,10 @@ from buildorch.cli import main
 from tests.conftest import EXAMPLE, REPO
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "buildorch", *args], cwd=REPO,
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, **(env or {})})
 
 
 def test_help_imports_nothing_heavy() -> None:
@@ -38,7 +40,7 @@ def test_validate_example_as_subprocess() -> None:
 
 def test_plan_json_lists_every_image_with_edges_and_argv() -> None:
     result = run_cli("plan", "-f", "pipelines/example.yaml", "--format", "json", "ci",
-                     "--var", "TAG=t1")
+                     "--var", "TAG=t1", env={"PIP_TOKEN": "value-not-shown"})
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     names = [n["name"] for n in plan["nodes"]]
@@ -66,6 +68,16 @@ def test_plan_json_lists_every_image_with_edges_and_argv() -> None:
     assert worker[worker.index("--ssh") + 1] == "default"
     assert nodes["api-test"]["stages"] == ["build", "test"]
     assert plan["critical_path"]["images"][0] == "base"
+    assert "value-not-shown" not in result.stdout
+
+
+def test_optional_secret_without_a_source_is_not_passed() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PIP_TOKEN"}
+    result = subprocess.run([sys.executable, "-m", "buildorch", "plan", "-f",
+                             "pipelines/example.yaml", "--format", "json", "api"], cwd=REPO,
+                            capture_output=True, text=True, check=True, env=env)
+    api = next(n for n in json.loads(result.stdout)["nodes"] if n["name"] == "api")
+    assert "--secret" not in api["argv"]
 
 
 def test_plan_selection_pulls_dependencies(capsys: pytest.CaptureFixture[str]) -> None:
