@@ -10,6 +10,9 @@ import pytest
 from buildorch.cli import main
 from tests.conftest import EXAMPLE, REPO
 
+# the example's registry comes from the environment (the local stack's), like its tags
+REGISTRY = os.environ.get("BUILDORCH_REGISTRY", "localhost:5000")
+
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "buildorch", *args], cwd=REPO,
@@ -58,13 +61,13 @@ def test_plan_json_lists_every_image_with_edges_and_argv() -> None:
     assert api[api.index("--build-context") + 1] == pinned
     base = nodes["base"]["argv"]
     assert [base[i + 1] for i, a in enumerate(base) if a == "--tag"] == [
-        "localhost:5000/shop/base:t1", "buildorch.local/shop/base:{run_id}"]
+        f"{REGISTRY}/shop/base:t1", "buildorch.local/shop/base:{run_id}"]
     assert api[api.index("--target") + 1] == "runtime"
     assert api[api.index("--secret") + 1] == "id=pip_token,env=PIP_TOKEN"
-    assert api[api.index("--tag") + 1] == "localhost:5000/shop/api:t1"
+    assert api[api.index("--tag") + 1] == f"{REGISTRY}/shop/api:t1"
     worker = nodes["worker"]["argv"]
     assert worker[worker.index("--build-context") + 1] == (
-        "localhost:5000/shop/base:t1=docker-image://buildorch.local/shop/base:{run_id}")
+        f"{REGISTRY}/shop/base:t1=docker-image://buildorch.local/shop/base:{{run_id}}")
     assert worker[worker.index("--ssh") + 1] == "default"
     assert nodes["api-test"]["stages"] == ["build", "test"]
     assert plan["critical_path"]["images"][0] == "base"

@@ -259,7 +259,7 @@ def test_dry_run_prints_commands_in_process(
     out = capsys.readouterr().out
     assert "docker buildx build" in out
     assert out.count("docker buildx build") == 2  # base and api
-    assert "docker push localhost:5000/shop/api:" in out
+    assert f"docker push {REGISTRY}/shop/api:" in out
     assert not (tmp_path / ".buildorch").exists()  # nothing ran
 
 
