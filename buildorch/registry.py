@@ -1,13 +1,17 @@
-"""A small OCI distribution (registry v2) client: read, tag and list manifests.
+"""A small OCI distribution (registry v2) client: manifests, tags and blobs.
 
 Used to publish tags at the end of a run on backends without a local image store
-(the build pushed each manifest by digest; a tag is a PUT of the same manifest), and to
-check what a registry holds. Credentials come from the Docker config's `auths` (basic
-auth, and bearer tokens obtained with it); credential helpers are not consulted.
+(the build pushed each manifest by digest; a tag is a PUT of the same manifest), to
+check what a registry holds, and to administer registry caches (blob upload, HEAD,
+manifest and blob DELETE). A manifest DELETE goes by digest and untags every tag that
+points at it; registries refuse it (HTTP 405) unless deletes are enabled. Credentials
+come from the Docker config's `auths` (basic auth, and bearer tokens obtained with it);
+credential helpers are not consulted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -26,6 +30,7 @@ MANIFEST_TYPES = ", ".join((
     "application/vnd.docker.distribution.manifest.v2+json",
 ))
 TIMEOUT = 30
+DELETED = (200, 202)
 
 
 class RegistryError(BuildorchError):
@@ -76,6 +81,10 @@ def _basic_auth(host: str) -> str | None:
     return f"Basic {auth}" if auth else None
 
 
+def digest_of(data: bytes) -> str:
+    return f"sha256:{hashlib.sha256(data).hexdigest()}"
+
+
 class RegistryClient:
     def __init__(self, host: str) -> None:
         self.host = host
@@ -85,7 +94,7 @@ class RegistryClient:
     def _send(self, method: str, path: str, headers: dict[str, str],
               body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
         for attempt in range(2):
-            request = urllib.request.Request(self.base + path, data=body, method=method,
+            request = urllib.request.Request(self._url(path), data=body, method=method,
                                              headers=dict(headers))
             if self._authorization:
                 request.add_header("Authorization", self._authorization)
@@ -101,6 +110,14 @@ class RegistryClient:
             except (urllib.error.URLError, OSError) as exc:
                 raise RegistryError(f"registry {self.host} unreachable: {exc}") from None
         raise AssertionError("unreachable")
+
+    def _url(self, path: str) -> str:
+        """`path` under /v2/, or an upload Location: absolute, or absolute-path."""
+        if path.startswith(("http://", "https://")):
+            return path
+        if path.startswith("/"):
+            return f"{_scheme(self.host)}://{self.host}{path}"
+        return self.base + path
 
     def _authorize(self, challenge: str) -> str | None:
         basic = _basic_auth(self.host)
@@ -145,6 +162,66 @@ class RegistryClient:
         if status != 200:
             raise RegistryError(f"{self.host}/{repository}: listing tags: HTTP {status}")
         return list(json.loads(body).get("tags") or [])
+
+
+    def blob(self, repository: str, digest: str) -> bytes | None:
+        status, _, body = self._send("GET", f"{repository}/blobs/{digest}", {})
+        if status == 404:
+            return None
+        if status != 200:
+            raise RegistryError(f"{self.host}/{repository}@{digest}: blob: HTTP {status}")
+        return body
+
+    def blob_size(self, repository: str, digest: str) -> int | None:
+        """HEAD a blob: its size, or None when the repository does not hold it."""
+        status, headers, _ = self._send("HEAD", f"{repository}/blobs/{digest}", {})
+        if status == 404:
+            return None
+        if status != 200:
+            raise RegistryError(f"{self.host}/{repository}@{digest}: blob HEAD: HTTP {status}")
+        return int(headers.get("Content-Length", "0"))
+
+    def upload_blob(self, repository: str, data: bytes) -> str:
+        """Upload `data` as one blob (monolithic: POST then PUT) unless already there."""
+        digest = digest_of(data)
+        if self.blob_size(repository, digest) is not None:
+            return digest
+        status, headers, body = self._send("POST", f"{repository}/blobs/uploads/", {}, b"")
+        location = headers.get("Location", "")
+        if status != 202 or not location:
+            raise _failure(self.host, f"{repository}: starting an upload", status, body)
+        separator = "&" if "?" in location else "?"
+        target = f"{location}{separator}digest={urllib.parse.quote(digest)}"
+        status, _, body = self._send("PUT", target,
+                                     {"Content-Type": "application/octet-stream"}, data)
+        if status != 201:
+            raise _failure(self.host, f"{repository}: uploading {digest}", status, body)
+        return digest
+
+    def delete_manifest(self, repository: str, digest: str) -> bool:
+        """Delete a manifest by digest (and every tag on it); False if it was not there."""
+        return self._delete(repository, f"manifests/{digest}")
+
+    def delete_blob(self, repository: str, digest: str) -> bool:
+        """Unlink a blob from `repository`; False if it was not there. The registry's
+        garbage-collect reclaims the storage later."""
+        return self._delete(repository, f"blobs/{digest}")
+
+    def _delete(self, repository: str, path: str) -> bool:
+        status, _, body = self._send("DELETE", f"{repository}/{path}", {})
+        if status in DELETED:
+            return True
+        if status == 404:
+            return False
+        what = f"{repository}/{path}: DELETE"
+        if status == 405:
+            what += " refused (is deletion enabled in the registry?)"
+        raise _failure(self.host, what, status, body)
+
+
+def _failure(host: str, what: str, status: int, body: bytes) -> RegistryError:
+    detail = body.decode(errors="replace")[:200]
+    return RegistryError(f"{host}/{what}: HTTP {status}: {detail}")
 
 
 def tag_digest(tag: str, digest: str) -> None:
