@@ -36,6 +36,8 @@ def _common(parser: argparse.ArgumentParser, selection: bool = True) -> None:
                         help="override an image field; IMAGE may be a glob such as '*'")
     parser.add_argument("--cache-config", type=Path, metavar="DIR",
                         help="folder of cache profiles (default: cache-config/ upwards)")
+    parser.add_argument("--cache", metavar="PROFILE",
+                        help="use this cache profile for every image ('none': no cache)")
     if selection:
         parser.add_argument("names", nargs="*", metavar="IMAGE|GROUP",
                             help="what to select (default: group 'default', else all)")
@@ -93,6 +95,10 @@ def _backend_options(parser: argparse.ArgumentParser) -> None:
                              "host (docker)")
     parser.add_argument("--push", action="store_true",
                         help="publish every selected image's tags, only if every build succeeds")
+    parser.add_argument("--cache-readonly", action="store_true",
+                        help="import cache but never export it")
+    parser.add_argument("--cache-strict", action="store_true",
+                        help="a cache that fails on import or export fails the build")
 
 
 def _positive(text: str) -> int:
@@ -124,7 +130,7 @@ def _load(args: argparse.Namespace) -> tuple[LoadedPipeline, BuildGraph]:
     from buildorch.overrides import parse_vars
 
     options = LoadOptions(variables=parse_vars(args.var), sets=tuple(args.set),
-                          cache_config=args.cache_config)
+                          cache_config=args.cache_config, cache=args.cache)
     pipeline = load_pipeline(_pipeline_file(args.file), options)
     graph = build_graph(pipeline)
     from buildorch.secrets_check import credential_like_args
@@ -147,14 +153,33 @@ def _requested_backend(args: argparse.Namespace, pipeline: LoadedPipeline) -> st
     return pipeline.model.builders[0].backend if pipeline.model.builders else "auto"
 
 
-def _plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, backend: str) -> PlanOptions:
+def _plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, backend: str,
+                  native_s3: bool) -> PlanOptions:
+    from buildorch.cache_plan import context_from_env
     from buildorch.plan import PlanOptions
     from buildorch.run_record import previous_durations
     from buildorch.secrets_check import missing_optional_secrets
 
+    cache = context_from_env(os.environ, pipeline.branch, readonly=args.cache_readonly,
+                             strict=args.cache_strict, native_s3=native_s3,
+                             credentials=_forwarded_credentials(pipeline, native_s3))
     return PlanOptions(backend=backend, push=args.push, builder=args.builder,
                        history=previous_durations(pipeline.model.name),
-                       omit_secrets=missing_optional_secrets(pipeline, os.environ))
+                       omit_secrets=missing_optional_secrets(pipeline, os.environ), cache=cache)
+
+
+def _forwarded_credentials(pipeline: LoadedPipeline, native_s3: bool) -> dict[str, str]:
+    """The client's S3 credentials, only where a profile asks to forward them natively."""
+    wanted = native_s3 and any(
+        i.cache is not None and i.cache.type == "s3" and i.cache.credentials == "forward"
+        for i in pipeline.images.values())
+    if not wanted:
+        return {}
+    from buildorch.s3_credentials import resolve_forwarded
+
+    print("buildorch: warning: S3 credentials are forwarded on the builder's command line "
+          "(credentials: forward); other local users can read it", file=sys.stderr)
+    return resolve_forwarded()
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -164,7 +189,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     # Planning needs no engine: `auto` plans for docker buildx unless told otherwise.
     backend = _requested_backend(args, pipeline)
     backend = "docker" if backend == "auto" else backend
-    plan = make_plan(pipeline, graph, args.names, _plan_options(args, pipeline, backend))
+    plan = make_plan(pipeline, graph, args.names,
+                     _plan_options(args, pipeline, backend, native_s3=backend != "docker"))
     if args.format == "json":
         # Indented for people; compact (and far faster to encode) when piped to a program.
         print(json.dumps(plan_json(plan), indent=2 if sys.stdout.isatty() else None))
@@ -206,9 +232,12 @@ def _cmd_build(args: argparse.Namespace) -> int:
     if args.dry_run:  # prints commands only: no engine is asked
         backend = get_backend("docker" if requested == "auto" else requested)
         why = f"backend {backend.name} (dry run: no engine asked)"
+        native_s3 = backend.name != "docker"
     else:
         backend, status, why = doctor.choose(requested, address)
-    plan = make_plan(pipeline, graph, args.names, _plan_options(args, pipeline, backend.name))
+        native_s3 = "s3" in status.cache_exporters
+    plan = make_plan(pipeline, graph, args.names,
+                     _plan_options(args, pipeline, backend.name, native_s3))
     if not args.dry_run:
         check_cache(pipeline, plan.order, backend.name, status.cache_exporters)
     if args.load and not backend.local_store:
@@ -220,7 +249,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     print(f"buildorch: {why}", file=sys.stderr)
     max_parallel = pipeline.model.builders[0].max_parallel if pipeline.model.builders else 4
     options = RunOptions(jobs=args.jobs or max_parallel, keep_going=args.keep_going,
-                         retries=args.retries, builder=address)
+                         retries=args.retries, builder=address, cache_strict=args.cache_strict)
     executor = Executor(pipeline, plan, backend, options, PlainReporter())
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:

@@ -20,8 +20,9 @@ from typing import Any
 
 from buildorch import proc, registry
 from buildorch.backends import Backend
+from buildorch.cache_transfers import CacheTransfers
 from buildorch.errors import EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from buildorch.failures import Failure, analyse
+from buildorch.failures import Failure, analyse, cache_problems
 from buildorch.loader import LoadedPipeline
 from buildorch.plan import LOCAL_NAMESPACE, Plan, PlannedImage, plan_json
 from buildorch.proc import render_argv
@@ -43,6 +44,7 @@ class RunOptions:
     retry_backoff: float = 2.0  # seconds before the first retry; doubles each time
     stop_deadline: float = 10.0  # seconds between TERM and KILL on Ctrl-C
     builder: str | None = None
+    cache_strict: bool = False  # a cache that fails on import or export fails the build
 
 
 def fill(argv: Iterable[str], digests: Mapping[str, str], run_id: str) -> list[str]:
@@ -90,6 +92,7 @@ class Executor:
         self._interrupted = False
         self.published: list[str] = []
         self.publish_error: str | None = None
+        self.cache = CacheTransfers(pipeline, self.root, reporter)
 
     # -- one build ------------------------------------------------------------------
 
@@ -104,7 +107,15 @@ class Executor:
             mismatch = self._check_dependencies(image)
             if mismatch:
                 return self._failed(image, run, Failure(message=mismatch))
-            return self._attempts(image, run, argv, log)
+            problem = self.cache.download(image, run)
+            if problem and self.options.cache_strict:
+                return self._failed(image, run, Failure(message=problem))
+            state = self._attempts(image, run, argv, log)
+            if state is State.SUCCEEDED:
+                problem = self.cache.after_build(image, run, self.run_id)
+                if problem and self.options.cache_strict:
+                    return self._failed(image, run, Failure(message=problem))
+            return state
         finally:
             run.ended = time.time()
 
@@ -176,6 +187,7 @@ class Executor:
                               tail=tuple(lines[-5:]))
             return self._failed(image, run, failure)
         self.digests[image.name] = run.digest = digest
+        run.cache["log_problems"] = [vars(p) for p in cache_problems(lines)]
         run.total_steps = sum(1 for line in lines if _STEP_RE.match(line))
         run.cached_steps = sum(1 for line in lines if _CACHED_RE.match(line))
         took = time.time() - (run.started or time.time())

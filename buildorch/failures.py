@@ -108,3 +108,39 @@ def _output_tail(lines: Sequence[str]) -> list[str]:
             if quoted:
                 return quoted[-TAIL_LINES:]
     return [t for t in lines if t.strip()][-TAIL_LINES:]
+
+
+_VERTEX = re.compile(r"^#(\d+) (.*)$")
+_NOT_FOUND = re.compile(r"not found|manifest unknown|404|NoSuchKey", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CacheProblem:
+    kind: str  # import | export
+    source: str  # what BuildKit named: "importing cache manifest from REF", ...
+    message: str
+
+
+def cache_problems(lines: Sequence[str]) -> list[CacheProblem]:
+    """Cache imports and exports that failed in a build BuildKit finished anyway.
+
+    An import of an entry that does not exist yet (a new branch) is normal, not a problem.
+    """
+    names: dict[str, str] = {}
+    problems = []
+    for text in lines:
+        match = _VERTEX.match(text.rstrip("\n"))
+        if match is None:
+            continue
+        number, rest = match.groups()
+        if number not in names:
+            names[number] = rest
+            continue
+        name = names[number]
+        kind = "import" if name.startswith("importing cache") else (
+            "export" if name.startswith("exporting cache") else None)
+        if kind and rest.startswith("ERROR: "):
+            message = rest.removeprefix("ERROR: ")
+            if kind == "export" or not _NOT_FOUND.search(message):
+                problems.append(CacheProblem(kind, name, message))
+    return problems

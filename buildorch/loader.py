@@ -33,6 +33,7 @@ class LoadOptions:
     sets: Sequence[str] = ()
     env: Mapping[str, str] | None = None
     cache_config: Path | None = None
+    cache: str | None = None  # --cache PROFILE: every image's cache profile ("none": off)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ class LoadedPipeline:
     images: Mapping[str, ResolvedImage]
     source: Located
     origins: Origins
+    variables: Callable[[str], str | None] = lambda _name: None  # pipeline vars and built-ins
+
+    @property
+    def branch(self) -> str | None:
+        return self.variables("GIT_BRANCH")
 
     def where(self, path: Path_) -> tuple[str, int | None]:
         for end in range(len(path), 0, -1):
@@ -88,11 +94,11 @@ def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipel
         model = Pipeline.model_validate(data)
     except ValidationError as exc:
         raise config_error_from(exc, Pipeline, source, origins) from None
-    partial = LoadedPipeline(path, display, folder, model, {}, source, origins)
+    partial = LoadedPipeline(path, display, folder, model, {}, source, origins, resolver)
     _check_references(partial)
     resolved = _resolve_images(partial, options, resolver)
     _check_duplicate_tags(partial, resolved)
-    return LoadedPipeline(path, display, folder, model, resolved, source, origins)
+    return LoadedPipeline(path, display, folder, model, resolved, source, origins, resolver)
 
 
 def _resolver(
@@ -216,9 +222,11 @@ def _resolve_images(
                 "images", name, "context")
             raise p.error(f"Dockerfile not found: {df_display}", where)
         info = _analyse(p, name, dockerfile, df_display, spec)
-        cache_name = None if spec.cache in (None, "none") else spec.cache
+        wanted = options.cache if options.cache is not None else spec.cache
+        cache_name = None if wanted in (None, "none") else wanted
         if cache_name is not None and cache_name not in profiles:
-            profiles[cache_name] = _load_profile(p, name, cache_name, search, resolver)
+            profiles[cache_name] = _load_profile(p, name, cache_name, search, resolver,
+                                                 from_cli=options.cache is not None)
         resolved[name] = ResolvedImage(
             name, spec, context_dir, dockerfile, df_display, info,
             profiles.get(cache_name) if cache_name else None, cache_name,
@@ -240,13 +248,16 @@ def _analyse(
 
 
 def _load_profile(
-    p: LoadedPipeline, image: str, name: str, search: list[Path], resolver: VarResolver
+    p: LoadedPipeline, image: str, name: str, search: list[Path], resolver: VarResolver,
+    from_cli: bool = False,
 ) -> CacheProfile:
-    where = _field_path(p, image, "cache")
     found = find_profile(name, search)
     if found is None:
         folders = ", ".join(os.path.relpath(f) for f in search[:3])
-        raise p.error(f"cache profile '{name}' not found (looked in {folders})", where)
+        message = f"cache profile '{name}' not found (looked in {folders})"
+        if from_cli:
+            raise ConfigError(f"--cache {name}: {message}")
+        raise p.error(message, _field_path(p, image, "cache"))
     display = os.path.relpath(found)
     source = load_yaml(found, display)
     if not isinstance(source.data, dict):

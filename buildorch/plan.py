@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 
 from buildorch.backends import Backend, get_backend
+from buildorch.cache_plan import CacheContext, ImageCache, plan_cache
 from buildorch.graph import (
     BuildGraph,
     Edge,
@@ -48,6 +49,7 @@ class PlannedImage:
     estimate: float
     remaining: float  # longest estimated time from this build's start to the run's end
     publish: tuple[str, ...] = ()  # tags published once every build of the run succeeded
+    cache: ImageCache = field(default_factory=ImageCache)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class PlanOptions:
     history: Mapping[str, float] = field(default_factory=dict)  # durations of earlier runs
     # (image, secret id) of optional secrets whose source is absent: not passed at all
     omit_secrets: frozenset[tuple[str, str]] = frozenset()
+    cache: CacheContext | None = None  # None: no cache import or export
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,14 @@ def _outputs(ctx: _Context, image: ResolvedImage) -> dict[str, Any]:
     return {"tags": tuple(image.spec.tags)}
 
 
-def make_request(ctx: _Context, image: ResolvedImage) -> BuildRequest:
+def image_cache(ctx: _Context, image: ResolvedImage) -> ImageCache:
+    if image.cache is None or ctx.options.cache is None:
+        return ImageCache()
+    return plan_cache(image.cache, ctx.pipeline.model.name, image.name, tuple(image.spec.tags),
+                      os.path.relpath(ctx.pipeline.folder), ctx.options.cache)
+
+
+def make_request(ctx: _Context, image: ResolvedImage, cache: ImageCache) -> BuildRequest:
     p, spec = ctx.pipeline, image.spec
     builder = ctx.options.builder or next(
         (b.address for b in p.model.builders if b.name == spec.builder), None)
@@ -165,6 +175,8 @@ def make_request(ctx: _Context, image: ResolvedImage) -> BuildRequest:
                   for s in spec.ssh),
         platforms=tuple(spec.platforms),
         labels=tuple(spec.labels.items()),
+        cache_from=cache.imports,
+        cache_to=cache.exports,
         network=spec.network,
         no_cache=spec.no_cache,
         metadata_file=f"{RUN_DIR}/{image.name}.metadata.json",
@@ -195,12 +207,13 @@ def _planned(
     ctx: _Context, name: str, estimates: Mapping[str, float], remaining: Mapping[str, float],
 ) -> PlannedImage:
     image = ctx.pipeline.images[name]
-    request = make_request(ctx, image)
+    cache = image_cache(ctx, image)
+    request = make_request(ctx, image, cache)
     stages = tuple(s.name or str(s.index) for s in image.info.needed_stages(image.spec.target))
     publish = tuple(image.spec.tags) if ctx.published(name) else ()
     return PlannedImage(name, request, tuple(ctx.backend.build_argv(request)),
                         tuple(sorted(ctx.sub.predecessors(name))), stages, estimates[name],
-                        remaining[name], publish)
+                        remaining[name], publish, cache)
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:

@@ -44,6 +44,7 @@ class ImageRun:
     failure: dict[str, Any] | None = None
     cached_steps: int = 0
     total_steps: int = 0
+    cache: dict[str, Any] = field(default_factory=dict)  # imports, exports, transfers, warnings
 
     @property
     def duration(self) -> float | None:

@@ -1,0 +1,97 @@
+"""Cache work around a build: S3 sync downloads before it, uploads and checks after it.
+
+A cache that cannot be reached never fails a build unless `--cache-strict`: each
+problem becomes a warning on the image (and in the record), and the caller decides.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from buildorch.loader import LoadedPipeline
+from buildorch.plan import PlannedImage
+from buildorch.reporting import Reporter
+from buildorch.run_record import ImageRun
+
+
+class CacheTransfers:
+    def __init__(self, pipeline: LoadedPipeline, root: Path, reporter: Reporter) -> None:
+        self.pipeline = pipeline
+        self.root = root
+        self.reporter = reporter
+
+    def _warn(self, run: ImageRun, name: str, text: str) -> str:
+        run.cache.setdefault("warnings", []).append(text)
+        self.reporter.message(f"==> {name}: warning: {text}")
+        return text
+
+    def download(self, image: PlannedImage, run: ImageRun) -> str | None:
+        """Fetch the S3 entries the build imports (sync transport)."""
+        steps = image.cache.sync_downloads
+        profile = self.pipeline.images[image.name].cache
+        if not steps or profile is None:
+            return None
+        from buildorch import s3_sync
+
+        location = s3_sync.S3Location.from_profile(profile)
+        problems = []
+        for step in steps:
+            started = time.monotonic()
+            try:
+                stats = s3_sync.download(location, self.pipeline.model.name, image.name,
+                                         step.scope, self.root / step.folder)
+            except s3_sync.S3CacheError as exc:
+                problems.append(self._warn(run, image.name,
+                                           f"cache import from S3 failed: {exc}"))
+                continue
+            run.cache.setdefault("downloads", []).append(
+                {"scope": step.scope, "found": stats is not None,
+                 "seconds": round(time.monotonic() - started, 3),
+                 **({} if stats is None else vars(stats))})
+        return problems[0] if problems else None
+
+    def after_build(self, image: PlannedImage, run: ImageRun, run_id: str) -> str | None:
+        """Warn about cache imports/exports BuildKit skipped; upload the S3 export."""
+        problems = [self._warn(run, image.name, f"cache {p['kind']} failed ({p['source']}): "
+                                                f"{p['message']}")
+                    for p in run.cache.get("log_problems", [])]
+        if not problems:
+            problems += self._record_registry_exports(image, run)
+        step = image.cache.sync_upload
+        profile = self.pipeline.images[image.name].cache
+        if step is not None and profile is not None:
+            from buildorch import s3_sync
+
+            folder = self.root / step.folder.replace("{run_id}", run_id)
+            started = time.monotonic()
+            try:
+                stats = s3_sync.upload(s3_sync.S3Location.from_profile(profile), folder,
+                                       self.pipeline.model.name, image.name, step.scope)
+            except s3_sync.S3CacheError as exc:
+                problems.append(self._warn(run, image.name, f"cache export to S3 failed: {exc}"))
+            else:
+                run.cache["upload"] = {"scope": step.scope,
+                                       "seconds": round(time.monotonic() - started, 3),
+                                       **vars(stats)}
+        return problems[0] if problems else None
+
+    def _record_registry_exports(self, image: PlannedImage, run: ImageRun) -> list[str]:
+        """Note each registry cache export in the repository's ledger, for `cache prune`."""
+        from buildorch.registry import ImageRef, RegistryClient, RegistryError
+        from buildorch.registry_cache_admin import record_export
+
+        problems = []
+        for spec in image.cache.exports:
+            attrs = dict(part.split("=", 1) for part in spec.split(",") if "=" in part)
+            if attrs.get("type") != "registry":
+                continue
+            ref = ImageRef.parse(attrs["ref"])
+            repo = f"{ref.host}/{ref.repository}"
+            try:
+                manifest = RegistryClient(ref.host).manifest(ref.repository, ref.tag or "latest")
+                if manifest is not None:
+                    record_export(repo, ref.tag or "latest", manifest.digest)
+            except RegistryError as exc:
+                problems.append(self._warn(run, image.name, f"cache ledger not updated: {exc}"))
+        return problems
