@@ -83,6 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="which backends answer and what they support")
     doctor.add_argument("--builder", metavar="ADDRESS", help="BuildKit host or docker host")
 
+    cache = commands.add_parser("cache", help="list, measure and prune registry and S3 caches")
+    actions = cache.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, text in (("ls", "entries per image and branch, with size and age"),
+                         ("stats", "totals per image and branch"),
+                         ("prune", "delete old entries, then blobs no kept entry uses")):
+        sub = actions.add_parser(action, help=text)
+        _common(sub, selection=False)
+        if action == "prune":
+            sub.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+            sub.add_argument("--dry-run", action="store_true", help="list; delete nothing")
+
     commands.add_parser("schema", help="print the JSON Schema of pipeline and cache files")
     return parser
 
@@ -285,6 +296,15 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if any_ok else 1
 
 
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from buildorch import cache_admin
+
+    pipeline, _ = _load(args)
+    print(cache_admin.run(pipeline, args.action, getattr(args, "older_than", None),
+                          getattr(args, "dry_run", False)))
+    return 0
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from buildorch.schema import json_schemas
 
@@ -293,7 +313,8 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"validate": _cmd_validate, "plan": _cmd_plan, "graph": _cmd_graph,
-             "build": _cmd_build, "doctor": _cmd_doctor, "schema": _cmd_schema}
+             "build": _cmd_build, "doctor": _cmd_doctor, "cache": _cmd_cache,
+             "schema": _cmd_schema}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
