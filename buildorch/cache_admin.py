@@ -23,7 +23,8 @@ def protected_scopes(profile: CacheProfile) -> set[str]:
     return {scope_key(profile.default_branch), *(scope_key(b) for b in profile.export_branches)}
 
 
-def run(pipeline: LoadedPipeline, action: str, older_than: float | None, dry_run: bool) -> str:
+def run(pipeline: LoadedPipeline, action: str, older_than: float | None, dry_run: bool,
+        grace_hours: float = 1.0) -> str:
     profiles = profiles_in_use(pipeline)
     if not profiles:
         raise BuildorchError("no image of this pipeline uses a cache profile (try --cache NAME)")
@@ -33,7 +34,8 @@ def run(pipeline: LoadedPipeline, action: str, older_than: float | None, dry_run
         if profile.type == "registry":
             body = _registry(pipeline, profile, action, older_than, dry_run)
         elif profile.type == "s3":
-            body = _s3(profile, action, older_than, dry_run)
+            known = [(pipeline.model.name, image) for image in pipeline.images]
+            body = _s3(profile, action, older_than, dry_run, grace_hours, known)
         else:
             body = f"not supported for {profile.type} caches (registry and s3 only)"
         sections.append(f"{title}\n{body}")
@@ -54,7 +56,8 @@ def _registry(pipeline: LoadedPipeline, profile: CacheProfile, action: str,
     return admin.render_entries(entries) if action == "ls" else admin.render_stats(entries)
 
 
-def _s3(profile: CacheProfile, action: str, older_than: float | None, dry_run: bool) -> str:
+def _s3(profile: CacheProfile, action: str, older_than: float | None, dry_run: bool,
+        grace_hours: float, known: list[tuple[str, str]]) -> str:
     from buildorch import s3_cache_admin as admin
     from buildorch.s3_sync import S3Location
 
@@ -62,7 +65,9 @@ def _s3(profile: CacheProfile, action: str, older_than: float | None, dry_run: b
     if action == "prune":
         assert older_than is not None
         return admin.render_prune(admin.prune(location, older_than, protected_scopes(profile),
-                                              dry_run=dry_run))
-    entries = admin.list_entries(location)
-    return admin.render_entries(entries) if action == "ls" else admin.render_stats(
-        admin.stats(entries))
+                                              dry_run=dry_run, grace_hours=grace_hours,
+                                              known=known))
+    entries = admin.list_entries(location, known=known)
+    if action == "ls":
+        return admin.render_entries(entries)
+    return admin.render_stats(admin.stats(entries), entries)

@@ -7,12 +7,36 @@ problem becomes a warning on the image (and in the record), and the caller decid
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
+from buildorch.errors import ConfigError
 from buildorch.loader import LoadedPipeline
 from buildorch.plan import PlannedImage
 from buildorch.reporting import Reporter
 from buildorch.run_record import ImageRun
+
+
+def preflight_s3(pipeline: LoadedPipeline, names: Iterable[str], strict: bool) -> list[str]:
+    """Each S3 profile in use: a missing bucket or bad credentials is a configuration error
+    (exit 2); an endpoint that does not answer is a warning (an uncached build), or an error
+    with `--cache-strict`."""
+    profiles = {pipeline.images[n].cache_name: pipeline.images[n].cache for n in names}
+    warnings = []
+    for name, profile in profiles.items():
+        if profile is None or profile.type != "s3":
+            continue
+        from botocore.exceptions import ClientError
+
+        from buildorch import s3_sync
+
+        try:
+            s3_sync.preflight(s3_sync.S3Location.from_profile(profile))
+        except s3_sync.S3CacheError as exc:
+            if strict or isinstance(exc.__cause__, ClientError):
+                raise ConfigError(f"cache profile '{name}': {exc}") from None
+            warnings.append(f"cache profile '{name}': {exc}; building without it")
+    return warnings
 
 
 class CacheTransfers:

@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
         if action == "prune":
             sub.add_argument("--older-than", type=float, required=True, metavar="DAYS")
             sub.add_argument("--dry-run", action="store_true", help="list; delete nothing")
+            sub.add_argument("--grace-hours", type=float, default=1.0, metavar="HOURS",
+                             help="S3: keep unreferenced blobs younger than this, which a "
+                                  "running export may be about to use (default 1)")
 
     commands.add_parser("schema", help="print the JSON Schema of pipeline and cache files")
     return parser
@@ -225,6 +228,7 @@ def _cmd_graph(args: argparse.Namespace) -> int:
 def _cmd_build(args: argparse.Namespace) -> int:
     from buildorch import doctor
     from buildorch.backends import get_backend
+    from buildorch.cache_transfers import preflight_s3
     from buildorch.executor import Executor, RunOptions
     from buildorch.graph import expand_selection, with_dependencies
     from buildorch.plan import make_plan
@@ -251,6 +255,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
                      _plan_options(args, pipeline, backend.name, native_s3))
     if not args.dry_run:
         check_cache(pipeline, plan.order, backend.name, status.cache_exporters)
+        for warning in preflight_s3(pipeline, plan.order, strict=args.cache_strict):
+            print(f"buildorch: warning: {warning}", file=sys.stderr)
     if args.load and not backend.local_store:
         raise BuildorchError(f"--load: backend {backend.name} has no local image store "
                              "(use nerdctl, finch or docker, or push with --push)")
@@ -301,7 +307,7 @@ def _cmd_cache(args: argparse.Namespace) -> int:
 
     pipeline, _ = _load(args)
     print(cache_admin.run(pipeline, args.action, getattr(args, "older_than", None),
-                          getattr(args, "dry_run", False)))
+                          getattr(args, "dry_run", False), getattr(args, "grace_hours", 1.0)))
     return 0
 
 
