@@ -16,6 +16,8 @@ from buildorch.plan import PlannedImage
 from buildorch.reporting import Reporter
 from buildorch.run_record import ImageRun
 
+SYNC_BLOB_STORE = ".buildorch/s3-blobs"
+
 
 def preflight_s3(pipeline: LoadedPipeline, names: Iterable[str], strict: bool) -> list[str]:
     """Each S3 profile in use: a missing bucket or bad credentials is a configuration error
@@ -63,8 +65,10 @@ class CacheTransfers:
         for step in steps:
             started = time.monotonic()
             try:
+                # one blob store for every entry: a branch and main share most blobs
                 stats = s3_sync.download(location, self.pipeline.model.name, image.name,
-                                         step.scope, self.root / step.folder)
+                                         step.scope, self.root / step.folder,
+                                         store=self.root / SYNC_BLOB_STORE)
             except s3_sync.S3CacheError as exc:
                 problems.append(self._warn(run, image.name,
                                            f"cache import from S3 failed: {exc}"))
