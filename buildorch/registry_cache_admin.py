@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from buildorch.cache_keys import scope_key
+from buildorch.cache_report import human_age, human_size, table
 from buildorch.registry import ImageRef, Manifest, RegistryClient, RegistryError, digest_of
 
 LEDGER_TAG = "_buildorch-ledger"
@@ -353,28 +354,6 @@ def prune(ref_repo: str, older_than_days: float, protected_scopes: Iterable[str]
 
 # --------------------------------------------------------------------------- text
 
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
-def human_age(age_days: float | None) -> str:
-    if age_days is None:
-        return "unknown"
-    return f"{age_days * 24:.0f}h" if age_days < 1 else f"{age_days:.1f}d"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = ("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
-             for row in [header, *rows])
-    return "\n".join(line.rstrip() for line in lines)
-
-
 def _rows(entries: Sequence[Entry]) -> list[list[str]]:
     return [[e.image, e.scope or "-", human_size(e.size), human_age(e.age_days)]
             for e in sorted(entries, key=lambda e: (e.image, e.scope, e.tag))]
@@ -387,7 +366,7 @@ def render_entries(entries: Sequence[Entry]) -> str:
     """`cache ls`: one line per entry."""
     if not entries:
         return "no cache entries"
-    return _table(ENTRY_HEADER, _rows(entries))
+    return table([ENTRY_HEADER, *_rows(entries)])
 
 
 def render_stats(entries: Sequence[Entry]) -> str:
@@ -398,16 +377,16 @@ def render_stats(entries: Sequence[Entry]) -> str:
         rows += [["", s.scope or "-", str(s.entries), human_size(s.size)]
                  for s in image.scopes]
     rows.append(["total", "", str(len(entries)), human_size(total_size(entries))])
-    return _table(("IMAGE", "BRANCH/SCOPE", "ENTRIES", "SIZE"), rows)
+    return table([("IMAGE", "BRANCH/SCOPE", "ENTRIES", "SIZE"), *rows])
 
 
 def render_prune(result: PruneResult) -> str:
     """`cache prune`: what was (or would be) deleted and kept, and a summary."""
     verb = "would delete" if result.dry_run else "deleted"
-    lines = [f"{verb}:", _table(ENTRY_HEADER, _rows(result.deleted_entries))] \
+    lines = [f"{verb}:", table([ENTRY_HEADER, *_rows(result.deleted_entries)])] \
         if result.deleted_entries else [f"{verb}: no entry"]
     if result.kept_entries:
-        lines += ["kept:", _table(ENTRY_HEADER, _rows(result.kept_entries))]
+        lines += ["kept:", table([ENTRY_HEADER, *_rows(result.kept_entries)])]
     lines.append(f"{verb} {len(result.deleted_entries)} entries and "
                  f"{len(result.deleted_blobs)} blobs ({human_size(result.freed_bytes)}); "
                  f"kept {len(result.kept_entries)} entries"

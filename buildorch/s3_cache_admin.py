@@ -30,6 +30,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Literal
 
 from buildorch import cache_keys
+from buildorch.cache_report import human_age, human_size, plural, table
 from buildorch.s3_sync import (
     MAX_DOCUMENT,
     Found,
@@ -360,28 +361,6 @@ def _unreferenced(scan: _Scan, kept: Iterable[Entry], layouts: _Layouts,
 
 # --- text ----------------------------------------------------------------------------------
 
-def human_size(size: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
-
-
-def plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
-
-
-def human_age(days: float) -> str:
-    return f"{days * 24:.1f}h" if days < 1 else f"{days:.1f}d"
-
-
-def _table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-                     .rstrip() for row in rows)
-
-
 def render_entries(entries: Sequence[Entry]) -> str:
     if not entries:
         return "no cache entries"
@@ -389,7 +368,7 @@ def render_entries(entries: Sequence[Entry]) -> str:
     rows += [(e.pipeline or "?", e.image or "?", e.scope or e.name, e.transport,
               human_size(e.size), str(e.blobs), human_age(e.age_days),
               "" if e.complete else "incomplete") for e in entries]
-    return _table(rows)
+    return table(rows)
 
 
 def render_stats(image_stats: Sequence[ImageStats], entries: Sequence[Entry] = ()) -> str:
@@ -401,7 +380,7 @@ def render_stats(image_stats: Sequence[ImageStats], entries: Sequence[Entry] = (
                      f"{human_size(item.total_size)}")
         rows = [(f"  {b.scope}", b.transport, human_size(b.size), f"{b.blobs} blobs",
                  human_age(b.age_days)) for b in item.branches]
-        lines.append(_table(rows))
+        lines.append(table(rows))
     if entries:
         lines.append(f"total: {plural(len(entries), 'entry', 'entries')}, "
                      f"{human_size(shared_size(entries))} "

@@ -3,10 +3,13 @@ from __future__ import annotations
 import os
 import subprocess
 import textwrap
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from buildorch.s3_sync import S3Location, client
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "pipelines" / "example.yaml"
@@ -63,3 +66,35 @@ def engine() -> str:
             pytest.fail(f"engine required but unavailable: {detail}")
         pytest.skip(f"no BuildKit engine: {detail}")
     return detail
+
+
+@pytest.fixture
+def s3_endpoint() -> str:
+    """The local stack's S3 endpoint; S3 tests fail (not skip) without it when
+    BUILDORCH_REQUIRE_ENGINE=1."""
+    endpoint = os.environ.get("BUILDORCH_S3_ENDPOINT")
+    if not endpoint:
+        if os.environ.get("BUILDORCH_REQUIRE_ENGINE") == "1":
+            pytest.fail("S3 required but BUILDORCH_S3_ENDPOINT is not set")
+        pytest.skip("BUILDORCH_S3_ENDPOINT is not set (run: eval \"$(scripts/stack env)\")")
+    return endpoint
+
+
+@pytest.fixture
+def location(s3_endpoint: str) -> Iterator[S3Location]:
+    """A bucket of its own (removed afterwards), under a prefix as profiles have."""
+    where = S3Location(f"bo-test-{uuid.uuid4().hex[:16]}", "shop/", "us-east-1", s3_endpoint,
+                       True)
+    s3 = client(where)
+    s3.create_bucket(Bucket=where.bucket)
+    yield where
+    for key in bucket_keys(where):
+        s3.delete_object(Bucket=where.bucket, Key=key)
+    s3.delete_bucket(Bucket=where.bucket)
+
+
+def bucket_keys(where: S3Location) -> set[str]:
+    """Every object key in the location's bucket."""
+    s3 = client(where)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=where.bucket)
+    return {item["Key"] for page in pages for item in page.get("Contents", [])}

@@ -6,8 +6,6 @@ import hashlib
 import json
 import os
 import time
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -27,39 +25,17 @@ from buildorch.s3_cache_admin import (
     stats,
 )
 from buildorch.s3_sync import S3Location, blob_path, client, download, upload
+from tests.conftest import bucket_keys
 from tests.test_s3_sync import (
     LAYER,
     Layout,
     assert_same_entry,
-    bucket_keys,
     fake_digest,
     layers,
     make_layout,
 )
 
 pytestmark = pytest.mark.engine
-
-
-@pytest.fixture
-def s3_endpoint() -> str:
-    endpoint = os.environ.get("BUILDORCH_S3_ENDPOINT")
-    if not endpoint:
-        if os.environ.get("BUILDORCH_REQUIRE_ENGINE") == "1":
-            pytest.fail("S3 required but BUILDORCH_S3_ENDPOINT is not set")
-        pytest.skip("BUILDORCH_S3_ENDPOINT is not set (run: eval \"$(scripts/stack env)\")")
-    return endpoint
-
-
-@pytest.fixture
-def location(s3_endpoint: str) -> Iterator[S3Location]:
-    where = S3Location(f"bo-admin-{uuid.uuid4().hex[:16]}", "shop/", "us-east-1", s3_endpoint,
-                       True)
-    s3 = client(where)
-    s3.create_bucket(Bucket=where.bucket)
-    yield where
-    for key in bucket_keys(where):
-        s3.delete_object(Bucket=where.bucket, Key=key)
-    s3.delete_bucket(Bucket=where.bucket)
 
 
 def export(where: S3Location, root: Path, image: str, scope: str, data: list[bytes]) -> Layout:

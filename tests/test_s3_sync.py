@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,42 +28,13 @@ from buildorch.s3_sync import (
     preflight,
     upload,
 )
-from tests.conftest import REPO
+from tests.conftest import REPO, bucket_keys
 
 pytestmark = pytest.mark.engine
 
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 INDEX = "application/vnd.oci.image.index.v1+json"
 CACHE_CONFIG = "application/vnd.buildkit.cacheconfig.v0"
-
-
-@pytest.fixture
-def s3_endpoint() -> str:
-    endpoint = os.environ.get("BUILDORCH_S3_ENDPOINT")
-    if not endpoint:
-        if os.environ.get("BUILDORCH_REQUIRE_ENGINE") == "1":
-            pytest.fail("S3 required but BUILDORCH_S3_ENDPOINT is not set")
-        pytest.skip("BUILDORCH_S3_ENDPOINT is not set (run: eval \"$(scripts/stack env)\")")
-    return endpoint
-
-
-@pytest.fixture
-def location(s3_endpoint: str) -> Iterator[S3Location]:
-    """A bucket of its own (removed afterwards), under a prefix as profiles have."""
-    where = S3Location(f"bo-test-{uuid.uuid4().hex[:16]}", "shop/", "us-east-1", s3_endpoint,
-                       True)
-    s3 = client(where)
-    s3.create_bucket(Bucket=where.bucket)
-    yield where
-    for key in bucket_keys(where):
-        s3.delete_object(Bucket=where.bucket, Key=key)
-    s3.delete_bucket(Bucket=where.bucket)
-
-
-def bucket_keys(where: S3Location) -> set[str]:
-    s3 = client(where)
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=where.bucket)
-    return {item["Key"] for page in pages for item in page.get("Contents", [])}
 
 
 def fake_digest() -> str:
