@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 from buildorch.cache_plan import (
     CacheContext,
     context_from_env,
@@ -8,6 +13,7 @@ from buildorch.cache_plan import (
     should_export,
 )
 from buildorch.cache_profiles import CacheProfile
+from tests.conftest import MakeProject
 
 REGISTRY = CacheProfile(type="registry", ref="r:5000/shop/cache", default_branch="main")
 
@@ -116,3 +122,56 @@ def test_gha_is_argv_only() -> None:
     gha = CacheProfile(type="gha")
     cache = plan_cache(gha, "shop", "api", (), ".", ctx())
     assert cache.imports == ("type=gha,scope=shop-api-feature-x", "type=gha,scope=shop-api-main")
+
+
+NATIVE_PIPELINE = """\
+version: 1
+name: shop
+images:
+  api: {context: api, cache: s3fwd}
+"""
+FORWARD_PROFILE = ("type: s3\nbucket: b\nregion: us-east-1\nendpoint_url: http://127.0.0.1:9\n"
+                   "use_path_style: true\ncredentials: forward\n")
+
+
+def test_native_s3_argv_for_buildctl_and_nerdctl_with_credentials_redacted_when_shown(
+        make_project: MakeProject) -> None:
+    path = make_project(NATIVE_PIPELINE, files={"cache-config/s3fwd.yaml": FORWARD_PROFILE},
+                        contexts=("api",))
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIAFORWARDED", "CI": "true",
+           "AWS_SECRET_ACCESS_KEY": "forwarded/secret+key", "AWS_SESSION_TOKEN": "tok-123"}
+    env.pop("AWS_PROFILE", None)
+    for backend, import_flag, export_flag in (("buildctl", "--import-cache", "--export-cache"),
+                                              ("nerdctl", "--cache-from", "--cache-to")):
+        shown = subprocess.run(
+            [sys.executable, "-m", "buildorch", "plan", "-f", str(path), "--format", "json",
+             "--backend", backend, "--var", "GIT_BRANCH=main"], cwd=path.parent, env=env,
+            capture_output=True, text=True, check=True)
+        dry = subprocess.run(
+            [sys.executable, "-m", "buildorch", "build", "-f", str(path), "--dry-run",
+             "--backend", backend, "--var", "GIT_BRANCH=main"], cwd=path.parent, env=env,
+            capture_output=True, text=True, check=True)
+        argv = json.loads(shown.stdout)["nodes"][0]["argv"]
+        exported = argv[argv.index(export_flag) + 1]
+        assert exported.startswith("type=s3,region=us-east-1,bucket=b,name=shop-api-main,")
+        assert "access_key_id=***,secret_access_key=***,session_token=***" in exported
+        assert argv[argv.index(import_flag) + 1].startswith("type=s3,")
+        for secret in ("AKIAFORWARDED", "forwarded/secret+key", "tok-123"):
+            assert secret not in shown.stdout + shown.stderr + dry.stdout + dry.stderr
+        assert "credentials are forwarded" in shown.stderr  # the warning
+
+
+def test_the_child_gets_the_forwarded_credentials() -> None:
+    from buildorch.backends.buildctl import buildctl_argv
+    from buildorch.backends.nerdctl import nerdctl_argv
+    from buildorch.request import BuildRequest
+
+    forward = S3.model_copy(update={"credentials": "forward"})
+    creds = {"access_key_id": "AKIA", "secret_access_key": "s/k", "session_token": "t"}
+    cache = plan_cache(forward, "shop", "api", (), ".", ctx(native_s3=True, credentials=creds))
+    request = BuildRequest(name="api", context=".", dockerfile="Dockerfile",
+                           cache_from=cache.imports, cache_to=cache.exports)
+    for argv, flag in ((buildctl_argv(request), "--export-cache"),
+                       (nerdctl_argv(request), "--cache-to")):
+        assert "access_key_id=AKIA,secret_access_key=s/k,session_token=t" in argv[
+            argv.index(flag) + 1]
