@@ -226,43 +226,24 @@ def _cmd_graph(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from buildorch import doctor
-    from buildorch.backends import get_backend
-    from buildorch.cache_transfers import preflight_s3
     from buildorch.executor import Executor, RunOptions
-    from buildorch.graph import expand_selection, with_dependencies
     from buildorch.plan import make_plan
-    from buildorch.preflight import check_cache
     from buildorch.reporting import PlainReporter
-    from buildorch.secrets_check import check_secrets, check_ssh
 
     pipeline, graph = _load(args)
-    # Everything the builds need from this machine is checked before any engine is asked.
-    selected = with_dependencies(graph, expand_selection(args.names, pipeline.images,
-                                                         pipeline.model.groups)).nodes
-    check_secrets(pipeline, selected, os.environ)
-    check_ssh(pipeline, selected, os.environ)
-    requested = _requested_backend(args, pipeline)
+    _check_machine(args, pipeline, graph)
     address = args.builder or next((b.address for b in pipeline.model.builders), None)
-    if args.dry_run:  # prints commands only: no engine is asked
-        backend = get_backend("docker" if requested == "auto" else requested)
-        why = f"backend {backend.name} (dry run: no engine asked)"
-        native_s3 = backend.name != "docker"
-    else:
-        backend, status, why = doctor.choose(requested, address)
-        native_s3 = "s3" in status.cache_exporters
+    backend, exporters, why = _backend_for(args, pipeline, address)
+    native_s3 = "s3" in exporters if exporters is not None else backend.name != "docker"
     plan = make_plan(pipeline, graph, args.names,
                      _plan_options(args, pipeline, backend.name, native_s3))
-    if not args.dry_run:
-        check_cache(pipeline, plan.order, backend.name, status.cache_exporters)
-        for warning in preflight_s3(pipeline, plan.order, strict=args.cache_strict):
-            print(f"buildorch: warning: {warning}", file=sys.stderr)
     if args.load and not backend.local_store:
         raise BuildorchError(f"--load: backend {backend.name} has no local image store "
                              "(use nerdctl, finch or docker, or push with --push)")
-    if args.dry_run:
+    if exporters is None:
         print(_dry_run(plan, backend, address))
         return 0
+    _check_cache(args, pipeline, plan, backend, exporters)
     print(f"buildorch: {why}", file=sys.stderr)
     max_parallel = pipeline.model.builders[0].max_parallel if pipeline.model.builders else 4
     options = RunOptions(jobs=args.jobs or max_parallel, keep_going=args.keep_going,
@@ -273,6 +254,42 @@ def _cmd_build(args: argparse.Namespace) -> int:
         return executor.run()
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _check_machine(args: argparse.Namespace, pipeline: LoadedPipeline,
+                   graph: BuildGraph) -> None:
+    """What the selected builds need from this machine, before any engine is asked."""
+    from buildorch.graph import expand_selection, with_dependencies
+    from buildorch.secrets_check import check_secrets, check_ssh
+
+    selected = with_dependencies(graph, expand_selection(args.names, pipeline.images,
+                                                         pipeline.model.groups)).nodes
+    check_secrets(pipeline, selected, os.environ)
+    check_ssh(pipeline, selected, os.environ)
+
+
+def _backend_for(args: argparse.Namespace, pipeline: LoadedPipeline, address: str | None
+                 ) -> tuple[Backend, frozenset[str] | None, str]:
+    """The backend, its cache exporters (None for a dry run: no engine is asked), and why."""
+    from buildorch import doctor
+    from buildorch.backends import get_backend
+
+    requested = _requested_backend(args, pipeline)
+    if args.dry_run:
+        backend = get_backend("docker" if requested == "auto" else requested)
+        return backend, None, f"backend {backend.name} (dry run: no engine asked)"
+    backend, status, why = doctor.choose(requested, address)
+    return backend, status.cache_exporters, why
+
+
+def _check_cache(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
+                 backend: Backend, exporters: frozenset[str]) -> None:
+    from buildorch.cache_transfers import preflight_s3
+    from buildorch.preflight import check_cache
+
+    check_cache(pipeline, plan.order, backend.name, exporters)
+    for warning in preflight_s3(pipeline, plan.order, strict=args.cache_strict):
+        print(f"buildorch: warning: {warning}", file=sys.stderr)
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
