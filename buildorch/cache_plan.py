@@ -188,8 +188,9 @@ def _sync_s3(profile: CacheProfile, pipeline: str, image: str, own: str,
     upload = SyncStep(own, f"{SYNC_OUT}/{image}") if export else None
     exports: tuple[str, ...] = ()
     if upload is not None:
-        # a failed local export is a real error: the upload needs the folder
-        exports = (_attrs(("type", "local"), ("dest", upload.folder), ("mode", profile.mode)),)
+        # as for every cache: a failed export is a warning (the upload then finds no index)
+        exports = (_attrs(("type", "local"), ("dest", upload.folder),
+                          *_export_flags(profile, ctx)),)
     return ImageCache(
         imports=tuple(_attrs(("type", "local"), ("src", d.folder)) for d in downloads),
         exports=exports, sync_downloads=downloads, sync_upload=upload)
