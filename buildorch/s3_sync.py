@@ -60,7 +60,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 from buildorch import cache_keys
 from buildorch.cache_profiles import CacheProfile
@@ -78,6 +78,7 @@ PART_SIZE = 64 * 1024**2
 MAX_DOCUMENT = 64 * 1024**2  # a JSON document larger than this is not read
 CHUNK = 1024**2
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
+CACHE_CONFIG_MEDIA_TYPE = "application/vnd.buildkit.cacheconfig.v0"
 OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
 LIST_ABOVE = 500  # blobs in an entry above which one listing beats a HEAD per blob
 PARTIAL = ".buildorch-partial"  # temporary files, beside blobs/ so that a rename is atomic
@@ -127,6 +128,8 @@ class UploadStats:
     blobs_referenced: int
     blobs_uploaded: int
     bytes_uploaded: int
+    # the bucket's entry already answers every cache key of this export: nothing sent
+    already_covered: bool = False
 
 
 @dataclass(frozen=True)
@@ -416,17 +419,107 @@ def upload(location: S3Location, layout_dir: Path, pipeline: str, image: str, sc
     except OSError as exc:
         raise S3CacheError(f"no cache export to upload: {index_path}: {exc.strerror}") from None
     s3 = client(location, connections=workers)
+    key = cache_keys.sync_index_key(location.prefix, pipeline, image, scope)
     with local_errors(location, layout_dir):
         blobs = walk(root_refs(index, str(index_path)), _local_resolver(layout_dir))
+        if _already_covered(s3, location, key, index, layout_dir):
+            return UploadStats(len(blobs), 0, 0, already_covered=True)
         listed = listed_blobs(s3, location, workers) if len(blobs) > LIST_ABOVE else None
         sent = parallel(lambda item: _sync_blob(s3, location, layout_dir, *item, listed),
                         sorted(blobs.items()), workers)
-    key = cache_keys.sync_index_key(location.prefix, pipeline, image, scope)
     with s3_errors(location, f"writing {key}"):
         s3.put_object(Bucket=location.bucket, Key=key, Body=index,
                       ContentType=INDEX_MEDIA_TYPE)
     uploaded = [size for size in sent if size is not None]
     return UploadStats(len(blobs), len(uploaded), sum(uploaded))
+
+
+def cache_facts(config: Mapping[str, Any]) -> frozenset[tuple[Any, ...]]:
+    """What a BuildKit cache config can answer, free of positions and times.
+
+    Facts: (cache key, "layers", the layer chain it has) and (cache key, "input", input
+    number, selector, cache key of the linked record).
+    """
+    layers = config.get("layers") or []
+    records = config.get("records") or []
+
+    def chain(index: int) -> tuple[str, ...]:
+        blobs: list[str] = []
+        while 0 <= index < len(layers) and len(blobs) <= len(layers):
+            blobs.append(str(layers[index]["blob"]))
+            index = int(layers[index].get("parent", -1))
+        return tuple(blobs)
+
+    facts: set[tuple[Any, ...]] = set()
+    for record in records:
+        key = str(record["digest"])
+        facts.add((key, "record"))
+        facts.update((key, "layers", chain(int(layer["layer"])))
+                     for layer in record.get("layers") or [])
+        for number, group in enumerate(record.get("inputs") or []):
+            facts.update((key, "input", number, str(link.get("selector", "")),
+                          str(records[int(link["link"])]["digest"])) for link in group)
+    return frozenset(facts)
+
+
+def _cache_config(index: bytes, read: Callable[[str], bytes]) -> Mapping[str, Any] | None:
+    """The cache config an entry's index leads to (index.json -> cache index -> config)."""
+    for root in json.loads(index).get("manifests") or []:
+        for descriptor in json.loads(read(str(root["digest"]))).get("manifests") or []:
+            if descriptor.get("mediaType") == CACHE_CONFIG_MEDIA_TYPE:
+                config = json.loads(read(str(descriptor["digest"])))
+                return config if isinstance(config, dict) else None
+    return None
+
+
+def _remote_resolver(s3: S3Client, location: S3Location) -> Resolver:
+    """Blobs in the bucket, at the size their descriptor says (documents fetched to walk)."""
+    def resolve(refs: Sequence[Ref]) -> dict[str, Found]:
+        found: dict[str, Found] = {}
+        for ref in refs:
+            key = cache_keys.sync_blob_key(location.prefix, ref.digest)
+            if ref.document() is False:
+                size = remote_size(s3, location, key)
+                if size is None or (ref.size is not None and size != ref.size):
+                    raise S3CacheError(f"{key} is missing or truncated")
+                found[ref.digest] = Found(size)
+                continue
+            data = get_optional(s3, location, key)
+            if data is None or (ref.size is not None and len(data) != ref.size):
+                raise S3CacheError(f"{key} is missing or truncated")
+            found[ref.digest] = Found(len(data), data)
+        return found
+
+    return resolve
+
+
+def _already_covered(s3: S3Client, location: S3Location, key: str, index: bytes,
+                     layout_dir: Path) -> bool:
+    """Whether the bucket's entry answers every cache key this export has.
+
+    BuildKit writes a different cache config for the same content depending on whether
+    steps hit the engine's own cache or an imported one (records gain or lose links), so
+    an unchanged build would otherwise upload a new config and index every time. An
+    entry that already has every fact of the new config imports at least as well, if
+    all its blobs are there. Anything unreadable: not covered, upload as usual.
+    """
+    try:
+        with s3_errors(location, f"reading {key}"):
+            old_index = s3.get_object(Bucket=location.bucket, Key=key)["Body"].read()
+
+            def remote(digest: str) -> bytes:
+                blob_key = cache_keys.sync_blob_key(location.prefix, digest)
+                return s3.get_object(Bucket=location.bucket, Key=blob_key)["Body"].read()
+
+            old = _cache_config(old_index, remote)
+            new = _cache_config(index, lambda d: blob_path(layout_dir, d).read_bytes())
+            if not (old and new) or not cache_facts(new) <= cache_facts(old):
+                return False
+            # and the entry is whole: every blob it names is there, at its size
+            walk(root_refs(old_index, key), _remote_resolver(s3, location))
+            return True
+    except (S3CacheError, OSError, ValueError, KeyError, TypeError, IndexError):
+        return False
 
 
 def _sync_blob(s3: S3Client, location: S3Location, layout: Path, digest: str, size: int,

@@ -11,10 +11,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -397,3 +398,47 @@ def test_real_buildkit_export_round_trips_and_imports(engine: str, location: S3L
     output = build("second", "--cache-from", f"type=local,src={tmp_path / 'import'}")
     assert "importing cache manifest from local" in output
     assert "ERROR" not in output, output
+
+
+def _rewrite_config(layout: Layout, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Change the layout's cache config (and the index that names it) in place."""
+    index = json.loads((layout.root / "index.json").read_text())
+    cache_index_path = blob_path(layout.root, index["manifests"][0]["digest"])
+    cache_index = json.loads(cache_index_path.read_text())
+    descriptor = next(d for d in cache_index["manifests"] if d["mediaType"] == CACHE_CONFIG)
+    config = json.loads(blob_path(layout.root, descriptor["digest"]).read_text())
+    edit(config)
+    cache_index["manifests"] = [d for d in cache_index["manifests"] if d is not descriptor]
+    cache_index["manifests"].append(write_blob(layout.root, json.dumps(config).encode(),
+                                               CACHE_CONFIG))
+    new_index = write_blob(layout.root, json.dumps(cache_index).encode(), INDEX)
+    (layout.root / "index.json").write_text(json.dumps({"schemaVersion": 2,
+                                                        "manifests": [new_index]}))
+
+
+def test_an_export_the_entry_already_covers_uploads_nothing(location: S3Location,
+                                                            tmp_path: Path) -> None:
+    layout = make_layout(tmp_path / "a", layers(3, 1000))
+    upload(location, layout.root, "shop", "api", "main")
+    # the same content, recorded with one link fewer (as BuildKit does after an import)
+    _rewrite_config(layout, lambda config: config["records"][1].update(inputs=[]))
+    stats = upload(location, layout.root, "shop", "api", "main")
+    assert (stats.blobs_uploaded, stats.bytes_uploaded, stats.already_covered) == (0, 0, True)
+
+
+def test_an_export_with_a_new_cache_key_is_uploaded(location: S3Location,
+                                                    tmp_path: Path) -> None:
+    layout = make_layout(tmp_path / "a", layers(3, 1000))
+    upload(location, layout.root, "shop", "api", "main")
+
+    def add_record(config: dict[str, Any]) -> None:
+        config["records"].append({"digest": fake_digest(), "layers": [{"layer": 0}]})
+
+    _rewrite_config(layout, add_record)
+    stats = upload(location, layout.root, "shop", "api", "main")
+    assert not stats.already_covered
+    assert stats.blobs_uploaded == 2  # the new cache config and the index naming it
+    found = download(location, "shop", "api", "main", tmp_path / "copy")
+    assert found is not None
+    assert (tmp_path / "copy" / "index.json").read_bytes() == (
+        layout.root / "index.json").read_bytes()
