@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import random
 import re
 import secrets
@@ -50,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from machine import append_results, machine_info, machine_lines, verdict
+from machine import append_results, machine_info, machine_lines, stack_env, verdict
 
 REPO = Path(__file__).resolve().parent.parent
 BUILDORCH = REPO / ".venv" / "bin" / "buildorch"
@@ -361,19 +360,6 @@ def command_costs(root: Path, some_tag: str) -> dict[str, float]:
     subprocess.run(["docker", "image", "rm", cost_tag], stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, check=False)
     return costs
-
-
-def stack_env() -> None:
-    """Use the local stack's docker settings when the caller has not exported them."""
-    if os.environ.get("DOCKER_HOST") or not STACK.exists():
-        return
-    out = subprocess.run([str(STACK), "env"], cwd=REPO, capture_output=True, text=True,
-                         check=False).stdout
-    for line in out.splitlines():
-        words = shlex.split(line)
-        if len(words) == 2 and words[0] == "export" and "=" in words[1]:
-            key, value = words[1].split("=", 1)
-            os.environ[key] = value
 
 
 # -- analysis --------------------------------------------------------------------------

@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from machine import append_results, machine_info, machine_lines, verdict
+from machine import append_results, machine_info, machine_lines, stack_env, verdict
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -149,19 +149,6 @@ class Build:
 
 
 # -- the stack, the engine, S3 ---------------------------------------------------------
-
-
-def stack_env() -> None:
-    """Use the local stack's settings when the caller has not exported them."""
-    if os.environ.get("DOCKER_HOST") or not STACK.exists():
-        return
-    out = subprocess.run([str(STACK), "env"], cwd=REPO, capture_output=True, text=True,
-                         check=False).stdout
-    for line in out.splitlines():
-        words = shlex.split(line)
-        if len(words) == 2 and words[0] == "export" and "=" in words[1]:
-            key, value = words[1].split("=", 1)
-            os.environ[key] = value
 
 
 def wipe_engine_cache() -> None:

@@ -13,12 +13,15 @@ Shared by the benchmark scripts in this folder. They import it as `machine`: a s
 
 from __future__ import annotations
 
+import os
 import platform
+import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+STACK = REPO / "scripts" / "stack"
 
 
 def _output(argv: Sequence[str]) -> str:
@@ -104,3 +107,16 @@ def append_results(results: Path, section: str) -> None:
         )
     with results.open("a") as f:
         f.write("\n" + section)
+
+
+def stack_env() -> None:
+    """Use the local stack's settings when the caller has not exported them."""
+    if os.environ.get("DOCKER_HOST") or not STACK.exists():
+        return
+    out = subprocess.run([str(STACK), "env"], cwd=REPO, capture_output=True, text=True,
+                         check=False).stdout
+    for line in out.splitlines():
+        words = shlex.split(line)
+        if len(words) == 2 and words[0] == "export" and "=" in words[1]:
+            key, value = words[1].split("=", 1)
+            os.environ[key] = value
