@@ -53,7 +53,6 @@ from machine import append_results, machine_info, machine_lines, stack_env, verd
 
 REPO = Path(__file__).resolve().parent.parent
 BUILDORCH = REPO / ".venv" / "bin" / "buildorch"
-STACK = REPO / "scripts" / "stack"
 RESULTS = REPO / "benchmarks" / "results" / "bake_compare.md"
 OUT_ROOT = REPO / "benchmarks" / "out"
 MARKER = ".bake_compare-generated"  # only folders holding this file are ever deleted

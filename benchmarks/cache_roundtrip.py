@@ -70,7 +70,6 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parent.parent
 BUILDORCH = REPO / ".venv" / "bin" / "buildorch"
-STACK = REPO / "scripts" / "stack"
 PIPELINE = REPO / "pipelines" / "example.yaml"
 GROUP = "ci"
 BRANCH = "main"
