@@ -30,6 +30,7 @@ from buildorch.graph import (
 from buildorch.loader import LoadedPipeline, ResolvedImage
 from buildorch.proc import redact_argv, render_argv
 from buildorch.request import BuildRequest, SecretRef, SshRef, repository_of
+from buildorch.secrets_check import secret_path
 
 RUN_DIR = ".buildorch/runs/{run_id}"
 LOCAL_NAMESPACE = "buildorch.local"  # local names of untagged images others build on
@@ -116,8 +117,8 @@ class _Context:
 
 
 def _local_path(folder: Path, value: str) -> str:
-    path = Path(value).expanduser()
-    return os.path.relpath(path if path.is_absolute() else folder / path)
+    """A path from the pipeline (`~` expanded, relative to its folder), relative to here."""
+    return os.path.relpath(secret_path(folder, value))
 
 
 def _named_contexts(ctx: _Context, image: ResolvedImage) -> tuple[tuple[str, str], ...]:
