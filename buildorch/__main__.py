@@ -2,6 +2,6 @@ from __future__ import annotations
 
 import sys
 
-from buildorch.cli import main
+from buildorch.cli.main import main
 
 sys.exit(main())

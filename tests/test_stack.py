@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from buildorch.registry import ImageRef, RegistryClient
+from buildorch.oci.registry import ImageRef, RegistryClient
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.engine

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from buildorch.request import BuildRequest
+from buildorch.backends.request import BuildRequest
 
 Argv = list[str]
 

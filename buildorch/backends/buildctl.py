@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePath
 
-from buildorch.request import BuildRequest, SecretRef, SshRef, repository_of
+from buildorch.backends.request import BuildRequest, SecretRef, SshRef, repository_of
 
 OCI_LAYOUT = "oci-layout://"
 NETWORK_MODES = ("default", "host", "none")

@@ -6,7 +6,7 @@ Flags as documented for buildx: `--ssh default|<id>[=<socket>|<key>[,<key>]]`,
 
 from __future__ import annotations
 
-from buildorch.request import BuildRequest, SecretRef, SshRef
+from buildorch.backends.request import BuildRequest, SecretRef, SshRef
 
 
 def _builder_flags(address: str | None) -> tuple[list[str], list[str]]:

@@ -22,7 +22,7 @@ Differences from nerdctl:
 from __future__ import annotations
 
 from buildorch.backends.nerdctl import nerdctl_argv
-from buildorch.request import BuildRequest
+from buildorch.backends.request import BuildRequest
 
 # Environment variables Finch forwards into its VM (runfinch/finch cmd/finch/nerdctl_remote.go).
 VM_FORWARDED_ENV = frozenset({

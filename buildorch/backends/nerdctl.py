@@ -40,7 +40,7 @@ from buildorch.backends.buildctl import (
     secret_spec,
     ssh_spec,
 )
-from buildorch.request import BuildRequest
+from buildorch.backends.request import BuildRequest
 
 
 def _image_flags(req: BuildRequest) -> list[str]:

@@ -1,0 +1,1 @@
+"""Cache administration (`buildorch cache ls|stats|prune`) for registry and S3 caches."""

@@ -1,0 +1,1 @@
+"""Dockerfile analysis: stages, global ARGs and the references between stages and images."""

@@ -1,0 +1,1 @@
+"""OCI: image references and a small registry (distribution v2) client."""

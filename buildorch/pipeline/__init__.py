@@ -1,0 +1,1 @@
+"""The pipeline file: model, YAML with positions, variables, `--set`, loading and validation."""

@@ -1,0 +1,183 @@
+"""The dependency graph of a pipeline's images (networkx), selection and critical path.
+
+Edges point from a dependency to the image built on it. They come from `depends_on`,
+from named contexts `{image: X}`, and from a Dockerfile that names another image's tag
+in `FROM`, `COPY --from=` or `RUN --mount=...,from=`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+
+from buildorch.errors import ConfigError
+from buildorch.pipeline.loader import LoadedPipeline, ResolvedImage
+from buildorch.pipeline.yaml_source import Path_, dotted
+
+# Without a duration from an earlier run, every image counts the same.
+DEFAULT_ESTIMATE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str  # the dependency
+    target: str  # the image built on it
+    kind: str  # depends_on | context | from | copy | mount
+    file: str
+    line: int | None
+    field: str | None  # pipeline field, or None for a Dockerfile line
+    ref: str | None = None  # for a Dockerfile edge: the image reference as written
+
+
+@dataclass(frozen=True)
+class BuildGraph:
+    graph: nx.DiGraph  # nodes: image names; edge attribute "edges": list[Edge]
+    edges: tuple[Edge, ...]
+
+    def edges_into(self, name: str) -> list[Edge]:
+        return [e for _, _, edges in self.graph.in_edges(name, data="edges") for e in edges]
+
+
+def normalize_ref(ref: str) -> str:
+    """Docker's reference normalisation: `busybox` is `docker.io/library/busybox:latest`."""
+    name, _, digest = ref.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last and not digest:
+        name += ":latest"
+    first, _, rest = name.partition("/")
+    if not rest:
+        name = f"docker.io/library/{name}"
+    elif "." not in first and ":" not in first and first != "localhost":
+        name = f"docker.io/{name}"
+    return f"{name}@{digest}" if digest else name
+
+
+def build_graph(p: LoadedPipeline) -> BuildGraph:
+    graph: nx.DiGraph = nx.DiGraph()
+    graph.add_nodes_from(p.images)
+    edges = [*_explicit_edges(p), *_implicit_edges(p.images)]
+    for edge in edges:
+        if graph.has_edge(edge.source, edge.target):
+            graph.edges[edge.source, edge.target]["edges"].append(edge)
+        else:
+            graph.add_edge(edge.source, edge.target, edges=[edge])
+    _check_acyclic(graph)
+    return BuildGraph(graph, tuple(edges))
+
+
+def _explicit_edges(p: LoadedPipeline) -> Iterable[Edge]:
+    for name, image in p.model.images.items():
+        for i, dep in enumerate(image.depends_on):
+            path: Path_ = ("images", name, "depends_on", i)
+            yield Edge(dep, name, "depends_on", *p.where(path), dotted(path))
+        for ctx_name, ctx in image.contexts.items():
+            if not isinstance(ctx, str):
+                path = ("images", name, "contexts", ctx_name)
+                yield Edge(ctx.image, name, "context", *p.where(path), dotted(path))
+
+
+def _implicit_edges(images: Mapping[str, ResolvedImage]) -> Iterable[Edge]:
+    owners = {normalize_ref(tag): name for name, img in images.items() for tag in img.spec.tags}
+    for name, image in images.items():
+        named_contexts = set(image.spec.contexts)
+        for ref in image.info.external_references(image.spec.target):
+            if ref.ref in named_contexts:
+                continue  # a named context replaces the image; its edge is explicit
+            owner = owners.get(normalize_ref(ref.ref))
+            if owner is not None and owner != name:
+                yield Edge(owner, name, ref.kind, image.dockerfile_display, ref.line, None, ref.ref)
+
+
+def _check_acyclic(graph: nx.DiGraph) -> None:
+    if nx.is_directed_acyclic_graph(graph):  # fast; find_cycle only to explain a failure
+        return
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return
+    # Edges point from a dependency to its dependent; people read "a depends on b".
+    names = [cycle[0][0], *reversed([u for u, _ in cycle])]
+    declared = [e for u, v in cycle for e in graph.edges[u, v]["edges"]]
+    # Point at a line of the pipeline if the cycle has one; else at a Dockerfile line.
+    first = next((e for e in declared if e.field), declared[0])
+    chain = " -> ".join(names)
+    raise ConfigError(f"dependency cycle: {chain} (each depends on the next)", file=first.file,
+                      line=first.line, field=first.field)
+
+
+def expand_selection(
+    names: Sequence[str], images: Iterable[str], groups: Mapping[str, Sequence[str]]
+) -> list[str]:
+    """Images named directly or through (nested) groups; default group `default`, else all."""
+    image_set = list(images)
+    if not names:
+        names = ["default"] if "default" in groups else image_set
+    chosen: dict[str, None] = {}
+    stack = list(reversed(names))
+    seen_groups: set[str] = set()
+    while stack:
+        name = stack.pop()
+        if name in groups:
+            if name not in seen_groups:
+                seen_groups.add(name)
+                stack.extend(reversed(groups[name]))
+        elif name in image_set:
+            chosen[name] = None
+        else:
+            known = ", ".join(sorted({*image_set, *groups}))
+            raise ConfigError(f"unknown image or group '{name}' (known: {known})")
+    return list(chosen)
+
+
+def with_dependencies(graph: BuildGraph, selected: Iterable[str]) -> nx.DiGraph:
+    """The subgraph of the selection plus everything it depends on."""
+    # One search from all selected images at once (nx.ancestors starts one per image).
+    keep = set(selected)
+    stack = list(keep)
+    while stack:
+        for dep in graph.graph.predecessors(stack.pop()):
+            if dep not in keep:
+                keep.add(dep)
+                stack.append(dep)
+    sub: nx.DiGraph = graph.graph.subgraph(keep).copy()
+    return sub
+
+
+def remaining_path(sub: nx.DiGraph, estimates: Mapping[str, float]) -> dict[str, float]:
+    """For each node, the longest estimated time from its start to the end of the run."""
+    longest: dict[str, float] = {}
+    for node in reversed(list(nx.topological_sort(sub))):
+        after = max((longest[s] for s in sub.successors(node)), default=0.0)
+        longest[node] = estimates[node] + after
+    return longest
+
+
+def critical_path(sub: nx.DiGraph, estimates: Mapping[str, float]) -> tuple[list[str], float]:
+    """The chain of images whose estimates add up to the longest: the run's lower bound."""
+    longest = remaining_path(sub, estimates)
+    if not longest:
+        return [], 0.0
+    node = max(longest, key=lambda n: (longest[n], n))
+    path = [node]
+    while successors := list(sub.successors(node)):
+        node = max(successors, key=lambda n: (longest[n], n))
+        path.append(node)
+    return path, longest[path[0]]
+
+
+def build_order(sub: nx.DiGraph, estimates: Mapping[str, float]) -> list[str]:
+    """A topological order that starts the longest remaining path first."""
+    longest = remaining_path(sub, estimates)
+    return list(nx.lexicographical_topological_sort(sub, key=lambda n: (-longest[n], n)))
+
+
+def estimates_for(
+    images: Mapping[str, ResolvedImage], nodes: Iterable[str],
+    history: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    """An image's duration in an earlier run, else its `estimated_seconds`, else a default."""
+    history = history or {}
+    return {n: history.get(n) or images[n].spec.estimated_seconds or DEFAULT_ESTIMATE_SECONDS
+            for n in nodes}

@@ -1,0 +1,1 @@
+"""The run: scheduler, one build, publishing, records, reporting and cache transfers."""

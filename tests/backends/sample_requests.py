@@ -1,0 +1,36 @@
+"""The requests every backend's argv contract test starts from."""
+
+from __future__ import annotations
+
+from buildorch.backends.request import BuildRequest, SecretRef, SshRef
+
+# Every field of the request set; each backend's test replaces what its tool differs in.
+FULL = BuildRequest(
+    name="api",
+    context="svc/api",
+    dockerfile="svc/api/Dockerfile",
+    target="runtime",
+    args=(("A", "1"), ("B", "x y")),
+    named_contexts=(("base", "docker-image://r/base@sha256:abc"), ("src", "../src")),
+    secrets=(SecretRef("tok", env="TOKEN"), SecretRef("netrc", src="/home/u/.netrc")),
+    ssh=(SshRef("default"), SshRef("github", ("/k1", "/k2"))),
+    platforms=("linux/amd64", "linux/arm64"),
+    labels=(("team", "core"),),
+    tags=("r/api:1", "r/api:latest"),
+    cache_from=("type=registry,ref=r/cache:api",),
+    cache_to=("type=registry,ref=r/cache:api,mode=max",),
+    outputs=("type=oci,dest=out.tar",),
+    push=True,
+    push_by_digest=False,
+    load=False,
+    network="host",
+    no_cache=True,
+    metadata_file="meta.json",
+    builder="mybuilder",
+)
+MINIMAL = BuildRequest(name="a", context=".", dockerfile="Dockerfile")
+
+
+def pairs(argv: list[str], flag: str) -> list[str]:
+    """The values that follow each occurrence of `flag`."""
+    return [argv[i + 1] for i, a in enumerate(argv) if a == flag]

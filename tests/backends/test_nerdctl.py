@@ -1,0 +1,152 @@
+"""argv contract for `nerdctl build`: every field of the request is mapped."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import shutil
+import subprocess
+
+import pytest
+
+from buildorch.backends.nerdctl import nerdctl_argv, nerdctl_push_argv
+from buildorch.backends.request import SecretRef
+from tests.backends.sample_requests import FULL as BASE_FULL
+from tests.backends.sample_requests import MINIMAL, pairs
+
+# Every field set. nerdctl takes one --output, so the pushing variant below drops `outputs`.
+FULL = dataclasses.replace(
+    BASE_FULL,
+    named_contexts=(*BASE_FULL.named_contexts, ("lay", "oci-layout:///var/oci@sha256:def")),
+    push=False, load=True, builder="unix:///run/buildkit/buildkitd.sock",
+)
+FULL_PUSH = dataclasses.replace(FULL, outputs=(), push=True, load=False)
+
+
+def test_every_field_is_mapped() -> None:
+    argv = nerdctl_argv(FULL)
+    assert argv[:4] == ["nerdctl", "build", "--buildkit-host",
+                        "unix:///run/buildkit/buildkitd.sock"]
+    assert argv[-1] == "svc/api"
+    assert pairs(argv, "--progress") == ["plain"]
+    assert pairs(argv, "--file") == ["svc/api/Dockerfile"]
+    assert pairs(argv, "--target") == ["runtime"]
+    assert pairs(argv, "--build-arg") == ["A=1", "B=x y"]
+    assert pairs(argv, "--build-context") == ["base=docker-image://r/base@sha256:abc",
+                                              "src=../src",
+                                              "lay=oci-layout:///var/oci@sha256:def"]
+    assert pairs(argv, "--secret") == ["id=tok,env=TOKEN", "id=netrc,src=/home/u/.netrc"]
+    assert pairs(argv, "--ssh") == ["default", "github=/k1,/k2"]
+    assert pairs(argv, "--platform") == ["linux/amd64,linux/arm64"]
+    assert pairs(argv, "--label") == ["team=core"]
+    assert pairs(argv, "--tag") == ["r/api:1", "r/api:latest"]
+    assert pairs(argv, "--output") == ["type=oci,dest=out.tar"]
+    assert pairs(argv, "--cache-from") == ["type=registry,ref=r/cache:api"]
+    assert pairs(argv, "--cache-to") == ["type=registry,ref=r/cache:api,mode=max"]
+    assert pairs(argv, "--network") == ["host"]
+    assert pairs(argv, "--iidfile") == ["meta.json"]
+    assert "--no-cache" in argv
+    # nerdctl has neither flag: it loads into containerd by itself, pushes through --output.
+    assert "--load" not in argv and "--push" not in argv
+
+
+def test_push_is_one_image_output_carrying_every_tag() -> None:
+    argv = nerdctl_argv(FULL_PUSH)
+    assert pairs(argv, "--output") == ['type=image,"name=r/api:1,r/api:latest",push=true']
+    # No -t: nerdctl would append name=<first tag> and re-tag the rest in containerd.
+    assert "--tag" not in argv
+    assert pairs(argv, "--iidfile") == ["meta.json"]
+
+
+def test_push_by_digest_pushes_repositories_untagged() -> None:
+    argv = nerdctl_argv(dataclasses.replace(FULL_PUSH, push=False, push_by_digest=True))
+    [output] = pairs(argv, "--output")
+    assert next(csv.reader([output])) == [
+        "type=image", "name=r/api", "push=true", "push-by-digest=true", "name-canonical=true"]
+    assert "--tag" not in argv
+
+
+def test_minimal_request_has_no_optional_flags() -> None:
+    assert nerdctl_argv(MINIMAL) == ["nerdctl", "build", "--progress", "plain",
+                                     "--file", "Dockerfile", "."]
+
+
+def test_binary_and_absent_address() -> None:
+    argv = nerdctl_argv(dataclasses.replace(FULL, builder=None), binary="/opt/bin/nerdctl")
+    assert argv[:2] == ["/opt/bin/nerdctl", "build"] and "--buildkit-host" not in argv
+
+
+def test_one_output_only() -> None:
+    two = dataclasses.replace(MINIMAL, outputs=("type=local,dest=a", "type=tar,dest=b"))
+    with pytest.raises(ValueError, match="single --output"):
+        nerdctl_argv(two)
+    with pytest.raises(ValueError, match="single --output"):
+        nerdctl_argv(dataclasses.replace(FULL, push=True))  # push + a tarball output
+
+
+def test_pushing_without_a_tag_is_an_error() -> None:
+    with pytest.raises(ValueError, match="needs at least one tag"):
+        nerdctl_argv(dataclasses.replace(MINIMAL, push_by_digest=True))
+
+
+def test_network_values_are_checked() -> None:
+    assert pairs(nerdctl_argv(dataclasses.replace(MINIMAL, network="none")),
+                 "--network") == ["none"]
+    assert "--network" not in nerdctl_argv(dataclasses.replace(MINIMAL, network="default"))
+    with pytest.raises(ValueError, match="not supported"):
+        nerdctl_argv(dataclasses.replace(MINIMAL, network="bridge"))
+
+
+def test_secrets_by_reference_only() -> None:
+    req = dataclasses.replace(MINIMAL, secrets=(SecretRef("a", env="A_TOKEN"),
+                                                SecretRef("b", src="/run/b,1")))
+    assert pairs(nerdctl_argv(req), "--secret") == ["id=a,env=A_TOKEN", 'id=b,"src=/run/b,1"']
+
+
+def test_local_named_context_cannot_shadow_nerdctls_own_names() -> None:
+    req = dataclasses.replace(MINIMAL, named_contexts=(("dockerfile", "../df"),))
+    with pytest.raises(ValueError, match="clashes"):
+        nerdctl_argv(req)
+    image = dataclasses.replace(MINIMAL, named_contexts=(("context", "docker-image://r/c"),))
+    assert pairs(nerdctl_argv(image), "--build-context") == ["context=docker-image://r/c"]
+
+
+def test_push_helper_pushes_every_platform_through_containerd() -> None:
+    assert nerdctl_push_argv("r/api:1") == ["nerdctl", "push", "--all-platforms", "r/api:1"]
+    assert nerdctl_push_argv("r/api:1", "/run/containerd/containerd.sock", "nerdctl2") == [
+        "nerdctl2", "--address", "/run/containerd/containerd.sock", "push",
+        "--all-platforms", "r/api:1"]
+
+
+# The flags `nerdctl build` defines (containerd/nerdctl cmd/nerdctl/builder/builder_build.go).
+DOCUMENTED_BUILD = {
+    "--buildkit-host", "--add-host", "--tag", "--file", "--target", "--build-arg", "--no-cache",
+    "--output", "--progress", "--provenance", "--pull", "--secret", "--allow", "--attest",
+    "--ssh", "--quiet", "--sbom", "--cache-from", "--cache-to", "--rm", "--network",
+    "--platform", "--build-context", "--iidfile", "--label",
+}
+
+
+def flags(argv: list[str]) -> set[str]:
+    return {a for a in argv if a.startswith("--")}
+
+
+def test_every_emitted_flag_is_documented() -> None:
+    assert flags(nerdctl_argv(FULL)) | flags(nerdctl_argv(FULL_PUSH)) <= DOCUMENTED_BUILD
+
+
+def _help(*args: str) -> str:
+    done = subprocess.run(["nerdctl", *args, "--help"], capture_output=True, text=True,
+                          timeout=60, check=False)
+    return done.stdout + done.stderr
+
+
+def test_every_emitted_flag_is_in_nerdctl_help() -> None:
+    if shutil.which("nerdctl") is None:
+        pytest.skip("nerdctl not installed")
+    build_help = _help("build")
+    for req in (FULL, FULL_PUSH):
+        for flag in flags(nerdctl_argv(req)):
+            assert flag in build_help, flag
+    assert "--all-platforms" in _help("push")
+    assert "--address" in _help()

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from buildorch.errors import ConfigError
+from buildorch.pipeline.loader import LoadOptions, load_pipeline
+from tests.conftest import EXAMPLE, MakeProject
+
+BASIC = """\
+version: 1
+name: shop
+vars:
+  REGISTRY: localhost:5000/shop
+  TAG: ${TAG_FROM_CLI:-dev}
+defaults:
+  platforms: [linux/amd64]
+  args: {COMMON: "1", SHARED: from-defaults}
+  labels: {team: core}
+images:
+  base:
+    context: base
+    tags: ["${REGISTRY}/base:${TAG}"]
+  api:
+    context: api
+    args: {SHARED: from-image, VERSION: 3.12}
+    platforms: [linux/arm64]
+"""
+
+
+def test_example_pipeline_loads() -> None:
+    pipeline = load_pipeline(EXAMPLE, LoadOptions(env={}))
+    assert set(pipeline.images) == {"base", "api", "api-test", "worker", "worker-test"}
+    assert pipeline.images["api"].spec.target == "runtime"
+    assert pipeline.images["api"].cache is not None
+    assert pipeline.images["api"].cache.type == "registry"
+
+
+def test_defaults_merge_under_images(make_project: MakeProject) -> None:
+    pipeline = load_pipeline(make_project(BASIC, contexts=("base", "api")), LoadOptions(env={}))
+    api = pipeline.images["api"].spec
+    assert api.args == {"COMMON": "1", "SHARED": "from-image", "VERSION": "3.12"}
+    assert api.platforms == ["linux/arm64"]  # lists are replaced, not merged
+    assert api.labels == {"team": "core"}
+    assert pipeline.images["base"].spec.platforms == ["linux/amd64"]
+
+
+def test_variables_and_cli_vars(make_project: MakeProject) -> None:
+    path = make_project(BASIC, contexts=("base", "api"))
+    assert load_pipeline(path, LoadOptions(env={})).images["base"].spec.tags == [
+        "localhost:5000/shop/base:dev"]
+    loaded = load_pipeline(path, LoadOptions(variables={"TAG_FROM_CLI": "v2"}, env={}))
+    assert loaded.images["base"].spec.tags == ["localhost:5000/shop/base:v2"]
+    loaded = load_pipeline(path, LoadOptions(variables={"REGISTRY": "r.example"}, env={}))
+    assert loaded.images["base"].spec.tags == ["r.example/base:dev"]
+
+
+def test_env_variables(make_project: MakeProject) -> None:
+    text = BASIC.replace("localhost:5000/shop", "${env.REG:-nowhere}")
+    path = make_project(text, contexts=("base", "api"))
+    assert load_pipeline(path, LoadOptions(env={"REG": "here"})).images["base"].spec.tags == [
+        "here/base:dev"]
+    assert load_pipeline(path, LoadOptions(env={})).images["base"].spec.tags == [
+        "nowhere/base:dev"]
+
+
+def test_git_builtins(make_project: MakeProject) -> None:
+    path = make_project(BASIC.replace("${TAG_FROM_CLI:-dev}", "${GIT_SHORT_SHA}-${GIT_BRANCH}"),
+                        contexts=("base", "api"))
+    folder = path.parent
+    for args in (["init", "-q", "-b", "trunk"], ["add", "."],
+                 ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"]):
+        subprocess.run(["git", "-C", str(folder), *args], check=True)
+    sha = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    tags = load_pipeline(path, LoadOptions(env={})).images["base"].spec.tags
+    assert tags == [f"localhost:5000/shop/base:{sha[:7]}-trunk"]
+    # CI checks out a detached HEAD and names the branch in its environment.
+    tags = load_pipeline(path, LoadOptions(env={"GITHUB_REF_NAME": "main"})).images[
+        "base"].spec.tags
+    assert tags == [f"localhost:5000/shop/base:{sha[:7]}-main"]
+
+
+def test_set_overrides_fields(make_project: MakeProject) -> None:
+    path = make_project(BASIC, contexts=("base", "api"))
+    sets = ("api.args.VERSION=3.13", "*.platforms=linux/amd64,linux/arm64", "base.push=true")
+    options = LoadOptions(env={}, sets=sets)
+    pipeline = load_pipeline(path, options)
+    assert pipeline.images["api"].spec.args["VERSION"] == "3.13"
+    assert pipeline.images["api"].spec.platforms == ["linux/amd64", "linux/arm64"]
+    assert pipeline.images["base"].spec.push is True
+
+
+def test_bad_set_value_is_reported_against_the_set(make_project: MakeProject) -> None:
+    path = make_project(BASIC, contexts=("base", "api"))
+    with pytest.raises(ConfigError) as err:
+        load_pipeline(path, LoadOptions(env={}, sets=("base.push=maybe",)))
+    assert str(err.value).startswith("--set base.push=maybe: images.base.push:")
+
+
+def test_paths_are_relative_to_the_pipeline_folder(make_project: MakeProject,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    path = make_project(BASIC, contexts=("base", "api"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    pipeline = load_pipeline(path, LoadOptions(env={}))
+    assert pipeline.images["api"].context_dir == tmp_path / "api"
+    assert pipeline.images["api"].dockerfile == tmp_path / "api" / "Dockerfile"
+
+
+def test_dockerfile_relative_to_context_and_build_args_reach_from(
+        make_project: MakeProject) -> None:
+    path = make_project(
+        """\
+        version: 1
+        name: p
+        images:
+          app:
+            context: app
+            dockerfile: docker/App.Dockerfile
+            args: {BASE: "localhost:5000/other:1"}
+        """,
+        files={"app/docker/App.Dockerfile": "ARG BASE=busybox\nFROM ${BASE} AS x\n"},
+    )
+    info = load_pipeline(path, LoadOptions(env={})).images["app"].info
+    assert info.stages[0].base == "localhost:5000/other:1"
+
+
+def test_cache_profile_found_in_parent_folder(make_project: MakeProject,
+                                              tmp_path: Path) -> None:
+    path = make_project(BASIC.replace("images:", "images:\n  x:\n    context: base\n"
+                                      "    cache: mine\n", 1),
+                        files={"cache-config/mine.yaml": "type: local\ndir: /tmp/c\n"},
+                        contexts=("base", "api"))
+    nested = tmp_path / "pipelines"
+    nested.mkdir()
+    moved = nested / "p.yaml"
+    moved.write_text(path.read_text().replace("context: ", "context: ../"))
+    (tmp_path / ".git").mkdir()  # the search stops at the repository root
+    cache = load_pipeline(moved, LoadOptions(env={})).images["x"].cache
+    assert cache is not None and cache.type == "local" and cache.dir == "/tmp/c"

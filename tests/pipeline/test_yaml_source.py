@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import pytest
+
+from buildorch.errors import ConfigError
+from buildorch.pipeline.yaml_source import dotted, parse_yaml
+
+DOC = """\
+version: 1
+images:
+  api:
+    tags:
+      - a
+      - b
+    args: {X: 1}
+base: &b {k: v}
+merged:
+  <<: *b
+  j: w
+"""
+
+
+def test_lines_follow_keys_and_items() -> None:
+    doc = parse_yaml(DOC, "p.yaml")
+    assert doc.data["images"]["api"]["tags"] == ["a", "b"]
+    assert doc.lines[("images", "api")] == 3
+    assert doc.lines[("images", "api", "tags", 1)] == 6
+    assert doc.lines[("images", "api", "args", "X")] == 7
+
+
+def test_line_of_falls_back_to_nearest_ancestor() -> None:
+    doc = parse_yaml(DOC, "p.yaml")
+    assert doc.line_of(("images", "api", "nonexistent", 3)) == 3
+
+
+def test_merge_keys_are_expanded() -> None:
+    assert parse_yaml(DOC, "p.yaml").data["merged"] == {"k": "v", "j": "w"}
+
+
+def test_duplicate_key_is_an_error_with_its_line() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_yaml("a: 1\nb: 2\na: 3\n", "p.yaml")
+    assert str(err.value) == "p.yaml:3: a: duplicate key 'a'"
+
+
+def test_syntax_error_names_file_and_line() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_yaml("a:\n  - [1, 2\nb: 3\n", "p.yaml")
+    assert str(err.value).startswith("p.yaml:3: YAML syntax error")
+
+
+def test_empty_document() -> None:
+    assert parse_yaml("", "p.yaml").data is None
+
+
+def test_dotted_paths() -> None:
+    assert dotted(("images", "api", "tags", 0)) == "images.api.tags[0]"

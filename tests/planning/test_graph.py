@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+
+from buildorch.errors import ConfigError
+from buildorch.pipeline.loader import LoadOptions, load_pipeline
+from buildorch.planning.graph import (
+    build_graph,
+    build_order,
+    critical_path,
+    expand_selection,
+    normalize_ref,
+    with_dependencies,
+)
+from tests.conftest import EXAMPLE, MakeProject
+
+
+def edges_of(path_or_graph: object) -> set[tuple[str, str, str]]:
+    graph = build_graph(load_pipeline(path_or_graph, LoadOptions(env={})))  # type: ignore[arg-type]
+    return {(e.source, e.target, e.kind) for e in graph.edges}
+
+
+def test_example_edges() -> None:
+    assert edges_of(EXAMPLE) == {
+        ("base", "api", "context"),
+        ("base", "api-test", "context"),
+        ("base", "worker", "from"),
+        ("base", "worker-test", "from"),
+    }
+
+
+def test_implicit_edges_from_copy_and_mount(make_project: MakeProject) -> None:
+    path = make_project(
+        """\
+        version: 1
+        name: p
+        images:
+          assets: {context: assets, tags: ["localhost:5000/p/assets:1"]}
+          tools: {context: tools, tags: ["localhost:5000/p/tools"]}
+          hub: {context: hub, tags: ["nginx"]}
+          app: {context: app}
+        """,
+        files={
+            "app/Dockerfile": """\
+                FROM docker.io/library/nginx:latest AS web
+                COPY --from=localhost:5000/p/assets:1 /a /a
+                RUN --mount=type=bind,from=localhost:5000/p/tools:latest,target=/t true
+                """,
+        },
+        contexts=("assets", "tools", "hub"),
+    )
+    assert edges_of(path) == {("assets", "app", "copy"), ("tools", "app", "mount"),
+                              ("hub", "app", "from")}
+
+
+def test_refs_in_stages_the_target_does_not_need_are_not_edges(
+        make_project: MakeProject) -> None:
+    path = make_project(
+        """\
+        version: 1
+        name: p
+        images:
+          base: {context: base, tags: ["localhost:5000/p/base:1"]}
+          app: {context: app, target: small}
+        """,
+        files={"app/Dockerfile": "FROM localhost:5000/p/base:1 AS big\n"
+                                 "FROM localhost:5000/busybox:latest AS small\n"},
+        contexts=("base",),
+    )
+    assert edges_of(path) == set()
+
+
+def test_named_context_overrides_image_reference(make_project: MakeProject) -> None:
+    path = make_project(
+        """\
+        version: 1
+        name: p
+        images:
+          base: {context: base, tags: ["base"]}
+          app:
+            context: app
+            contexts: {base: {image: base}}
+        """,
+        files={"app/Dockerfile": "FROM base\n"},
+        contexts=("base",),
+    )
+    assert edges_of(path) == {("base", "app", "context")}
+
+
+CYCLE = """\
+version: 1
+name: p
+images:
+  a: {context: a, depends_on: [c]}
+  b: {context: b, depends_on: [a]}
+  c: {context: c, depends_on: [b]}
+"""
+
+
+def test_cycle_names_the_whole_cycle_and_a_line(make_project: MakeProject) -> None:
+    path = make_project(CYCLE, contexts=("a", "b", "c"))
+    with pytest.raises(ConfigError) as err:
+        build_graph(load_pipeline(path, LoadOptions(env={})))
+    message = str(err.value)
+    assert "dependency cycle:" in message
+    chain = message.split("dependency cycle: ")[1].removesuffix(" (each depends on the next)")
+    # a depends on c, c on b, b on a: the chain follows depends_on, whatever node it starts at.
+    assert chain in ("a -> c -> b -> a", "c -> b -> a -> c", "b -> a -> c -> b")
+    assert message.startswith(f"{path}:")
+
+
+def test_cycle_through_a_dockerfile(make_project: MakeProject) -> None:
+    path = make_project(
+        """\
+        version: 1
+        name: p
+        images:
+          a: {context: a, tags: ["localhost:5000/a"], depends_on: [b]}
+          b: {context: b, tags: ["localhost:5000/b"]}
+        """,
+        files={"b/Dockerfile": "FROM localhost:5000/a\n"},
+        contexts=("a",),
+    )
+    with pytest.raises(ConfigError, match=r"dependency cycle: (a -> b -> a|b -> a -> b)"):
+        build_graph(load_pipeline(path, LoadOptions(env={})))
+
+
+def test_normalize_ref() -> None:
+    assert normalize_ref("busybox") == "docker.io/library/busybox:latest"
+    assert normalize_ref("me/app:1") == "docker.io/me/app:1"
+    assert normalize_ref("localhost:5000/x") == "localhost:5000/x:latest"
+    assert normalize_ref("localhost/x:2") == "localhost/x:2"
+    assert normalize_ref("r.io/x@sha256:ab") == "r.io/x@sha256:ab"
+
+
+def test_selection_groups_nest_and_default() -> None:
+    groups = {"default": ["api"], "ci": ["default", "test"], "all": ["ci", "all"]}
+    images = ["api", "test", "base"]
+    assert expand_selection([], images, groups) == ["api"]
+    assert expand_selection(["all"], images, groups) == ["api", "test"]
+    assert expand_selection([], images, {}) == images
+    with pytest.raises(ConfigError, match="unknown image or group 'nope'"):
+        expand_selection(["nope"], images, groups)
+
+
+def test_selection_pulls_in_dependencies() -> None:
+    pipeline = load_pipeline(EXAMPLE, LoadOptions(env={}))
+    graph = build_graph(pipeline)
+    assert set(with_dependencies(graph, ["api"]).nodes) == {"api", "base"}
+
+
+def diamond() -> nx.DiGraph:
+    g = nx.DiGraph()
+    g.add_edges_from([("base", "a"), ("base", "b"), ("a", "c"), ("b", "c"), ("x", "y")])
+    return g
+
+
+def test_critical_path_uses_estimates() -> None:
+    estimates = {"base": 10.0, "a": 5.0, "b": 50.0, "c": 1.0, "x": 30.0, "y": 30.0}
+    assert critical_path(diamond(), estimates) == (["base", "b", "c"], 61.0)
+    estimates["x"] = 40.0
+    assert critical_path(diamond(), estimates) == (["x", "y"], 70.0)
+
+
+def test_order_is_topological_and_longest_path_first() -> None:
+    estimates = {"base": 10.0, "a": 5.0, "b": 50.0, "c": 1.0, "x": 30.0, "y": 30.0}
+    order = build_order(diamond(), estimates)
+    assert order == ["base", "x", "b", "y", "a", "c"]

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from buildorch.pipeline.loader import LoadOptions, load_pipeline
+from buildorch.planning.graph import build_graph
+from buildorch.planning.plan import PlanOptions, make_plan
+from buildorch.run.record import (
+    ImageRun,
+    State,
+    image_entry,
+    previous_durations,
+    run_folder,
+    write_record,
+)
+from tests.conftest import MakeProject
+
+
+def record(tmp_path: Path, run_id: str, pipeline: str, images: dict[str, ImageRun]) -> None:
+    write_record(run_folder(run_id, tmp_path), {
+        "id": run_id, "pipeline": pipeline,
+        "images": {n: image_entry(r) for n, r in images.items()}})
+
+
+def test_record_is_json_with_states_and_durations(tmp_path: Path) -> None:
+    run = ImageRun("a", State.SUCCEEDED, started=10.0, ended=12.5, digest="sha256:x")
+    record(tmp_path, "r1", "p", {"a": run})
+    data = json.loads((tmp_path / ".buildorch/runs/r1/record.json").read_text())
+    assert data["images"]["a"]["state"] == "succeeded"
+    assert data["images"]["a"]["duration"] == 2.5
+    assert not (tmp_path / ".buildorch/runs/r1/record.json.tmp").exists()
+
+
+def test_previous_durations_take_the_latest_success_of_the_same_pipeline(tmp_path: Path) -> None:
+    record(tmp_path, "20260101T000000Z-a", "p", {
+        "a": ImageRun("a", State.SUCCEEDED, started=0, ended=5),
+        "b": ImageRun("b", State.SUCCEEDED, started=0, ended=7)})
+    record(tmp_path, "20260102T000000Z-a", "p", {
+        "a": ImageRun("a", State.SUCCEEDED, started=0, ended=9),
+        "b": ImageRun("b", State.FAILED, started=0, ended=1)})
+    record(tmp_path, "20260103T000000Z-a", "other", {
+        "a": ImageRun("a", State.SUCCEEDED, started=0, ended=100)})
+    assert previous_durations("p", tmp_path) == {"a": 9.0, "b": 7.0}
+
+
+def test_history_reorders_the_plan(make_project: MakeProject) -> None:
+    path = make_project("version: 1\nname: p\nimages:\n  fast: {context: x}\n"
+                        "  slow: {context: x}\n", contexts=("x",))
+    pipeline = load_pipeline(path, LoadOptions(env={}))
+    graph = build_graph(pipeline)
+    assert make_plan(pipeline, graph, []).order == ("fast", "slow")  # equal estimates: by name
+    plan = make_plan(pipeline, graph, [], PlanOptions(history={"slow": 60.0, "fast": 1.0}))
+    assert plan.order == ("slow", "fast")
+    assert plan.critical_path == ("slow",) and plan.critical_seconds == 60.0
