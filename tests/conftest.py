@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from buildorch.cache.s3.sync import S3Location, client
+from buildorch.cache.s3.client import S3Location, client
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "pipelines" / "example.yaml"
