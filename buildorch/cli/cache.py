@@ -1,14 +1,31 @@
 """`buildorch cache ls|stats|prune`: the pipeline's registry and S3 caches (effects).
 
-Protected on prune: each profile's default branch and its `export_branches`.
+One section per cache profile in use. Protected on prune: each profile's default branch
+and its `export_branches` (`cache.admin.entries.protected_scopes`).
 """
 
 from __future__ import annotations
 
-from buildorch.cache.keys import scope_key
+import argparse
+
+from buildorch.backends.capabilities import REGISTRY, S3
+from buildorch.cache.admin import registry, s3
+from buildorch.cache.admin.entries import Entry, PruneResult, protected_scopes
+from buildorch.cache.admin.render import render_entries, render_prune, render_stats
 from buildorch.cache.profiles import CacheProfile
+from buildorch.cache.s3.client import S3Location
+from buildorch.cli.loading import load
 from buildorch.errors import BuildorchError
-from buildorch.pipeline.loader import LoadedPipeline
+from buildorch.pipeline.loaded import LoadedPipeline
+
+SUPPORTED = (REGISTRY, S3)
+
+
+def command(args: argparse.Namespace) -> int:
+    pipeline, _ = load(args)
+    print(run(pipeline, args.action, getattr(args, "older_than", None),
+              getattr(args, "dry_run", False), getattr(args, "grace_hours", 1.0)))
+    return 0
 
 
 def profiles_in_use(pipeline: LoadedPipeline) -> dict[str, CacheProfile]:
@@ -19,10 +36,6 @@ def profiles_in_use(pipeline: LoadedPipeline) -> dict[str, CacheProfile]:
     return found
 
 
-def protected_scopes(profile: CacheProfile) -> set[str]:
-    return {scope_key(profile.default_branch), *(scope_key(b) for b in profile.export_branches)}
-
-
 def run(pipeline: LoadedPipeline, action: str, older_than: float | None, dry_run: bool,
         grace_hours: float = 1.0) -> str:
     profiles = profiles_in_use(pipeline)
@@ -30,44 +43,34 @@ def run(pipeline: LoadedPipeline, action: str, older_than: float | None, dry_run
         raise BuildorchError("no image of this pipeline uses a cache profile (try --cache NAME)")
     sections = []
     for name, profile in sorted(profiles.items()):
-        title = f"# cache profile {name} ({profile.type})"
-        if profile.type == "registry":
-            body = _registry(pipeline, profile, action, older_than, dry_run)
-        elif profile.type == "s3":
-            known = [(pipeline.model.name, image) for image in pipeline.images]
-            body = _s3(profile, action, older_than, dry_run, grace_hours, known)
-        else:
+        if profile.type not in SUPPORTED:
             body = f"not supported for {profile.type} caches (registry and s3 only)"
-        sections.append(f"{title}\n{body}")
+        elif action == "prune":
+            assert older_than is not None
+            body = render_prune(_prune(pipeline, profile, older_than, dry_run, grace_hours))
+        else:
+            entries = _entries(pipeline, profile)
+            body = render_entries(entries) if action == "ls" else render_stats(entries)
+        sections.append(f"# cache profile {name} ({profile.type})\n{body}")
     return "\n\n".join(sections)
 
 
-def _registry(pipeline: LoadedPipeline, profile: CacheProfile, action: str,
-              older_than: float | None, dry_run: bool) -> str:
-    from buildorch.cache.admin import registry as admin
-
-    images = tuple(pipeline.images)
-    ref = profile.ref or ""
-    if action == "prune":
-        assert older_than is not None
-        return admin.render_prune(admin.prune(ref, older_than, protected_scopes(profile),
-                                              dry_run=dry_run, images=images))
-    entries = admin.list_entries(ref, images=images)
-    return admin.render_entries(entries) if action == "ls" else admin.render_stats(entries)
+def _known(pipeline: LoadedPipeline) -> list[tuple[str, str]]:
+    """(pipeline, image) pairs: they split S3 native entry names."""
+    return [(pipeline.model.name, image) for image in pipeline.images]
 
 
-def _s3(profile: CacheProfile, action: str, older_than: float | None, dry_run: bool,
-        grace_hours: float, known: list[tuple[str, str]]) -> str:
-    from buildorch.cache.admin import s3 as admin
-    from buildorch.cache.s3.sync import S3Location
+def _entries(pipeline: LoadedPipeline, profile: CacheProfile) -> list[Entry]:
+    if profile.type == REGISTRY:
+        return registry.list_entries(profile.ref or "", images=tuple(pipeline.images))
+    return s3.list_entries(S3Location.from_profile(profile), known=_known(pipeline))
 
-    location = S3Location.from_profile(profile)
-    if action == "prune":
-        assert older_than is not None
-        return admin.render_prune(admin.prune(location, older_than, protected_scopes(profile),
-                                              dry_run=dry_run, grace_hours=grace_hours,
-                                              known=known))
-    entries = admin.list_entries(location, known=known)
-    if action == "ls":
-        return admin.render_entries(entries)
-    return admin.render_stats(admin.stats(entries), entries)
+
+def _prune(pipeline: LoadedPipeline, profile: CacheProfile, older_than: float, dry_run: bool,
+           grace_hours: float) -> PruneResult:
+    protected = protected_scopes(profile)
+    if profile.type == REGISTRY:
+        return registry.prune(profile.ref or "", older_than, protected, dry_run=dry_run,
+                              images=tuple(pipeline.images))
+    return s3.prune(S3Location.from_profile(profile), older_than, protected, dry_run=dry_run,
+                    grace_hours=grace_hours, known=_known(pipeline))

@@ -13,20 +13,16 @@ from pathlib import Path
 import pytest
 
 from buildorch.cache import keys as cache_keys
-from buildorch.cache.admin import s3 as s3_cache_admin
-from buildorch.cache.admin.s3 import (
-    DELETE_BATCH,
-    Entry,
-    list_entries,
-    prune,
-    render_entries,
-    render_prune,
-    render_stats,
-    shared_size,
-    stats,
-)
-from buildorch.cache.s3.sync import S3Location, blob_path, client, download, upload
-from tests.cache.s3.test_sync import (
+from buildorch.cache.admin import s3_bucket
+from buildorch.cache.admin.entries import Entry, shared_size, stats
+from buildorch.cache.admin.render import render_entries, render_prune, render_stats
+from buildorch.cache.admin.s3 import list_entries, prune
+from buildorch.cache.admin.s3_bucket import DELETE_BATCH
+from buildorch.cache.s3.client import S3Location, client
+from buildorch.cache.s3.download import download
+from buildorch.cache.s3.layout import blob_path
+from buildorch.cache.s3.upload import upload
+from tests.cache.s3.layouts import (
     LAYER,
     Layout,
     assert_same_entry,
@@ -88,22 +84,22 @@ def test_entries_and_stats(location: S3Location, tmp_path: Path) -> None:
     found = by_name(entries)
     assert set(found) == {"shop/api/main", "shop/api/feature-x", "shop/web/main"}
     api_main = found["shop/api/main"]
-    assert (api_main.transport, api_main.pipeline, api_main.image, api_main.scope) == (
+    assert (api_main.kind, api_main.pipeline, api_main.image, api_main.scope) == (
         "sync", "shop", "api", "main")
     assert api_main.key == cache_keys.sync_index_key(location.prefix, "shop", "api", "main")
     for entry, layout in ((api_main, main), (found["shop/api/feature-x"], feature),
                           (found["shop/web/main"], web)):
-        assert (entry.size, entry.blobs, entry.complete) == (size_of(layout),
+        assert (entry.size, len(entry.blobs), entry.complete) == (size_of(layout),
                                                              len(layout.blobs), True)
         assert abs(entry.age_days) < 0.01
     per_image = {(s.pipeline, s.image): s for s in stats(entries)}
     api = per_image[("shop", "api")]
     assert api.entries == 2
-    assert api.total_size == size_of(main) + size_of(feature, feature.blobs - main.blobs)
-    assert {b.scope for b in api.branches} == {"main", "feature-x"}
+    assert api.size == size_of(main) + size_of(feature, feature.blobs - main.blobs)
+    assert {b.scope for b in api.scopes} == {"main", "feature-x"}
     assert shared_size(entries) < sum(e.size for e in entries)
     assert "feature-x" in render_entries(entries)
-    assert "shop/api: 2 entries" in render_stats(stats(entries), entries)
+    assert "shop/api: 2 entries" in render_stats(entries)
 
 
 def test_native_entries_are_listed_and_split_when_unambiguous(location: S3Location) -> None:
@@ -114,12 +110,12 @@ def test_native_entries_are_listed_and_split_when_unambiguous(location: S3Locati
     found = by_name(list_entries(location, known=[("shop", "api"), ("a", "b"), ("a-b", "c")]))
 
     api = found["shop-api-feature-x"]
-    assert (api.transport, api.pipeline, api.image, api.scope) == (
+    assert (api.kind, api.pipeline, api.image, api.scope) == (
         "native", "shop", "api", "feature-x")
-    assert (api.size, api.blobs) == (8000, 2)
+    assert (api.size, len(api.blobs)) == (8000, 2)
     ambiguous = found["a-b-c-d"]  # a/b/c-d or a-b/c/d
     assert (ambiguous.pipeline, ambiguous.image, ambiguous.scope) == (None, None, None)
-    assert ambiguous.blobs == 1
+    assert len(ambiguous.blobs) == 1
     unknown = by_name(list_entries(location))["shop-api-feature-x"]
     assert unknown.pipeline is None
 
@@ -218,17 +214,17 @@ def test_prune_keeps_what_an_export_wrote_meanwhile(location: S3Location, tmp_pa
     data = layers(2)
     old = export(location, tmp_path, "api", "feature-old", data)
     later = datetime.now(timezone.utc) + timedelta(days=30)
-    scan = s3_cache_admin._Bucket.scan
+    scan = s3_bucket.Bucket.scan
     calls: list[int] = []
 
-    def scan_then_export(self: s3_cache_admin._Bucket) -> s3_cache_admin._Scan:
+    def scan_then_export(self: s3_bucket.Bucket) -> s3_bucket.Scan:
         result = scan(self)
         if not calls:  # between prune's listing and its deletes, a job exports the same layers
             export(location, tmp_path / "late", "api", "feature-late", data)
         calls.append(1)
         return result
 
-    monkeypatch.setattr(s3_cache_admin._Bucket, "scan", scan_then_export)
+    monkeypatch.setattr(s3_bucket.Bucket, "scan", scan_then_export)
 
     result = prune(location, 7, set(), dry_run=False, now=later)
 
