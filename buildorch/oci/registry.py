@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildorch.errors import BuildorchError
+from buildorch.oci.reference import ImageRef
 
 MANIFEST_TYPES = ", ".join((
     "application/vnd.oci.image.index.v1+json",
@@ -42,27 +43,6 @@ class Manifest:
     media_type: str
     body: bytes
     digest: str
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    host: str
-    repository: str
-    tag: str | None
-    digest: str | None
-
-    @classmethod
-    def parse(cls, ref: str) -> ImageRef:
-        name, _, digest = ref.partition("@")
-        host, _, rest = name.partition("/")
-        if not rest or ("." not in host and ":" not in host and host != "localhost"):
-            host, rest = "registry-1.docker.io", name if rest else f"library/{name}"
-        repository, tag = rest, None
-        head, _, last = rest.rpartition("/")
-        if ":" in last:
-            last, tag = last.split(":", 1)
-            repository = f"{head}/{last}" if head else last
-        return cls(host, repository, tag, digest or None)
 
 
 def _scheme(host: str) -> str:

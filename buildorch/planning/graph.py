@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import networkx as nx
 
 from buildorch.errors import ConfigError
-from buildorch.pipeline.loader import LoadedPipeline, ResolvedImage
+from buildorch.oci.reference import normalize_ref
+from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
 from buildorch.pipeline.yaml_source import Path_, dotted
 
 # Without a duration from an earlier run, every image counts the same.
@@ -38,20 +39,6 @@ class BuildGraph:
 
     def edges_into(self, name: str) -> list[Edge]:
         return [e for _, _, edges in self.graph.in_edges(name, data="edges") for e in edges]
-
-
-def normalize_ref(ref: str) -> str:
-    """Docker's reference normalisation: `busybox` is `docker.io/library/busybox:latest`."""
-    name, _, digest = ref.partition("@")
-    last = name.rsplit("/", 1)[-1]
-    if ":" not in last and not digest:
-        name += ":latest"
-    first, _, rest = name.partition("/")
-    if not rest:
-        name = f"docker.io/library/{name}"
-    elif "." not in first and ":" not in first and first != "localhost":
-        name = f"docker.io/{name}"
-    return f"{name}@{digest}" if digest else name
 
 
 def build_graph(p: LoadedPipeline) -> BuildGraph:

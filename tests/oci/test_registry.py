@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
+from buildorch.oci.reference import ImageRef
 from buildorch.oci.registry import (
-    ImageRef,
     Manifest,
     RegistryClient,
     RegistryError,

@@ -10,7 +10,6 @@ from buildorch.planning.graph import (
     build_order,
     critical_path,
     expand_selection,
-    normalize_ref,
     with_dependencies,
 )
 from tests.conftest import EXAMPLE, MakeProject
@@ -124,14 +123,6 @@ def test_cycle_through_a_dockerfile(make_project: MakeProject) -> None:
     )
     with pytest.raises(ConfigError, match=r"dependency cycle: (a -> b -> a|b -> a -> b)"):
         build_graph(load_pipeline(path, LoadOptions(env={})))
-
-
-def test_normalize_ref() -> None:
-    assert normalize_ref("busybox") == "docker.io/library/busybox:latest"
-    assert normalize_ref("me/app:1") == "docker.io/me/app:1"
-    assert normalize_ref("localhost:5000/x") == "localhost:5000/x:latest"
-    assert normalize_ref("localhost/x:2") == "localhost/x:2"
-    assert normalize_ref("r.io/x@sha256:ab") == "r.io/x@sha256:ab"
 
 
 def test_selection_groups_nest_and_default() -> None:
