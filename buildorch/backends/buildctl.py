@@ -8,16 +8,14 @@ oci-layout://STORE@sha256:DIGEST --oci-layout STORE=DIR --secret id=ID,src=PATH|
 --ssh default|<id>[=<socket>|<key>[,<key>]] --import-cache ATTRS --export-cache ATTRS
 --output type=image,"name=A,B",push=true --metadata-file FILE --progress plain`.
 
-`--output`, `--secret` and the image exporter's `name` list are CSV: a field holding a comma
-is quoted as a whole (`type=image,"name=r/a:1,r/a:2",push=true`, README.md "Image/Registry";
-moby/buildkit#2141). `--metadata-file` gets JSON whose `containerimage.digest` is "the digest
-of the root manifest for the image" (manifest, or index for several platforms; comment in
-moby/buildkit exporter/containerimage/export.go): what dependents pin as `name@digest`.
+`--output`, `--secret` and the cache specs are CSV (see buildorch.backends.flags).
+`--metadata-file` gets JSON whose `containerimage.digest` is "the digest of the root manifest
+for the image" (manifest, or index for several platforms; comment in moby/buildkit
+exporter/containerimage/export.go): what dependents pin as `name@digest`. push_by_digest goes
+through the image exporter (`flags.image_output`).
 
-push_by_digest pushes `repository@digest` with no tag (`push-by-digest=true`); BuildKit refuses
-a tagged name there ("can't push tagged ref ... by digest", moby/buildkit util/push/push.go),
-so the names are the tags' repositories. `load` has no buildctl meaning (there is no client
-image store): the result stays in BuildKit, and in containerd's store with a containerd worker.
+`load` has no buildctl meaning (there is no client image store): the result stays in
+BuildKit, and in containerd's store with a containerd worker.
 Several `--output` flags need BuildKit >= v0.13 (docker/buildx docs/reference/buildx_build.md,
 docker/buildx#2290); older buildctl says "currently only single Exports can be specified".
 """
@@ -28,67 +26,20 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePath
 
-from buildorch.backends.request import BuildRequest, SecretRef, SshRef, repository_of
+from buildorch.backends.base import Argv, Backend
+from buildorch.backends.flags import (
+    flag_pairs,
+    image_output,
+    is_local_context,
+    network_mode,
+    pushes,
+    secret_spec,
+    spec_texts,
+    ssh_spec,
+)
+from buildorch.backends.request import BuildRequest
 
 OCI_LAYOUT = "oci-layout://"
-NETWORK_MODES = ("default", "host", "none")
-
-
-def csv_field(field: str) -> str:
-    """One CSV field as Go's encoding/csv reads it: quoted when it holds `,` `"` or a newline."""
-    if any(c in field for c in ',"\r\n'):
-        return '"' + field.replace('"', '""') + '"'
-    return field
-
-
-def csv_join(fields: Iterable[str]) -> str:
-    return ",".join(csv_field(f) for f in fields)
-
-
-def secret_spec(secret: SecretRef) -> str:
-    """`id=ID,src=PATH` or `id=ID,env=VAR`: a reference, never the value (buildctl secret.go)."""
-    if (secret.src is None) == (secret.env is None):
-        raise ValueError(f"secret {secret.id!r} needs exactly one of src or env")
-    source = f"src={secret.src}" if secret.src is not None else f"env={secret.env}"
-    return csv_join([f"id={secret.id}", source])
-
-
-def ssh_spec(ssh: SshRef) -> str:
-    return f"{ssh.id}={','.join(ssh.paths)}" if ssh.paths else ssh.id
-
-
-def pushes(req: BuildRequest) -> bool:
-    return req.push or req.push_by_digest
-
-
-def image_output(req: BuildRequest) -> str:
-    """The `type=image` exporter attributes (README.md "Keys supported by image output")."""
-    if pushes(req) and not req.tags:
-        raise ValueError(f"{req.name}: pushing needs at least one tag to name the repository")
-    if req.push_by_digest:
-        names = list(dict.fromkeys(repository_of(t) for t in req.tags))
-    else:
-        names = list(req.tags)
-    fields = ["type=image"]
-    if names:
-        fields.append("name=" + ",".join(names))
-    fields.append(f"push={'true' if pushes(req) else 'false'}")
-    if req.push_by_digest:
-        # name-canonical also names the stored image `name@<digest>`, the pinned form.
-        fields += ["push-by-digest=true", "name-canonical=true"]
-    return csv_join(fields)
-
-
-def network_mode(network: str | None) -> str | None:
-    """`default` (or unset) means BuildKit's own; only `host` and `none` are forced."""
-    if network is not None and network not in NETWORK_MODES:
-        raise ValueError(f"network {network!r} is not supported by BuildKit: use "
-                         f"{', '.join(NETWORK_MODES)}")
-    return None if network in (None, "default") else network
-
-
-def flag_pairs(flag: str, values: Iterable[str]) -> list[str]:
-    return [item for value in values for item in (flag, value)]
 
 
 def _dockerfile_flags(dockerfile: str) -> list[str]:
@@ -120,13 +71,6 @@ def _oci_layout_flags(name: str, source: str, used: set[str]) -> list[str]:
     store = _store_id(name, used)
     ref = f"{store}{colon}{tag}@{digest}"
     return ["--oci-layout", f"{store}={path}", "--opt", f"context:{name}={OCI_LAYOUT}{ref}"]
-
-
-def is_local_context(source: str) -> bool:
-    """A directory, as opposed to what BuildKit fetches itself (`docker-image://`, `https://`,
-    `git://`, `target:`), which goes as `--opt context:NAME=VALUE` (docker/buildx
-    build/opt.go), or an `oci-layout://` store. Like the plan, anything with `://` is not local."""
-    return "://" not in source and not source.startswith("target:")
 
 
 def _local_context_flags(name: str, source: str) -> list[str]:
@@ -163,7 +107,7 @@ def _frontend_opts(req: BuildRequest) -> list[str]:
 
 
 def _output_flags(req: BuildRequest) -> list[str]:
-    specs = list(req.outputs)
+    specs = spec_texts(req.outputs)
     if req.tags or pushes(req) or not specs:
         specs.insert(0, image_output(req))  # an image export is what yields the digest
     return flag_pairs("--output", specs)
@@ -179,11 +123,31 @@ def buildctl_argv(req: BuildRequest) -> list[str]:
     argv += flag_pairs("--ssh", (ssh_spec(s) for s in req.ssh))
     if network_mode(req.network) == "host":
         argv += ["--allow", "network.host"]  # entitlement; buildkitd must also allow it
-    argv += flag_pairs("--import-cache", req.cache_from)
-    argv += flag_pairs("--export-cache", req.cache_to)
+    argv += flag_pairs("--import-cache", spec_texts(req.cache_from))
+    argv += flag_pairs("--export-cache", spec_texts(req.cache_to))
     argv += _output_flags(req)
     if req.no_cache:
         argv.append("--no-cache")
     if req.metadata_file:
         argv += ["--metadata-file", req.metadata_file]
     return argv
+
+
+class BuildctlBackend(Backend):
+    name = "buildctl"
+    binary = "buildctl"
+    local_store = False
+    chaining = ("registry by digest when pushed (push-by-digest), else an OCI layout in the "
+                "run folder: oci-layout://DIR@DIGEST")
+
+    def build_argv(self, request: BuildRequest) -> Argv:
+        return buildctl_argv(request)
+
+    def version_argv(self, address: str | None) -> Argv:
+        return ["buildctl", "--version"]
+
+    def probe_argv(self, address: str | None) -> Argv:
+        return ["buildctl", *(["--addr", address] if address else []), "debug", "workers"]
+
+
+BACKEND = BuildctlBackend()

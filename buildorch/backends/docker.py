@@ -1,12 +1,27 @@
-"""`docker buildx build` argv for a BuildRequest (pure).
+"""`docker buildx build` (pure argv translation).
 
-Flags as documented for buildx: `--ssh default|<id>[=<socket>|<key>[,<key>]]`,
-`--secret id=<id>,src=<path>` or `id=<id>,env=<VAR>`, `--build-context name=value`.
+Flags as documented for buildx (docker/buildx docs/reference/buildx_build.md):
+`--ssh default|<id>[=<socket>|<key>[,<key>]]`, `--secret id=<id>,src=<path>` or
+`id=<id>,env=<VAR>`, `--build-context name=value`, `--cache-from/--cache-to`, `--output`,
+`--metadata-file`, `--load`/`--push`.
 """
 
 from __future__ import annotations
 
-from buildorch.backends.request import BuildRequest, SecretRef, SshRef
+import json
+
+from buildorch.backends.base import Argv, Backend
+from buildorch.backends.capabilities import (
+    ALL_CACHE,
+    ALL_OUTPUTS,
+    DOCKER_CLASSIC_CACHE,
+    DOCKER_CONTAINERD_CACHE,
+    Capabilities,
+)
+from buildorch.backends.flags import flag_pairs, secret_spec, spec_texts, ssh_spec
+from buildorch.backends.request import BuildRequest
+
+CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter.v1"
 
 
 def _builder_flags(address: str | None) -> tuple[list[str], list[str]]:
@@ -18,41 +33,23 @@ def _builder_flags(address: str | None) -> tuple[list[str], list[str]]:
     return [], ["--builder", address]
 
 
-def secret_flag(secret: SecretRef) -> str:
-    source = f"src={secret.src}" if secret.src is not None else f"env={secret.env}"
-    return f"id={secret.id},{source}"
-
-
-def ssh_flag(ssh: SshRef) -> str:
-    return f"{ssh.id}={','.join(ssh.paths)}" if ssh.paths else ssh.id
-
-
 def docker_argv(req: BuildRequest) -> list[str]:
     host, builder = _builder_flags(req.builder)
     argv = ["docker", *host, "buildx", "build", *builder, "--progress", "plain"]
     argv += ["--file", req.dockerfile]
     if req.target:
         argv += ["--target", req.target]
-    for key, value in req.args:
-        argv += ["--build-arg", f"{key}={value}"]
-    for name, source in req.named_contexts:
-        argv += ["--build-context", f"{name}={source}"]
-    for secret in req.secrets:
-        argv += ["--secret", secret_flag(secret)]
-    for ssh in req.ssh:
-        argv += ["--ssh", ssh_flag(ssh)]
+    argv += flag_pairs("--build-arg", [f"{k}={v}" for k, v in req.args])
+    argv += flag_pairs("--build-context", [f"{k}={v}" for k, v in req.named_contexts])
+    argv += flag_pairs("--secret", [secret_spec(s) for s in req.secrets])
+    argv += flag_pairs("--ssh", [ssh_spec(s) for s in req.ssh])
     if req.platforms:
         argv += ["--platform", ",".join(req.platforms)]
-    for key, value in req.labels:
-        argv += ["--label", f"{key}={value}"]
-    for tag in req.tags:
-        argv += ["--tag", tag]
-    for spec in req.cache_from:
-        argv += ["--cache-from", spec]
-    for spec in req.cache_to:
-        argv += ["--cache-to", spec]
-    for spec in req.outputs:
-        argv += ["--output", spec]
+    argv += flag_pairs("--label", [f"{k}={v}" for k, v in req.labels])
+    argv += flag_pairs("--tag", req.tags)
+    argv += flag_pairs("--cache-from", spec_texts(req.cache_from))
+    argv += flag_pairs("--cache-to", spec_texts(req.cache_to))
+    argv += flag_pairs("--output", spec_texts(req.outputs))
     if req.push:
         argv.append("--push")
     if req.load:
@@ -76,22 +73,58 @@ def docker_push_argv(tag: str, address: str | None) -> list[str]:
     return ["docker", *_host(address), "push", tag]
 
 
-def docker_version_argv(address: str | None) -> list[str]:
-    return ["docker", *_host(address), "buildx", "version"]
+def docker_capabilities(probe_output: str) -> Capabilities:
+    """From `docker info` as JSON: the image store decides which cache exports work."""
+    try:
+        info = json.loads(probe_output)
+    except ValueError:  # a named buildx builder (container or remote driver)
+        return Capabilities(ALL_CACHE, ALL_OUTPUTS, ("buildx builder with its own BuildKit",))
+    status = dict(tuple(pair) for pair in info.get("DriverStatus") or [] if len(pair) == 2)
+    if status.get("driver-type") == CONTAINERD_SNAPSHOTTER:
+        return Capabilities(DOCKER_CONTAINERD_CACHE, ALL_OUTPUTS, (
+            "docker driver with the containerd image store: registry, local and inline cache; "
+            "no native s3 cache (needs a standalone BuildKit)",
+            f"digest chaining: {DockerBackend.chaining}",
+        ))
+    return Capabilities(DOCKER_CLASSIC_CACHE, ALL_OUTPUTS, (
+        "docker driver on the classic image store: only inline cache export; enable the "
+        "containerd image store (daemon.json features.containerd-snapshotter) for more",
+    ))
 
 
-def docker_probe_argv(address: str | None) -> list[str]:
-    """Succeeds when the builder answers: the daemon, or the named buildx builder."""
-    host, builder = _builder_flags(address)
-    if builder:
-        return ["docker", "buildx", "inspect", "--bootstrap", builder[1]]
-    return ["docker", *host, "info", "--format", "{{json .}}"]
+class DockerBackend(Backend):
+    name = "docker"
+    binary = "docker"
+    local_store = True
+    chaining = ("local image store, under a name only this run creates "
+                "(buildorch.local/PIPELINE/IMAGE:RUN_ID), checked against the recorded digest "
+                "before each dependent starts")
+
+    def build_argv(self, request: BuildRequest) -> Argv:
+        return docker_argv(request)
+
+    def version_argv(self, address: str | None) -> Argv:
+        return ["docker", *_host(address), "buildx", "version"]
+
+    def probe_argv(self, address: str | None) -> Argv:
+        """The daemon, or the named buildx builder."""
+        host, builder = _builder_flags(address)
+        if builder:
+            return ["docker", "buildx", "inspect", "--bootstrap", builder[1]]
+        return ["docker", *host, "info", "--format", "{{json .}}"]
+
+    def push_argv(self, tag: str, address: str | None) -> Argv:
+        return docker_push_argv(tag, address)
+
+    def inspect_argv(self, ref: str, address: str | None) -> Argv:
+        """The stored image's digest (the index digest with the containerd store)."""
+        return ["docker", *_host(address), "image", "inspect", "--format", "{{.Id}}", ref]
+
+    def untag_argv(self, ref: str, address: str | None) -> Argv:
+        return ["docker", *_host(address), "image", "rm", ref]
+
+    def capabilities(self, probe_output: str) -> Capabilities:
+        return docker_capabilities(probe_output)
 
 
-def docker_inspect_argv(ref: str, address: str | None) -> list[str]:
-    """Prints the stored image's digest (the index digest with the containerd store)."""
-    return ["docker", *_host(address), "image", "inspect", "--format", "{{.Id}}", ref]
-
-
-def docker_untag_argv(ref: str, address: str | None) -> list[str]:
-    return ["docker", *_host(address), "image", "rm", ref]
+BACKEND = DockerBackend()

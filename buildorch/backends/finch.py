@@ -21,7 +21,8 @@ Differences from nerdctl:
 
 from __future__ import annotations
 
-from buildorch.backends.nerdctl import nerdctl_argv
+from buildorch.backends.base import Argv
+from buildorch.backends.nerdctl import NerdctlBackend, nerdctl_argv
 from buildorch.backends.request import BuildRequest
 
 # Environment variables Finch forwards into its VM (runfinch/finch cmd/finch/nerdctl_remote.go).
@@ -44,3 +45,14 @@ def finch_push_argv(tag: str, binary: str = "finch") -> list[str]:
 def vm_unforwarded_env_secrets(req: BuildRequest) -> list[str]:
     """Secret ids whose `env=` variable Finch's VM (macOS, Windows) would not see."""
     return [s.id for s in req.secrets if s.env is not None and s.env not in VM_FORWARDED_ENV]
+
+
+class FinchBackend(NerdctlBackend):
+    name = "finch"
+    binary = "finch"
+
+    def push_argv(self, tag: str, address: str | None) -> Argv:
+        return finch_push_argv(tag, binary=self.binary)
+
+
+BACKEND = FinchBackend()

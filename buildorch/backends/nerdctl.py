@@ -31,13 +31,16 @@ secrets work (buildctl >= v0.8, moby/buildkit#1534) and a multi-name output is C
 
 from __future__ import annotations
 
-from buildorch.backends.buildctl import (
+from buildorch.backends.base import Argv, Backend
+from buildorch.backends.flags import (
     flag_pairs,
     image_output,
     is_local_context,
     network_mode,
     pushes,
     secret_spec,
+    spec_text,
+    spec_texts,
     ssh_spec,
 )
 from buildorch.backends.request import BuildRequest
@@ -51,9 +54,9 @@ def _image_flags(req: BuildRequest) -> list[str]:
     if pushes(req):
         if req.outputs:
             raise ValueError(f"{req.name}: nerdctl build cannot push and write "
-                             f"{req.outputs[0]!r}: it takes a single --output")
+                             f"{spec_text(req.outputs[0])!r}: it takes a single --output")
         return ["--output", image_output(req)]
-    return flag_pairs("--tag", req.tags) + flag_pairs("--output", req.outputs)
+    return flag_pairs("--tag", req.tags) + flag_pairs("--output", spec_texts(req.outputs))
 
 
 def _context_flags(req: BuildRequest) -> list[str]:
@@ -84,8 +87,8 @@ def nerdctl_argv(req: BuildRequest, binary: str = "nerdctl") -> list[str]:
         argv += ["--platform", ",".join(req.platforms)]
     argv += flag_pairs("--label", [f"{k}={v}" for k, v in req.labels])
     argv += _image_flags(req)
-    argv += flag_pairs("--cache-from", req.cache_from)
-    argv += flag_pairs("--cache-to", req.cache_to)
+    argv += flag_pairs("--cache-from", spec_texts(req.cache_from))
+    argv += flag_pairs("--cache-to", spec_texts(req.cache_to))
     argv += _network_flags(req.network)
     if req.no_cache:
         argv.append("--no-cache")
@@ -107,3 +110,32 @@ def nerdctl_push_argv(
     """
     address = ["--address", containerd_address] if containerd_address else []
     return [binary, *address, "push", "--all-platforms", tag]
+
+
+class NerdctlBackend(Backend):
+    name = "nerdctl"
+    binary = "nerdctl"
+    local_store = True
+    chaining = ("local image store, under a name only this run creates "
+                "(buildorch.local/PIPELINE/IMAGE:RUN_ID); needs BuildKit's containerd worker, "
+                "which shares nerdctl's image store")
+
+    def build_argv(self, request: BuildRequest) -> Argv:
+        return nerdctl_argv(request, binary=self.binary)
+
+    def version_argv(self, address: str | None) -> Argv:
+        return [self.binary, "version", "--format", "{{json .}}"]
+
+    def probe_argv(self, address: str | None) -> Argv:
+        # nerdctl runs buildctl for builds; `info` shows that containerd answers.
+        return [self.binary, "info"]
+
+    def push_argv(self, tag: str, address: str | None) -> Argv:
+        # `push` talks to containerd, not to BuildKit: the builder address does not apply.
+        return nerdctl_push_argv(tag, None, binary=self.binary)
+
+    def untag_argv(self, ref: str, address: str | None) -> Argv:
+        return [self.binary, "rmi", ref]
+
+
+BACKEND = NerdctlBackend()

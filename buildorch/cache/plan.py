@@ -17,11 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from buildorch.backends.request import AttrSpec
 from buildorch.cache.keys import local_dir, native_s3_name, registry_ref, scope_key
 from buildorch.cache.profiles import CacheProfile
-
-SYNC_IN = ".buildorch/s3-cache"  # downloaded entries, kept between runs (incremental)
-SYNC_OUT = ".buildorch/runs/{run_id}/cache-out"  # a fresh export folder per run
+from buildorch.workdir import SYNC_IN, SYNC_OUT
 
 # CI systems say "this is a pull request" in different ways.
 _PULL_REQUEST_VARS = {
@@ -53,8 +52,8 @@ class SyncStep:
 
 @dataclass(frozen=True)
 class ImageCache:
-    imports: tuple[str, ...] = ()
-    exports: tuple[str, ...] = ()
+    imports: tuple[AttrSpec, ...] = ()
+    exports: tuple[AttrSpec, ...] = ()
     sync_downloads: tuple[SyncStep, ...] = ()
     sync_upload: SyncStep | None = None
 
@@ -97,11 +96,15 @@ def scopes(profile: CacheProfile, ctx: CacheContext) -> tuple[str, tuple[str, ..
     return own, (own,) if own == default else (own, default)
 
 
-def _attrs(*pairs: tuple[str, str | None]) -> str:
-    return ",".join(f"{k}={v}" for k, v in pairs if v is not None)
+Attr = tuple[str, str | None]
 
 
-def _export_flags(profile: CacheProfile, ctx: CacheContext) -> tuple[tuple[str, str | None], ...]:
+def _spec(kind: str, *pairs: Attr) -> AttrSpec:
+    """A cache spec; attributes whose value is None are left out."""
+    return AttrSpec(kind, tuple((k, v) for k, v in pairs if v is not None))
+
+
+def _export_flags(profile: CacheProfile, ctx: CacheContext) -> tuple[Attr, ...]:
     return (("mode", profile.mode), ("ignore-error", None if ctx.strict else "true"))
 
 
@@ -115,8 +118,8 @@ def plan_cache(profile: CacheProfile, pipeline: str, image: str, tags: tuple[str
     if profile.type == "local":
         return _local(profile, pipeline, image, own, imports, export, folder, ctx)
     if profile.type == "inline":
-        return ImageCache(imports=tuple(_attrs(("type", "registry"), ("ref", t)) for t in tags[:1]),
-                          exports=(_attrs(("type", "inline")),) if export else ())
+        return ImageCache(imports=tuple(_spec("registry", ("ref", t)) for t in tags[:1]),
+                          exports=(_spec("inline"),) if export else ())
     if profile.type == "gha":
         return _gha(profile, pipeline, image, own, imports, export, ctx)
     if profile.transport == "native" or (ctx.native_s3 and profile.transport == "auto"):
@@ -127,15 +130,14 @@ def plan_cache(profile: CacheProfile, pipeline: str, image: str, tags: tuple[str
 def _registry(profile: CacheProfile, image: str, own: str, imports: tuple[str, ...],
               export: bool, ctx: CacheContext) -> ImageCache:
     ref = profile.ref or ""
-    exports: tuple[str, ...] = ()
+    exports: tuple[AttrSpec, ...] = ()
     if export:
         media = (("oci-mediatypes", str(profile.oci_mediatypes is not False).lower()),
                  ("image-manifest", str(profile.image_manifest is not False).lower()))
-        exports = (_attrs(("type", "registry"), ("ref", registry_ref(ref, image, own)),
-                          *media, *_export_flags(profile, ctx)),)
+        exports = (_spec("registry", ("ref", registry_ref(ref, image, own)),
+                         *media, *_export_flags(profile, ctx)),)
     return ImageCache(
-        imports=tuple(_attrs(("type", "registry"), ("ref", registry_ref(ref, image, s)))
-                      for s in imports),
+        imports=tuple(_spec("registry", ("ref", registry_ref(ref, image, s))) for s in imports),
         exports=exports)
 
 
@@ -143,21 +145,21 @@ def _local(profile: CacheProfile, pipeline: str, image: str, own: str, imports: 
            export: bool, folder: str, ctx: CacheContext) -> ImageCache:
     base = profile.dir or ""
     base = base if base.startswith("/") else f"{folder.rstrip('/')}/{base}"
-    exports: tuple[str, ...] = ()
+    exports: tuple[AttrSpec, ...] = ()
     if export:
-        exports = (_attrs(("type", "local"), ("dest", local_dir(base, pipeline, image, own)),
-                          *_export_flags(profile, ctx)),)
+        exports = (_spec("local", ("dest", local_dir(base, pipeline, image, own)),
+                         *_export_flags(profile, ctx)),)
     return ImageCache(
-        imports=tuple(_attrs(("type", "local"), ("src", local_dir(base, pipeline, image, s)))
+        imports=tuple(_spec("local", ("src", local_dir(base, pipeline, image, s)))
                       for s in imports),
         exports=exports)
 
 
 def _gha(profile: CacheProfile, pipeline: str, image: str, own: str, imports: tuple[str, ...],
          export: bool, ctx: CacheContext) -> ImageCache:
-    def spec(scope: str, *extra: tuple[str, str | None]) -> str:
-        return _attrs(("type", "gha"), ("scope", native_s3_name(pipeline, image, scope)),
-                      ("url", profile.url), *extra)
+    def spec(scope: str, *extra: Attr) -> AttrSpec:
+        return _spec("gha", ("scope", native_s3_name(pipeline, image, scope)),
+                     ("url", profile.url), *extra)
 
     return ImageCache(imports=tuple(spec(s) for s in imports),
                       exports=(spec(own, *_export_flags(profile, ctx)),) if export else ())
@@ -165,9 +167,9 @@ def _gha(profile: CacheProfile, pipeline: str, image: str, own: str, imports: tu
 
 def _native_s3(profile: CacheProfile, pipeline: str, image: str, own: str,
                imports: tuple[str, ...], export: bool, ctx: CacheContext) -> ImageCache:
-    def spec(scope: str, *extra: tuple[str, str | None]) -> str:
-        return _attrs(
-            ("type", "s3"), ("region", profile.region or "us-east-1"), ("bucket", profile.bucket),
+    def spec(scope: str, *extra: Attr) -> AttrSpec:
+        return _spec(
+            "s3", ("region", profile.region or "us-east-1"), ("bucket", profile.bucket),
             ("prefix", profile.prefix or None), ("name", native_s3_name(pipeline, image, scope)),
             ("endpoint_url", profile.endpoint_url),
             ("use_path_style", "true" if profile.use_path_style else None),
@@ -186,11 +188,10 @@ def _sync_s3(profile: CacheProfile, pipeline: str, image: str, own: str,
              imports: tuple[str, ...], export: bool, ctx: CacheContext) -> ImageCache:
     downloads = tuple(SyncStep(s, sync_folder(profile, pipeline, image, s)) for s in imports)
     upload = SyncStep(own, f"{SYNC_OUT}/{image}") if export else None
-    exports: tuple[str, ...] = ()
+    exports: tuple[AttrSpec, ...] = ()
     if upload is not None:
         # as for every cache: a failed export is a warning (the upload then finds no index)
-        exports = (_attrs(("type", "local"), ("dest", upload.folder),
-                          *_export_flags(profile, ctx)),)
+        exports = (_spec("local", ("dest", upload.folder), *_export_flags(profile, ctx)),)
     return ImageCache(
-        imports=tuple(_attrs(("type", "local"), ("src", d.folder)) for d in downloads),
+        imports=tuple(_spec("local", ("src", d.folder)) for d in downloads),
         exports=exports, sync_downloads=downloads, sync_upload=upload)

@@ -11,13 +11,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from buildorch.backends.capabilities import CacheType
+
 PROFILE_FOLDER = "cache-config"
 
 
 class CacheProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    type: Literal["registry", "s3", "local", "inline", "gha"]
+    type: CacheType
     # registry: per image <ref>:<image>-<scope key>
     ref: Annotated[str, Field(min_length=1)] | None = None
     mode: Literal["min", "max"] = "max"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from buildorch.backends.request import BuildRequest, SecretRef, SshRef
+from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef
 
 # Every field of the request set; each backend's test replaces what its tool differs in.
 FULL = BuildRequest(
@@ -17,9 +17,9 @@ FULL = BuildRequest(
     platforms=("linux/amd64", "linux/arm64"),
     labels=(("team", "core"),),
     tags=("r/api:1", "r/api:latest"),
-    cache_from=("type=registry,ref=r/cache:api",),
-    cache_to=("type=registry,ref=r/cache:api,mode=max",),
-    outputs=("type=oci,dest=out.tar",),
+    cache_from=(AttrSpec.parse("type=registry,ref=r/cache:api"),),
+    cache_to=(AttrSpec.parse("type=registry,ref=r/cache:api,mode=max"),),
+    outputs=(AttrSpec.parse("type=oci,dest=out.tar"),),
     push=True,
     push_by_digest=False,
     load=False,

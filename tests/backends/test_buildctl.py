@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from buildorch.backends.buildctl import buildctl_argv
-from buildorch.backends.request import SecretRef, repository_of
+from buildorch.backends.request import AttrSpec, SecretRef
 from tests.backends.sample_requests import FULL as BASE_FULL
 from tests.backends.sample_requests import MINIMAL, pairs
 
@@ -94,19 +94,13 @@ def test_push_by_digest_names_repositories_without_tags() -> None:
     assert ":1" not in output and ":dev" not in output
 
 
-def test_repository_of_keeps_a_registry_port() -> None:
-    assert repository_of("localhost:5000/base:dev") == "localhost:5000/base"
-    assert repository_of("base") == "base"
-    assert repository_of("r/base@sha256:abc") == "r/base"
-
-
 def test_pushing_without_a_tag_is_an_error() -> None:
     with pytest.raises(ValueError, match="needs at least one tag"):
         buildctl_argv(dataclasses.replace(MINIMAL, push=True))
 
 
 def test_outputs_alone_replace_the_image_export() -> None:
-    req = dataclasses.replace(MINIMAL, outputs=("type=local,dest=out",))
+    req = dataclasses.replace(MINIMAL, outputs=(AttrSpec.parse("type=local,dest=out"),))
     assert pairs(buildctl_argv(req), "--output") == ["type=local,dest=out"]
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 from buildorch.backends.docker import docker_argv
-from buildorch.backends.request import BuildRequest
+from buildorch.backends.request import AttrSpec, BuildRequest
 from tests.backends.sample_requests import FULL as BASE_FULL
 from tests.backends.sample_requests import pairs
 
-FULL = dataclasses.replace(BASE_FULL, outputs=("type=oci,dest=out.tar",))
+FULL = dataclasses.replace(BASE_FULL, outputs=(AttrSpec.parse("type=oci,dest=out.tar"),))
 
 
 def test_every_field_is_mapped() -> None:

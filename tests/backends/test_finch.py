@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from buildorch.backends.finch import finch_argv, finch_push_argv, vm_unforwarded_env_secrets
-from buildorch.backends.request import BuildRequest, SecretRef, SshRef
+from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef
 from tests.backends.sample_requests import FULL as BASE_FULL
 from tests.backends.sample_requests import pairs
 
@@ -20,7 +20,7 @@ FULL = dataclasses.replace(
              SecretRef("netrc", src="/home/u/.netrc")),
     ssh=(SshRef("default"), SshRef("github", ("/k1",))),
     platforms=("linux/arm64",),
-    outputs=("type=tar,dest=out.tar",),
+    outputs=(AttrSpec.parse("type=tar,dest=out.tar"),),
     push=False, load=True, network="none", builder="unix:///run/buildkit/buildkitd.sock",
 )
 FULL_PUSH = dataclasses.replace(FULL, outputs=(), push=True, push_by_digest=True, load=False)

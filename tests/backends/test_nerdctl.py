@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from buildorch.backends.nerdctl import nerdctl_argv, nerdctl_push_argv
-from buildorch.backends.request import SecretRef
+from buildorch.backends.request import AttrSpec, SecretRef
 from tests.backends.sample_requests import FULL as BASE_FULL
 from tests.backends.sample_requests import MINIMAL, pairs
 
@@ -77,7 +77,8 @@ def test_binary_and_absent_address() -> None:
 
 
 def test_one_output_only() -> None:
-    two = dataclasses.replace(MINIMAL, outputs=("type=local,dest=a", "type=tar,dest=b"))
+    two = dataclasses.replace(MINIMAL, outputs=(AttrSpec.parse("type=local,dest=a"),
+                                                AttrSpec.parse("type=tar,dest=b")))
     with pytest.raises(ValueError, match="single --output"):
         nerdctl_argv(two)
     with pytest.raises(ValueError, match="single --output"):

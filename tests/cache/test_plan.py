@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+from buildorch.backends.flags import spec_text
+from buildorch.backends.request import AttrSpec
 from buildorch.cache.plan import (
     CacheContext,
     context_from_env,
@@ -15,6 +17,12 @@ from buildorch.cache.plan import (
 from buildorch.cache.profiles import CacheProfile
 from tests.conftest import MakeProject
 
+
+def texts(specs: tuple[AttrSpec, ...]) -> tuple[str, ...]:
+    """Specs as the backends render them into argv."""
+    return tuple(spec_text(s) for s in specs)
+
+
 REGISTRY = CacheProfile(type="registry", ref="r:5000/shop/cache", default_branch="main")
 
 
@@ -24,20 +32,20 @@ def ctx(**kwargs: object) -> CacheContext:
 
 def test_branch_scope_imports_own_then_default_and_exports_own() -> None:
     cache = plan_cache(REGISTRY, "shop", "api", (), ".", ctx())
-    assert cache.imports == ("type=registry,ref=r:5000/shop/cache:api-feature-x",
+    assert texts(cache.imports) == ("type=registry,ref=r:5000/shop/cache:api-feature-x",
                              "type=registry,ref=r:5000/shop/cache:api-main")
-    assert cache.exports == ("type=registry,ref=r:5000/shop/cache:api-feature-x,"
+    assert texts(cache.exports) == ("type=registry,ref=r:5000/shop/cache:api-feature-x,"
                              "oci-mediatypes=true,image-manifest=true,mode=max,ignore-error=true",)
 
 
 def test_default_branch_imports_once() -> None:
     cache = plan_cache(REGISTRY, "shop", "api", (), ".", ctx(branch="main"))
-    assert cache.imports == ("type=registry,ref=r:5000/shop/cache:api-main",)
+    assert texts(cache.imports) == ("type=registry,ref=r:5000/shop/cache:api-main",)
 
 
 def test_strict_keeps_export_errors() -> None:
     cache = plan_cache(REGISTRY, "shop", "api", (), ".", ctx(strict=True))
-    assert "ignore-error" not in cache.exports[0]
+    assert "ignore-error" not in spec_text(cache.exports[0])
 
 
 def test_export_policy() -> None:
@@ -66,23 +74,25 @@ def test_pull_request_detection() -> None:
 def test_global_scope() -> None:
     profile = REGISTRY.model_copy(update={"scope": "global"})
     cache = plan_cache(profile, "shop", "api", (), ".", ctx())
-    assert cache.imports == ("type=registry,ref=r:5000/shop/cache:api-global",)
+    assert texts(cache.imports) == ("type=registry,ref=r:5000/shop/cache:api-global",)
 
 
 def test_local_profile_folders_relative_to_the_pipeline() -> None:
     local = CacheProfile(type="local", dir=".buildorch/cache", export="always")
     cache = plan_cache(local, "shop", "api", (), "pipelines", ctx())
-    assert cache.imports == ("type=local,src=pipelines/.buildorch/cache/shop/api/feature-x",
-                             "type=local,src=pipelines/.buildorch/cache/shop/api/main")
-    assert cache.exports == ("type=local,dest=pipelines/.buildorch/cache/shop/api/feature-x,"
-                             "mode=max,ignore-error=true",)
+    assert texts(cache.imports) == (
+        "type=local,src=pipelines/.buildorch/cache/shop/api/feature-x",
+        "type=local,src=pipelines/.buildorch/cache/shop/api/main")
+    assert texts(cache.exports) == (
+        "type=local,dest=pipelines/.buildorch/cache/shop/api/feature-x,mode=max,"
+        "ignore-error=true",)
 
 
 def test_inline() -> None:
     inline = CacheProfile(type="inline")
     cache = plan_cache(inline, "shop", "api", ("r/api:1",), ".", ctx())
-    assert cache.imports == ("type=registry,ref=r/api:1",)
-    assert cache.exports == ("type=inline",)
+    assert texts(cache.imports) == ("type=registry,ref=r/api:1",)
+    assert texts(cache.exports) == ("type=inline",)
 
 
 S3 = CacheProfile(type="s3", bucket="build-cache", region="eu-west-1", prefix="shop/",
@@ -91,38 +101,41 @@ S3 = CacheProfile(type="s3", bucket="build-cache", region="eu-west-1", prefix="s
 
 def test_native_s3_attributes() -> None:
     cache = plan_cache(S3, "shop", "api", (), ".", ctx(native_s3=True))
-    assert cache.imports[0] == (
+    assert spec_text(cache.imports[0]) == (
         "type=s3,region=eu-west-1,bucket=build-cache,prefix=shop/,name=shop-api-feature-x,"
         "endpoint_url=http://127.0.0.1:9000,use_path_style=true")
-    assert cache.exports[0].endswith("name=shop-api-feature-x,endpoint_url=http://127.0.0.1:9000,"
-                                     "use_path_style=true,mode=max,ignore-error=true")
+    assert spec_text(cache.exports[0]).endswith(
+        "name=shop-api-feature-x,endpoint_url=http://127.0.0.1:9000,"
+        "use_path_style=true,mode=max,ignore-error=true")
     assert not cache.sync_downloads and cache.sync_upload is None
 
 
 def test_native_s3_forwards_credentials_only_when_asked() -> None:
     creds = {"access_key_id": "AKIA", "secret_access_key": "s3cr3t"}
     daemon = plan_cache(S3, "shop", "api", (), ".", ctx(native_s3=True, credentials=creds))
-    assert "access_key_id" not in daemon.imports[0]
+    assert "access_key_id" not in spec_text(daemon.imports[0])
     forward = S3.model_copy(update={"credentials": "forward"})
     cache = plan_cache(forward, "shop", "api", (), ".", ctx(native_s3=True, credentials=creds))
-    assert "access_key_id=AKIA,secret_access_key=s3cr3t" in cache.exports[0]
+    assert "access_key_id=AKIA,secret_access_key=s3cr3t" in spec_text(cache.exports[0])
 
 
 def test_s3_without_native_support_goes_through_sync_folders() -> None:
     cache = plan_cache(S3, "shop", "api", (), ".", ctx(native_s3=False))
     assert [d.scope for d in cache.sync_downloads] == ["feature-x", "main"]
-    assert cache.imports == tuple(f"type=local,src={d.folder}" for d in cache.sync_downloads)
+    assert texts(cache.imports) == tuple(f"type=local,src={d.folder}"
+                                         for d in cache.sync_downloads)
     folder = ".buildorch/s3-cache/build-cache/shop/shop/api/feature-x"
     assert cache.sync_downloads[0].folder == folder
     assert cache.sync_upload is not None and cache.sync_upload.scope == "feature-x"
-    assert cache.exports == (f"type=local,dest={cache.sync_upload.folder},mode=max,"
-                             "ignore-error=true",)
+    assert texts(cache.exports) == (f"type=local,dest={cache.sync_upload.folder},mode=max,"
+                                    "ignore-error=true",)
 
 
 def test_gha_is_argv_only() -> None:
     gha = CacheProfile(type="gha")
     cache = plan_cache(gha, "shop", "api", (), ".", ctx())
-    assert cache.imports == ("type=gha,scope=shop-api-feature-x", "type=gha,scope=shop-api-main")
+    assert texts(cache.imports) == ("type=gha,scope=shop-api-feature-x",
+                                    "type=gha,scope=shop-api-main")
 
 
 NATIVE_PIPELINE = """\

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from buildorch.backends.flags import spec_text
+from buildorch.backends.request import AttrSpec
 from buildorch.cli.main import main
-from buildorch.proc import REDACTED, redact, redact_argv
+from buildorch.proc import REDACTED, redact
 from tests.conftest import MakeProject
 
 PIPELINE = """\
@@ -151,8 +153,10 @@ def test_credential_like_build_args_warn(make_project: MakeProject) -> None:
 
 def test_redaction_of_values_and_credential_attributes() -> None:
     assert redact("token is hunter22!", ["hunter22!"]) == f"token is {REDACTED}"
-    argv = ["--export-cache", "type=s3,bucket=b,access_key_id=AKIA1,secret_access_key=s/k,"
-            "session_token=t,region=r", '"name=a,b",secret_access_key=z']
-    assert redact_argv(argv) == [
+    s3 = AttrSpec("s3", (("bucket", "b"), ("access_key_id", "AKIA1"),
+                         ("secret_access_key", "s/k"), ("session_token", "t"), ("region", "r")))
+    image = AttrSpec("image", (("name", "a,b"), ("secret_access_key", "z")))
+    assert ["--export-cache", spec_text(s3.redacted()), spec_text(image.redacted())] == [
         "--export-cache", f"type=s3,bucket=b,access_key_id={REDACTED},secret_access_key="
-        f"{REDACTED},session_token={REDACTED},region=r", f'"name=a,b",secret_access_key={REDACTED}']
+        f"{REDACTED},session_token={REDACTED},region=r",
+        f'type=image,"name=a,b",secret_access_key={REDACTED}']

@@ -1,0 +1,50 @@
+"""The interface every backend implements, once per tool.
+
+A backend is pure: it turns a BuildRequest into argv, and says how its builder is
+probed, how an image built in a run reaches the images built on it (digest chaining),
+and how tags are published once every build of the run succeeded (all or nothing).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from buildorch.backends.capabilities import ALL_CACHE, ALL_OUTPUTS, Capabilities
+from buildorch.backends.request import BuildRequest
+
+Argv = list[str]
+
+
+class Backend(ABC):
+    name: ClassVar[str]  # one of catalog.BACKEND_NAMES: the module that defines it
+    binary: ClassVar[str]
+    local_store: ClassVar[bool]  # built images stay in the tool's own image store
+    chaining: ClassVar[str]  # how a dependent build reaches its dependency's digest
+
+    @abstractmethod
+    def build_argv(self, request: BuildRequest) -> Argv: ...
+
+    @abstractmethod
+    def version_argv(self, address: str | None) -> Argv: ...
+
+    @abstractmethod
+    def probe_argv(self, address: str | None) -> Argv:
+        """Succeeds when the builder answers."""
+
+    def push_argv(self, tag: str, address: str | None) -> Argv | None:
+        """Publishes a locally stored tag; None where there is no local store: the build
+        pushed the manifest by digest, and the registry API tags it."""
+        return None
+
+    def inspect_argv(self, ref: str, address: str | None) -> Argv | None:
+        """Prints a run-scoped local name's digest (None: no such names)."""
+        return None
+
+    def untag_argv(self, ref: str, address: str | None) -> Argv | None:
+        """Removes a run-scoped local name (None: no such names)."""
+        return None
+
+    def capabilities(self, probe_output: str) -> Capabilities:
+        """What the builder that answered `probe_argv` can do."""
+        return Capabilities(ALL_CACHE, ALL_OUTPUTS, (f"digest chaining: {self.chaining}",))

@@ -1,0 +1,40 @@
+"""Typed cache and output specs: parsed and rendered as BuildKit reads them, credentials
+redacted on the spec itself."""
+
+from __future__ import annotations
+
+import csv
+
+from buildorch.backends.flags import secret_spec, spec_text
+from buildorch.backends.request import REDACTED, AttrSpec, BuildRequest, SecretRef
+
+
+def test_a_spec_renders_back_to_what_it_was_parsed_from() -> None:
+    for text in ("type=registry,ref=r/cache:api,mode=max", "type=inline",
+                 'type=image,"name=r/a:1,r/a:2",push=true'):
+        assert spec_text(AttrSpec.parse(text)) == text
+    spec = AttrSpec.parse("type=registry,ref=r/c:x,mode=max")
+    assert (spec.type, spec.get("ref"), spec.get("nope")) == ("registry", "r/c:x", None)
+
+
+def test_a_value_with_a_comma_or_quote_is_one_csv_field() -> None:
+    spec = AttrSpec("local", (("dest", 'out,"x"'),))
+    assert next(csv.reader([spec_text(spec)])) == ["type=local", 'dest=out,"x"']
+    assert next(csv.reader([secret_spec(SecretRef("a,b", src="/p")) ])) == ["id=a,b", "src=/p"]
+
+
+def test_credential_attributes_are_redacted_on_the_spec() -> None:
+    spec = AttrSpec("s3", (("bucket", "b"), ("access_key_id", "AKIA1"),
+                           ("secret_access_key", "s/k"), ("session_token", "t0k"),
+                           ("region", "r")))
+    assert spec.secret_values() == ("AKIA1", "s/k", "t0k")
+    assert spec_text(spec.redacted()) == (
+        f"type=s3,bucket=b,access_key_id={REDACTED},secret_access_key={REDACTED},"
+        f"session_token={REDACTED},region=r")
+    plain = AttrSpec("registry", (("ref", "r/c:x"),))
+    assert plain.redacted() is plain and plain.secret_values() == ()
+    request = BuildRequest(name="a", context=".", dockerfile="Dockerfile", cache_to=(spec,),
+                           cache_from=(plain,))
+    assert request.secret_values() == ("AKIA1", "s/k", "t0k")
+    assert request.redacted().cache_to == (spec.redacted(),)
+    assert request.redacted().cache_from == (plain,)
