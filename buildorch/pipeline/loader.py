@@ -7,10 +7,9 @@ assume that images, contexts, Dockerfiles, targets and cache profiles exist.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -19,12 +18,11 @@ from buildorch.dockerfiles.analysis import DockerfileInfo, load_dockerfile
 from buildorch.errors import ConfigError
 from buildorch.pipeline.gitinfo import git_builtins
 from buildorch.pipeline.interpolation import InterpolationError, VarResolver
-from buildorch.pipeline.model import Image, Pipeline
+from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
+from buildorch.pipeline.model import Image, ImageFields, Pipeline
 from buildorch.pipeline.overrides import apply_sets, parse_set
-from buildorch.pipeline.validation_errors import config_error_from
+from buildorch.pipeline.validation_errors import Origins, config_error_from
 from buildorch.pipeline.yaml_source import Located, Path_, dotted, load_yaml
-
-Origins = dict[Path_, tuple[str, int | None]]
 
 
 @dataclass(frozen=True)
@@ -34,44 +32,6 @@ class LoadOptions:
     env: Mapping[str, str] | None = None
     cache_config: Path | None = None
     cache: str | None = None  # --cache PROFILE: every image's cache profile ("none": off)
-
-
-@dataclass(frozen=True)
-class ResolvedImage:
-    name: str
-    spec: Image  # defaults merged in
-    context_dir: Path
-    dockerfile: Path
-    dockerfile_display: str
-    info: DockerfileInfo
-    cache: CacheProfile | None
-    cache_name: str | None
-
-
-@dataclass(frozen=True)
-class LoadedPipeline:
-    path: Path
-    display: str
-    folder: Path
-    model: Pipeline
-    images: Mapping[str, ResolvedImage]
-    source: Located
-    origins: Origins
-    variables: Callable[[str], str | None] = lambda _name: None  # pipeline vars and built-ins
-
-    @property
-    def branch(self) -> str | None:
-        return self.variables("GIT_BRANCH")
-
-    def where(self, path: Path_) -> tuple[str, int | None]:
-        for end in range(len(path), 0, -1):
-            if path[:end] in self.origins:
-                return self.origins[path[:end]]
-        return self.source.file, self.source.line_of(path)
-
-    def error(self, message: str, path: Path_) -> ConfigError:
-        file, line = self.where(path)
-        return ConfigError(message, file=file, line=line, field=dotted(path))
 
 
 def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipeline:
@@ -102,7 +62,7 @@ def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipel
 
 
 def _resolver(
-    data: dict[str, Any], source: Located, folder: Path, options: LoadOptions,
+    data: dict[str, object], source: Located, folder: Path, options: LoadOptions,
     env: Mapping[str, str],
 ) -> VarResolver:
     raw = data.get("vars") or {}
@@ -128,8 +88,9 @@ def _resolver(
     return resolver
 
 
-def _interpolate(data: dict[str, Any], source: Located, resolver: VarResolver) -> dict[str, Any]:
-    def walk(value: Any, path: Path_) -> Any:
+def _interpolate(data: dict[str, object], source: Located,
+                 resolver: VarResolver) -> dict[str, object]:
+    def walk(value: object, path: Path_) -> object:
         if isinstance(value, str):
             try:
                 return resolver.expand(value)
@@ -178,13 +139,13 @@ def _check_references(p: LoadedPipeline) -> None:
                 raise p.error(_unknown("image or group", member, known), ("groups", group, i))
 
 
-def _unknown(kind: str, name: str, known: Any) -> str:
+def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
     names = sorted(known)
     shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
     return f"unknown {kind} '{name}' (known: {shown or 'none'})"
 
 
-def merge_defaults(defaults: Any, image: Image) -> Image:
+def merge_defaults(defaults: ImageFields, image: Image) -> Image:
     """`defaults` under an image: mappings merge key by key, other fields are replaced."""
     base = defaults.model_dump(exclude_unset=True)
     own = image.model_dump(exclude_unset=True)
@@ -193,13 +154,6 @@ def merge_defaults(defaults: Any, image: Image) -> Image:
         if key in base and key in own:
             merged[key] = {**base[key], **own[key]}
     return Image.model_validate(merged) if base else image
-
-
-def _field_path(p: LoadedPipeline, name: str, field_name: str) -> Path_:
-    """Where a merged field was written: on the image, else in `defaults`."""
-    if field_name in p.model.images[name].model_fields_set:
-        return ("images", name, field_name)
-    return ("defaults", field_name)
 
 
 def _resolve_images(
@@ -218,7 +172,7 @@ def _resolve_images(
         dockerfile = context_dir / (spec.dockerfile or "Dockerfile")
         df_display = os.path.relpath(dockerfile)
         if not dockerfile.is_file():
-            where = _field_path(p, name, "dockerfile") if spec.dockerfile else (
+            where = p.field_path(name, "dockerfile") if spec.dockerfile else (
                 "images", name, "context")
             raise p.error(f"Dockerfile not found: {df_display}", where)
         info = _analyse(p, name, dockerfile, df_display, spec)
@@ -241,7 +195,7 @@ def _analyse(
         info = load_dockerfile(dockerfile, spec.args, display_path=display)
         info.target_stage(spec.target)
     except ConfigError as exc:
-        where = _field_path(p, name, "target") if spec.target else _field_path(p, name, "context")
+        where = p.field_path(name, "target") if spec.target else p.field_path(name, "context")
         detail = exc.message if exc.line is None else f"{display}:{exc.line}: {exc.message}"
         raise p.error(detail, where) from None
     return info
@@ -257,7 +211,7 @@ def _load_profile(
         message = f"cache profile '{name}' not found (looked in {folders})"
         if from_cli:
             raise ConfigError(f"--cache {name}: {message}")
-        raise p.error(message, _field_path(p, image, "cache"))
+        raise p.error(message, p.field_path(image, "cache"))
     display = os.path.relpath(found)
     source = load_yaml(found, display)
     if not isinstance(source.data, dict):
@@ -274,6 +228,6 @@ def _check_duplicate_tags(p: LoadedPipeline, images: Mapping[str, ResolvedImage]
     for name, image in images.items():
         for i, tag in enumerate(image.spec.tags):
             if tag in owner and owner[tag] != name:
-                path = (*_field_path(p, name, "tags"), i)
+                path = p.field_path(name, "tags", i)
                 raise p.error(f"tag '{tag}' is also a tag of image '{owner[tag]}'", path)
             owner[tag] = name

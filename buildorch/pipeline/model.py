@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from buildorch.backends.catalog import BackendChoice
+
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 ImageName = Annotated[str, Field(pattern=NAME_PATTERN)]
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -89,7 +91,7 @@ class Image(ImageFields):
 
 class Builder(_Strict):
     name: ImageName
-    backend: Literal["auto", "nerdctl", "finch", "docker", "buildctl"] = "auto"
+    backend: BackendChoice = "auto"
     address: NonEmpty | None = None
     max_parallel: Annotated[int, Field(ge=1)] = 4
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from buildorch.errors import ConfigError
 
@@ -48,7 +47,7 @@ def parse_set(item: str) -> SetOverride:
 
 
 def apply_sets(
-    images: dict[str, Any], sets: Sequence[SetOverride]
+    images: dict[str, object], sets: Sequence[SetOverride]
 ) -> dict[tuple[str | int, ...], tuple[str, int | None]]:
     """Apply the overrides to the raw `images` mapping in place.
 
@@ -72,15 +71,15 @@ def apply_sets(
     return origins
 
 
-def _assign(image: dict[str, Any], override: SetOverride) -> None:
+def _assign(image: dict[str, object], override: SetOverride) -> None:
     field = override.path[0]
-    value: Any = override.value
+    value: object = override.value
     if field in _LIST_FIELDS:
         value = [v.strip() for v in override.value.split(",") if v.strip()]
     if len(override.path) == 1:
         image[field] = value
         return
     current = image.get(field)
-    mapping: dict[str, Any] = dict(current) if isinstance(current, Mapping) else {}
+    mapping: dict[str, object] = dict(current) if isinstance(current, Mapping) else {}
     mapping[override.path[1]] = value
     image[field] = mapping

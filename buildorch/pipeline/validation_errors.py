@@ -10,6 +10,8 @@ from pydantic import BaseModel, ValidationError
 from buildorch.errors import ConfigError
 from buildorch.pipeline.yaml_source import Located, Path_, dotted
 
+Origins = dict[Path_, tuple[str, int | None]]  # where `--set` gave a value
+
 _MESSAGES = {
     "missing": "required field is missing",
     "list_type": "expected a list",
@@ -71,7 +73,7 @@ def _allowed_fields(model: type[BaseModel], path: Path_) -> list[str]:
 
 def config_error_from(
     exc: ValidationError, model: type[BaseModel], source: Located,
-    origins: dict[Path_, tuple[str, int | None]] | None = None,
+    origins: Origins | None = None,
 ) -> ConfigError:
     """The first error (by line) of `exc` as a ConfigError naming file, line and field."""
     models = {m.__name__ for m in _model_classes(model)}
@@ -79,7 +81,7 @@ def config_error_from(
     best_key: tuple[int, int] = (1 << 30, 0)
     for index, error in enumerate(exc.errors()):
         path = _clean_loc(error["loc"], models)
-        file, line = _where(path, source, origins or {})
+        file, line = locate(path, source, origins or {})
         key = (line or 0, index)
         if best is None or key < best_key:
             text = _message(dict(error), path, _allowed_fields(model, path))
@@ -92,9 +94,8 @@ def config_error_from(
     return best
 
 
-def _where(
-    path: Path_, source: Located, origins: dict[Path_, tuple[str, int | None]]
-) -> tuple[str, int | None]:
+def locate(path: Path_, source: Located, origins: Origins) -> tuple[str, int | None]:
+    """File and line of `path`: the `--set` that gave it, else where the file has it."""
     for end in range(len(path), 0, -1):
         if path[:end] in origins:
             return origins[path[:end]]

@@ -23,7 +23,7 @@ class Located:
     """A YAML document as plain data, plus the 1-based line of each value by its path."""
 
     file: str
-    data: Any
+    data: object  # plain dicts, lists and scalars
     lines: dict[Path_, int]
 
     def line_of(self, path: Path_) -> int | None:
