@@ -1,0 +1,147 @@
+"""One build request per image (pure): its named contexts pinned to this run's digests,
+its secrets and SSH by reference, its cache, and where its result goes."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+
+from buildorch.backends.base import Backend
+from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef
+from buildorch.cache.plan import CacheContext, ImageCache, plan_cache
+from buildorch.oci.reference import repository_of
+from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
+from buildorch.pipeline.secret_sources import pipeline_path
+from buildorch.planning.graph import BuildGraph
+from buildorch.workdir import RUN_DIR
+
+LOCAL_NAMESPACE = "buildorch.local"  # local names of untagged images others build on
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What every request of one plan shares."""
+
+    pipeline: LoadedPipeline
+    graph: BuildGraph
+    sub: nx.DiGraph  # the selection and what it depends on
+    backend: Backend
+    push: bool  # --push: publish every selected image that has tags
+    builder: str | None  # --builder: the address for every image
+    omit_secrets: frozenset[tuple[str, str]]  # (image, id) of absent optional secrets
+    cache: CacheContext | None  # None: no cache import or export
+
+    def published(self, name: str) -> bool:
+        return self.push or self.pipeline.images[name].spec.push
+
+    def run_tag(self, name: str) -> str | None:
+        """The local name under which a dependent build finds image `name`.
+
+        The docker driver resolves neither `name@digest` from its local store nor pushes by
+        digest, so a dependency is stored under a tag that only this run creates; the
+        executor checks it holds the recorded digest before a dependent starts.
+        """
+        if not self.backend.local_store or not self.sub.out_degree(name):
+            return None
+        return f"{LOCAL_NAMESPACE}/{self.pipeline.model.name}/{name}:{{run_id}}"
+
+    def pinned_source(self, name: str) -> str:
+        """How a dependent build reaches image `name`: only ever this run's build of it."""
+        run_tag = self.run_tag(name)
+        if run_tag is not None:
+            return f"docker-image://{run_tag}"
+        tags = self.pipeline.images[name].spec.tags
+        digest = f"{{digest:{name}}}"
+        if self.published(name) and tags:
+            return f"docker-image://{repository_of(tags[0])}@{digest}"
+        return f"oci-layout://{RUN_DIR}/{name}.oci@{digest}"
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where a build's result goes: nothing is published under a tag until the whole run
+    succeeded."""
+
+    tags: tuple[str, ...] = ()
+    outputs: tuple[AttrSpec, ...] = ()
+    push: bool = False
+    push_by_digest: bool = False
+    load: bool = False
+
+
+def _local_path(folder: Path, value: str) -> str:
+    """A path from the pipeline (`~` expanded, relative to its folder), relative to here."""
+    return os.path.relpath(pipeline_path(folder, value))
+
+
+def _named_contexts(ctx: RequestContext, image: ResolvedImage) -> tuple[tuple[str, str], ...]:
+    contexts: dict[str, str] = {}
+    for name, source in image.spec.contexts.items():
+        if isinstance(source, str):
+            contexts[name] = source if "://" in source else _local_path(ctx.pipeline.folder, source)
+        else:
+            contexts[name] = ctx.pinned_source(source.image)
+    # A Dockerfile naming another image's tag is pinned to that build's digest too.
+    for edge in ctx.graph.edges_into(image.name):
+        if edge.ref is not None:
+            contexts.setdefault(edge.ref, ctx.pinned_source(edge.source))
+    return tuple(contexts.items())
+
+
+def _outputs(ctx: RequestContext, image: ResolvedImage) -> Outputs:
+    if ctx.backend.local_store:
+        # Stored locally; tags are pushed from the local store at the end of the run.
+        run_tag = ctx.run_tag(image.name)
+        tags = (*image.spec.tags, *((run_tag,) if run_tag else ()))
+        return Outputs(tags=tags, load=bool(tags))
+    if ctx.published(image.name) and image.spec.tags:
+        repos = tuple(dict.fromkeys(repository_of(t) for t in image.spec.tags))
+        return Outputs(tags=repos, push=True, push_by_digest=True)
+    if ctx.sub.out_degree(image.name):
+        oci = AttrSpec("oci", (("dest", f"{RUN_DIR}/{image.name}.oci"), ("tar", "false")))
+        return Outputs(outputs=(oci,))
+    return Outputs(tags=tuple(image.spec.tags))
+
+
+def image_cache(ctx: RequestContext, image: ResolvedImage) -> ImageCache:
+    if image.cache is None or ctx.cache is None:
+        return ImageCache()
+    return plan_cache(image.cache, ctx.pipeline.model.name, image.name, tuple(image.spec.tags),
+                      os.path.relpath(ctx.pipeline.folder), ctx.cache)
+
+
+def make_request(ctx: RequestContext, image: ResolvedImage, cache: ImageCache) -> BuildRequest:
+    p, spec = ctx.pipeline, image.spec
+    builder = ctx.builder or next(
+        (b.address for b in p.model.builders if b.name == spec.builder), None)
+    out = _outputs(ctx, image)
+    return BuildRequest(
+        name=image.name,
+        context=os.path.relpath(image.context_dir),
+        dockerfile=image.dockerfile_display,
+        target=spec.target,
+        args=tuple(spec.args.items()),
+        named_contexts=_named_contexts(ctx, image),
+        secrets=tuple(
+            SecretRef(s.id, src=_local_path(p.folder, s.src) if s.src else None, env=s.env)
+            for s in spec.secrets if (image.name, s.id) not in ctx.omit_secrets
+        ),
+        ssh=tuple(SshRef(s.id, tuple(_local_path(p.folder, x) for x in s.paths))
+                  for s in spec.ssh),
+        platforms=tuple(spec.platforms),
+        labels=tuple(spec.labels.items()),
+        tags=out.tags,
+        cache_from=cache.imports,
+        cache_to=cache.exports,
+        outputs=out.outputs,
+        push=out.push,
+        push_by_digest=out.push_by_digest,
+        load=out.load,
+        network=spec.network,
+        no_cache=spec.no_cache,
+        metadata_file=f"{RUN_DIR}/{image.name}.metadata.json",
+        builder=builder,
+    )
