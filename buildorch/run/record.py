@@ -2,21 +2,31 @@
 
 A record holds the resolved plan, the exact argv of every build (secrets redacted),
 digests, times, attempts and the outcome, so that a run can be audited, reproduced
-(`repro`) and used to estimate durations for the next run's critical path.
+(`repro`) and used to estimate durations for the next run's critical path. The values
+are typed while the run goes on; they become JSON only when the record is written.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-RUNS_FOLDER = Path(".buildorch") / "runs"
+from buildorch.jsontypes import Json, JsonObject
+from buildorch.run.failures import CacheProblem, Failure
+from buildorch.workdir import runs_folder
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    from buildorch.cache.s3.download import DownloadStats
+    from buildorch.cache.s3.upload import UploadStats
+
 HISTORY_RUNS = 20  # records read for duration estimates
 
 
@@ -30,6 +40,60 @@ class State(str, Enum):
     INTERRUPTED = "interrupted"  # started, then stopped by Ctrl-C
 
 
+def _fields(value: DataclassInstance) -> JsonObject:
+    """A dataclass of plain values as a JSON object (tuples become lists when written)."""
+    data: JsonObject = dataclasses.asdict(value)
+    return data
+
+
+@dataclass(frozen=True)
+class CacheDownload:
+    """An S3 entry fetched before a build (sync transport); `stats` None: no such entry."""
+
+    scope: str
+    seconds: float
+    stats: DownloadStats | None = None
+
+    def to_json(self) -> JsonObject:
+        found: JsonObject = {"scope": self.scope, "found": self.stats is not None,
+                             "seconds": self.seconds}
+        return {**found, **(_fields(self.stats) if self.stats is not None else {})}
+
+
+@dataclass(frozen=True)
+class CacheUpload:
+    """An S3 entry uploaded after a build (sync transport)."""
+
+    scope: str
+    seconds: float
+    stats: UploadStats
+
+    def to_json(self) -> JsonObject:
+        return {"scope": self.scope, "seconds": self.seconds, **_fields(self.stats)}
+
+
+@dataclass
+class CacheRun:
+    """What happened to one build's cache: problems BuildKit logged, transfers, warnings."""
+
+    log_problems: list[CacheProblem] | None = None  # known once the build succeeded
+    warnings: list[str] = field(default_factory=list)
+    downloads: list[CacheDownload] = field(default_factory=list)
+    upload: CacheUpload | None = None
+
+    def to_json(self) -> JsonObject:
+        data: JsonObject = {}
+        if self.log_problems is not None:
+            data["log_problems"] = [_fields(p) for p in self.log_problems]
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        if self.downloads:
+            data["downloads"] = [d.to_json() for d in self.downloads]
+        if self.upload is not None:
+            data["upload"] = self.upload.to_json()
+        return data
+
+
 @dataclass
 class ImageRun:
     name: str
@@ -41,10 +105,10 @@ class ImageRun:
     attempts: int = 0
     log: str | None = None
     reason: str | None = None  # why skipped, cancelled or failed
-    failure: dict[str, Any] | None = None
+    failure: Failure | None = None  # its `dockerfile` as the request names it
     cached_steps: int = 0
     total_steps: int = 0
-    cache: dict[str, Any] = field(default_factory=dict)  # imports, exports, transfers, warnings
+    cache: CacheRun = field(default_factory=CacheRun)
 
     @property
     def duration(self) -> float | None:
@@ -52,41 +116,34 @@ class ImageRun:
             return None
         return self.ended - self.started
 
+    def to_json(self) -> JsonObject:
+        return {
+            "name": self.name, "state": self.state.value, "argv": list(self.argv),
+            "started": self.started, "ended": self.ended, "digest": self.digest,
+            "attempts": self.attempts, "log": self.log, "reason": self.reason,
+            "failure": None if self.failure is None else _fields(self.failure),
+            "cached_steps": self.cached_steps, "total_steps": self.total_steps,
+            "cache": self.cache.to_json(), "duration": self.duration,
+        }
+
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
-def run_folder(run_id: str, root: Path | None = None) -> Path:
-    return (root or Path.cwd()) / RUNS_FOLDER / run_id
-
-
-def write_record(folder: Path, record: Mapping[str, Any]) -> Path:
+def write_record(folder: Path, record: JsonObject) -> Path:
     """Write atomically, so that a reader never sees half a record."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "record.json"
     partial = folder / "record.json.tmp"
-    partial.write_text(json.dumps(record, indent=2, default=_encode) + "\n")
+    partial.write_text(json.dumps(record, indent=2) + "\n")
     partial.replace(target)
     return target
 
 
-def _encode(value: object) -> object:
-    if isinstance(value, Enum):
-        return value.value
-    raise TypeError(f"cannot encode {type(value).__name__}")
-
-
-def image_entry(run: ImageRun) -> dict[str, Any]:
-    entry = asdict(run)
-    entry["state"] = run.state.value
-    entry["duration"] = run.duration
-    return entry
-
-
 def previous_durations(pipeline: str, root: Path | None = None) -> dict[str, float]:
     """Each image's duration in the latest runs of `pipeline` that built it successfully."""
-    folder = (root or Path.cwd()) / RUNS_FOLDER
+    folder = runs_folder(root)
     if not folder.is_dir():
         return {}
     durations: dict[str, float] = {}
@@ -94,13 +151,16 @@ def previous_durations(pipeline: str, root: Path | None = None) -> dict[str, flo
         record = _read(run / "record.json")
         if record is None or record.get("pipeline") != pipeline:
             continue
-        for name, image in record.get("images", {}).items():
-            if image.get("state") == State.SUCCEEDED.value and image.get("duration"):
-                durations.setdefault(name, float(image["duration"]))
+        images = record.get("images")
+        for name, image in images.items() if isinstance(images, dict) else ():
+            duration = image.get("duration") if isinstance(image, dict) else None
+            succeeded = isinstance(image, dict) and image.get("state") == State.SUCCEEDED.value
+            if succeeded and isinstance(duration, int | float) and duration:
+                durations.setdefault(name, float(duration))
     return durations
 
 
-def _read(path: Path) -> dict[str, Any] | None:
+def _read(path: Path) -> dict[str, Json] | None:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from buildorch.cli.main import main
-from buildorch.oci.registry import ImageRef, RegistryClient
+from buildorch.oci.reference import ImageRef
+from buildorch.oci.registry import RegistryClient
 from tests.conftest import EXAMPLE, MakeProject
 
 pytestmark = pytest.mark.engine

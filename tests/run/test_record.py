@@ -3,24 +3,28 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from buildorch.cache.s3.download import DownloadStats
+from buildorch.cache.s3.upload import UploadStats
 from buildorch.pipeline.loader import LoadOptions, load_pipeline
 from buildorch.planning.graph import build_graph
 from buildorch.planning.plan import PlanOptions, make_plan
+from buildorch.run.failures import CacheProblem, Failure
 from buildorch.run.record import (
+    CacheDownload,
+    CacheUpload,
     ImageRun,
     State,
-    image_entry,
     previous_durations,
-    run_folder,
     write_record,
 )
+from buildorch.workdir import run_folder
 from tests.conftest import MakeProject
 
 
 def record(tmp_path: Path, run_id: str, pipeline: str, images: dict[str, ImageRun]) -> None:
     write_record(run_folder(run_id, tmp_path), {
         "id": run_id, "pipeline": pipeline,
-        "images": {n: image_entry(r) for n, r in images.items()}})
+        "images": {n: r.to_json() for n, r in images.items()}})
 
 
 def test_record_is_json_with_states_and_durations(tmp_path: Path) -> None:
@@ -53,3 +57,36 @@ def test_history_reorders_the_plan(make_project: MakeProject) -> None:
     plan = make_plan(pipeline, graph, [], PlanOptions(history={"slow": 60.0, "fast": 1.0}))
     assert plan.order == ("slow", "fast")
     assert plan.critical_path == ("slow",) and plan.critical_seconds == 60.0
+
+
+def test_an_image_entry_keeps_the_record_format() -> None:
+    run = ImageRun("a", State.FAILED, argv=["docker", "buildx"], started=1.0, ended=3.5,
+                   attempts=2, log="a.log", reason="exit 3",
+                   failure=Failure("exit 3", "a/Dockerfile", 3, "build", "RUN x", ("l1", "l2")))
+    run.cache.warnings.append("cache import from S3 failed: down")
+    run.cache.downloads += [CacheDownload("feature-x", 0.25),
+                            CacheDownload("main", 0.5, DownloadStats(3, 1, 10))]
+    run.cache.upload = CacheUpload("feature-x", 0.75, UploadStats(3, 0, 0, True))
+    assert json.loads(json.dumps(run.to_json())) == {
+        "name": "a", "state": "failed", "argv": ["docker", "buildx"], "started": 1.0,
+        "ended": 3.5, "digest": None, "attempts": 2, "log": "a.log", "reason": "exit 3",
+        "failure": {"message": "exit 3", "dockerfile": "a/Dockerfile", "line": 3,
+                    "stage": "build", "step": "RUN x", "tail": ["l1", "l2"],
+                    "transient": False},
+        "cached_steps": 0, "total_steps": 0,
+        "cache": {
+            "warnings": ["cache import from S3 failed: down"],
+            "downloads": [
+                {"scope": "feature-x", "found": False, "seconds": 0.25},
+                {"scope": "main", "found": True, "seconds": 0.5, "blobs_referenced": 3,
+                 "blobs_downloaded": 1, "bytes_downloaded": 10}],
+            "upload": {"scope": "feature-x", "seconds": 0.75, "blobs_referenced": 3,
+                       "blobs_uploaded": 0, "bytes_uploaded": 0, "already_covered": True},
+        },
+        "duration": 2.5,
+    }
+    done = ImageRun("b", State.SUCCEEDED)
+    done.cache.log_problems = [CacheProblem("export", "exporting cache to r", "denied")]
+    assert done.to_json()["cache"] == {"log_problems": [
+        {"kind": "export", "source": "exporting cache to r", "message": "denied"}]}
+    assert ImageRun("c").to_json()["cache"] == {}

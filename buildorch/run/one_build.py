@@ -1,0 +1,189 @@
+"""Run one build: its dependencies checked, its cache fetched, the builder started (and
+retried after transient failures), its log kept, its digest and failure recorded.
+
+Every child runs in its own process group, so `stop_all` can stop each build and all it
+started (TERM, then KILL after a deadline).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from buildorch import proc
+from buildorch.backends.base import Backend
+from buildorch.planning.plan import PlannedImage
+from buildorch.proc import render_argv
+from buildorch.run.cache_transfers import CacheTransfers
+from buildorch.run.failures import Failure, analyse, cache_problems
+from buildorch.run.record import ImageRun, State
+from buildorch.run.reporting import Reporter
+from buildorch.run.state import RunState, fill
+
+KEEP_LINES = 400  # of each build's output, for failure analysis
+_STEP_RE = re.compile(r"^#\d+ \[[^\]]*\d+/\d+\] ")
+_CACHED_RE = re.compile(r"^#\d+ CACHED$")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    retries: int = 0
+    retry_backoff: float = 2.0  # seconds before the first retry; doubles each time
+    stop_deadline: float = 10.0  # seconds between TERM and KILL when stopping
+    cache_strict: bool = False  # a cache that fails on import or export fails the build
+
+
+def read_digest(path: Path) -> str | None:
+    """The built image's digest from a metadata file (JSON) or an image-id file (text)."""
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    if text.startswith("{"):
+        value = json.loads(text).get("containerimage.digest")
+        return str(value) if value else None
+    return text if text.startswith("sha256:") else None
+
+
+class BuildRunner:
+    def __init__(self, state: RunState, backend: Backend, options: BuildOptions,
+                 reporter: Reporter, cache: CacheTransfers) -> None:
+        self.state = state
+        self.backend = backend
+        self.options = options
+        self.reporter = reporter
+        self.cache = cache
+        self._running: dict[str, proc.Running] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._interrupted = False
+
+    def build(self, name: str) -> State:
+        image, run = self.state.image(name), self.state.runs[name]
+        argv = fill(image.argv, self.state.digests, self.state.run_id)
+        shown = fill(image.shown_argv, self.state.digests, self.state.run_id)
+        run.argv = proc.redact_argv(shown, self.state.secrets)
+        log = self.state.folder / f"{name}.log"
+        run.log = self.state.relative(log)
+        run.started = time.time()
+        try:
+            mismatch = self._check_dependencies(image)
+            if mismatch:
+                return self._failed(image, run, Failure(message=mismatch))
+            problem = self.cache.download(image, run)
+            if problem and self.options.cache_strict:
+                return self._failed(image, run, Failure(message=problem))
+            state = self._attempts(image, run, argv, log)
+            if state is State.SUCCEEDED:
+                problem = self.cache.after_build(image, run, self.state.run_id)
+                if problem and self.options.cache_strict:
+                    return self._failed(image, run, Failure(message=problem))
+            return state
+        finally:
+            run.ended = time.time()
+
+    def _check_dependencies(self, image: PlannedImage) -> str | None:
+        """Each dependency's run-scoped local name must still hold the digest it was built as."""
+        for dep in image.depends_on:
+            for tag in self.state.run_tags(dep):
+                argv = self.backend.inspect_argv(tag, image.request.builder)
+                if argv is None:
+                    continue
+                found = proc.run(argv, check=False, timeout=60).output.strip()
+                built = self.state.digests[dep]
+                if found != built:
+                    return (f"{tag} holds {found or 'nothing'}, not the {built} "
+                            f"that {dep} was built as in this run")
+        return None
+
+    def _attempts(self, image: PlannedImage, run: ImageRun, argv: list[str], log: Path) -> State:
+        for attempt in range(1, self.options.retries + 2):
+            if self._stop.is_set():
+                return self._stopped_state()
+            run.attempts = attempt
+            self.reporter.started(image.name, attempt)
+            code, lines, stopped = self._run_once(image.name, argv, log)
+            if stopped:
+                return self._stopped_state()
+            if code == 0:
+                return self._succeeded(image, run, lines)
+            failure = analyse(lines, code)
+            if failure.transient and attempt <= self.options.retries:
+                delay = self.options.retry_backoff * 2 ** (attempt - 1)
+                self.reporter.message(f"==> {image.name}: transient failure ({failure.message});"
+                                      f" retrying in {delay:.0f}s")
+                if self._stop.wait(delay):
+                    return self._stopped_state()
+                continue
+            return self._failed(image, run, failure)
+        raise AssertionError("unreachable")
+
+    def _run_once(self, name: str, argv: list[str], log: Path) -> tuple[int, list[str], bool]:
+        kept: collections.deque[str] = collections.deque(maxlen=KEEP_LINES)
+        with self._lock:
+            if self._stop.is_set():
+                return 1, [], True
+            running = proc.start(argv, cwd=self.state.root)
+            self._running[name] = running
+        try:
+            with log.open("a", encoding="utf-8") as out:
+                out.write(f"$ {render_argv(self.state.runs[name].argv)}\n")
+                for raw in running.lines():
+                    line = proc.redact(raw, self.state.secrets)
+                    out.write(line)
+                    kept.append(line)
+                    self.reporter.update(name, line)
+            code = running.wait()
+        finally:
+            with self._lock:
+                self._running.pop(name, None)
+        return code, list(kept), running.stopped
+
+    def _succeeded(self, image: PlannedImage, run: ImageRun, lines: list[str]) -> State:
+        metadata = image.request.metadata_file
+        digest = None
+        if metadata:
+            digest = read_digest(self.state.root / fill([metadata], {}, self.state.run_id)[0])
+        if digest is None:
+            failure = Failure(message="the build succeeded but reported no image digest",
+                              tail=tuple(lines[-5:]))
+            return self._failed(image, run, failure)
+        self.state.digests[image.name] = run.digest = digest
+        run.cache.log_problems = cache_problems(lines)
+        run.total_steps = sum(1 for line in lines if _STEP_RE.match(line))
+        run.cached_steps = sum(1 for line in lines if _CACHED_RE.match(line))
+        took = time.time() - (run.started or time.time())
+        self.reporter.finished(image.name, "succeeded", f"in {took:.1f}s {digest[:19]}")
+        return State.SUCCEEDED
+
+    def _failed(self, image: PlannedImage, run: ImageRun, failure: Failure) -> State:
+        # the log names the Dockerfile as the engine saw it; the record as the pipeline does
+        failure = dataclasses.replace(failure, dockerfile=image.request.dockerfile)
+        where = failure.where() if failure.line else ""
+        run.reason = failure.message
+        run.failure = failure
+        self.reporter.finished(image.name, "failed", f"({where}) {failure.message}" if where
+                               else failure.message)
+        return State.FAILED
+
+    def _stopped_state(self) -> State:
+        return State.INTERRUPTED if self._interrupted else State.CANCELLED
+
+    def stop_all(self, interrupted: bool) -> None:
+        """Stop every running build (each in its own process group), in parallel."""
+        self._interrupted = self._interrupted or interrupted
+        self._stop.set()
+        with self._lock:
+            running = list(self._running.values())
+        threads = [threading.Thread(target=r.stop, args=(self.options.stop_deadline,))
+                   for r in running]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()

@@ -1,0 +1,65 @@
+"""Publishing at the end of a run: tags only once every build succeeded (all or nothing),
+and the run-scoped local names removed.
+
+Backends with a local image store push each tag from it and the pushed digest must be
+the one built; the others pushed each manifest by digest during the build, and a tag is
+set through the registry API.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from buildorch import proc
+from buildorch.backends.base import Backend
+from buildorch.oci import registry
+from buildorch.run.reporting import Reporter
+from buildorch.run.state import RunState
+
+_PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+PUSH_TIMEOUT = 1800
+
+
+@dataclass
+class Publication:
+    published: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def publish(state: RunState, backend: Backend, reporter: Reporter,
+            done: Publication) -> None:
+    """Every selected image's tags, in plan order; stops at the first failure. `done`
+    fills in as tags are published, so an interruption still tells what was."""
+    for image in state.plan.images:
+        for tag in image.publish:
+            try:
+                _publish_tag(state, backend, image.name, tag)
+            except (proc.CommandError, registry.RegistryError, proc.ToolNotFoundError) as exc:
+                done.error = f"publishing {tag} failed: {exc}"
+                reporter.message(f"==> {image.name}: {done.error}")
+                return
+            done.published.append(tag)
+            reporter.message(f"==> {image.name}: published {tag}")
+
+
+def _publish_tag(state: RunState, backend: Backend, name: str, tag: str) -> None:
+    digest = state.digests[name]
+    argv = backend.push_argv(tag, state.image(name).request.builder)
+    if argv is None:
+        registry.tag_digest(tag, digest)
+        return
+    output = proc.run(argv, cwd=state.root, secrets=state.secrets, timeout=PUSH_TIMEOUT).output
+    pushed = _PUSHED_DIGEST.findall(output)
+    if pushed and pushed[-1] != digest:
+        raise registry.RegistryError(
+            f"{tag} was pushed as {pushed[-1]}, not the {digest} this run built")
+
+
+def remove_run_tags(state: RunState, backend: Backend) -> None:
+    """The run-scoped local names served only this run's dependents (best effort)."""
+    for name in state.digests:
+        for tag in state.run_tags(name):
+            argv = backend.untag_argv(tag, state.image(name).request.builder)
+            if argv is not None:
+                proc.run(argv, check=False, timeout=60)
