@@ -1,0 +1,137 @@
+"""`buildorch build`: set-up steps, each a function below, then the run.
+
+    load the pipeline -> check the machine (secrets, SSH) -> choose the backend -> plan
+    -> check --load -> (dry run: print the commands) -> check the cache -> run
+
+Everything before the run may fail with exit 2, and nothing has been built by then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from buildorch.cli.loading import load, plan_options, requested_backend, warn
+from buildorch.errors import BuildorchError
+
+if TYPE_CHECKING:
+    from buildorch.backends.base import Backend
+    from buildorch.backends.capabilities import CacheType
+    from buildorch.pipeline.loaded import LoadedPipeline
+    from buildorch.planning.graph import BuildGraph
+    from buildorch.planning.plan import Plan
+
+DEFAULT_MAX_PARALLEL = 4
+
+
+@dataclass(frozen=True)
+class ChosenBackend:
+    backend: Backend
+    address: str | None
+    exporters: frozenset[CacheType] | None  # None: a dry run, no engine was asked
+    why: str
+
+
+def command(args: argparse.Namespace) -> int:
+    from buildorch.backends.capabilities import S3
+    from buildorch.planning.plan import make_plan
+
+    pipeline, graph = load(args)
+    check_machine(args, pipeline, graph)
+    choice = choose_backend(args, pipeline)
+    native_s3 = (S3 in choice.exporters if choice.exporters is not None
+                 else choice.backend.name != "docker")
+    plan = make_plan(pipeline, graph, args.names,
+                     plan_options(args, pipeline, choice.backend.name, native_s3))
+    check_load(args, choice.backend)
+    if choice.exporters is None:
+        print(dry_run(plan, choice))
+        return 0
+    check_cache(args, pipeline, plan, choice.backend, choice.exporters)
+    print(f"buildorch: {choice.why}", file=sys.stderr)
+    return run(args, pipeline, plan, choice)
+
+
+def check_machine(args: argparse.Namespace, pipeline: LoadedPipeline,
+                  graph: BuildGraph) -> None:
+    """What the selected builds need from this machine, before any engine is asked."""
+    from buildorch.planning.graph import expand_selection, with_dependencies
+    from buildorch.preflight.secrets import check_secrets, check_ssh
+
+    selected = with_dependencies(graph, expand_selection(args.names, pipeline.images,
+                                                         pipeline.model.groups)).nodes
+    check_secrets(pipeline, selected, os.environ)
+    check_ssh(pipeline, selected, os.environ)
+
+
+def choose_backend(args: argparse.Namespace, pipeline: LoadedPipeline) -> ChosenBackend:
+    """The backend and what its builder can export; a dry run asks no engine."""
+    from buildorch.backends.catalog import get_backend
+    from buildorch.backends.choice import choose
+
+    address = args.builder or next((b.address for b in pipeline.model.builders), None)
+    requested = requested_backend(args, pipeline)
+    if args.dry_run:
+        backend = get_backend("docker" if requested == "auto" else requested)
+        return ChosenBackend(backend, address, None,
+                             f"backend {backend.name} (dry run: no engine asked)")
+    backend, status, why = choose(requested, address)
+    return ChosenBackend(backend, address, status.capabilities.cache_exporters, why)
+
+
+def check_load(args: argparse.Namespace, backend: Backend) -> None:
+    if args.load and not backend.local_store:
+        raise BuildorchError(f"--load: backend {backend.name} has no local image store "
+                             "(use nerdctl, finch or docker, or push with --push)")
+
+
+def dry_run(plan: Plan, choice: ChosenBackend) -> str:
+    from buildorch.proc import render_argv
+
+    lines = [f"# {len(plan.images)} builds, backend {choice.backend.name}; {{digest:NAME}} is "
+             "the digest image NAME produces, {run_id} the run's id"]
+    lines += [render_argv(image.shown_argv) for image in plan.images]
+    for image in plan.images:
+        for tag in image.publish:
+            push = choice.backend.push_argv(tag, choice.address)
+            lines.append(render_argv(push) if push is not None
+                         else f"# registry: tag {tag} -> {{digest:{image.name}}}")
+    return "\n".join(lines)
+
+
+def check_cache(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
+                backend: Backend, exporters: frozenset[CacheType]) -> None:
+    """The backend can export what the profiles ask for; S3 buckets answer."""
+    from buildorch.preflight.cache_support import check_cache as check_support
+    from buildorch.preflight.s3_reachable import check_s3
+
+    check_support(pipeline, plan.order, backend.name, exporters)
+    for warning in check_s3(pipeline, plan.order, strict=args.cache_strict):
+        warn(warning)
+
+
+def run(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
+        choice: ChosenBackend) -> int:
+    from buildorch.run.executor import Executor, RunOptions
+    from buildorch.run.one_build import BuildOptions
+    from buildorch.run.reporting import PlainReporter
+
+    builders = pipeline.model.builders
+    max_parallel = builders[0].max_parallel if builders else DEFAULT_MAX_PARALLEL
+    options = RunOptions(jobs=args.jobs or max_parallel, keep_going=args.keep_going,
+                         builder=choice.address,
+                         build=BuildOptions(retries=args.retries, cache_strict=args.cache_strict))
+    executor = Executor(pipeline, plan, choice.backend, options, PlainReporter())
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        return executor.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM (a CI cancel) stops builds like Ctrl-C

@@ -1,0 +1,19 @@
+"""`buildorch graph`: draw the dependency graph (text, dot, mermaid; `--stages`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from buildorch.cli.loading import load
+
+
+def command(args: argparse.Namespace) -> int:
+    from buildorch.planning import render_graph
+    from buildorch.planning.plan import make_plan
+
+    pipeline, graph = load(args)
+    plan = make_plan(pipeline, graph, args.names)
+    draw = {"dot": render_graph.to_dot, "mermaid": render_graph.to_mermaid,
+            "text": render_graph.to_text}[args.format]
+    print(draw(pipeline, plan, stages=args.stages))
+    return 0

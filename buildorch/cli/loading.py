@@ -1,0 +1,84 @@
+"""What several commands share: finding and loading the pipeline, and the plan options
+that `plan` and `build` derive from the command line and the environment."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from buildorch.errors import BuildorchError
+
+if TYPE_CHECKING:
+    from buildorch.pipeline.loaded import LoadedPipeline
+    from buildorch.planning.graph import BuildGraph
+    from buildorch.planning.plan import PlanOptions
+
+DEFAULT_FILES = ("buildorch.yaml", "buildorch.yml", "pipeline.yaml")
+
+
+def warn(text: str) -> None:
+    print(f"buildorch: warning: {text}", file=sys.stderr)
+
+
+def pipeline_file(given: Path | None) -> Path:
+    if given is not None:
+        return given
+    for name in DEFAULT_FILES:
+        if Path(name).is_file():
+            return Path(name)
+    raise BuildorchError(f"no pipeline file: pass -f FILE (looked for {', '.join(DEFAULT_FILES)})")
+
+
+def load(args: argparse.Namespace) -> tuple[LoadedPipeline, BuildGraph]:
+    from buildorch.pipeline.loader import LoadOptions, load_pipeline
+    from buildorch.pipeline.overrides import parse_vars
+    from buildorch.planning.graph import build_graph
+    from buildorch.preflight.secrets import credential_like_args
+
+    options = LoadOptions(variables=parse_vars(args.var), sets=tuple(args.set),
+                          cache_config=args.cache_config, cache=args.cache)
+    pipeline = load_pipeline(pipeline_file(args.file), options)
+    graph = build_graph(pipeline)
+    for warning in credential_like_args(pipeline):
+        warn(warning)
+    return pipeline, graph
+
+
+def requested_backend(args: argparse.Namespace, pipeline: LoadedPipeline) -> str:
+    if args.backend:
+        return str(args.backend)
+    return pipeline.model.builders[0].backend if pipeline.model.builders else "auto"
+
+
+def plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, backend: str,
+                 native_s3: bool) -> PlanOptions:
+    from buildorch.cache.plan import context_from_env
+    from buildorch.pipeline.secret_sources import missing_optional_secrets
+    from buildorch.planning.plan import PlanOptions
+    from buildorch.run.record import previous_durations
+
+    cache = context_from_env(os.environ, pipeline.branch, readonly=args.cache_readonly,
+                             strict=args.cache_strict, native_s3=native_s3,
+                             credentials=forwarded_credentials(pipeline, native_s3))
+    return PlanOptions(backend=backend, push=args.push, builder=args.builder,
+                       history=previous_durations(pipeline.model.name),
+                       omit_secrets=missing_optional_secrets(pipeline, os.environ), cache=cache)
+
+
+def forwarded_credentials(pipeline: LoadedPipeline, native_s3: bool) -> dict[str, str]:
+    """The client's S3 credentials, only where a profile asks to forward them natively."""
+    from buildorch.backends.capabilities import S3
+
+    wanted = native_s3 and any(
+        i.cache is not None and i.cache.type == S3 and i.cache.credentials == "forward"
+        for i in pipeline.images.values())
+    if not wanted:
+        return {}
+    from buildorch.cache.s3.credentials import resolve_forwarded
+
+    warn("S3 credentials are forwarded on the builder's command line (credentials: forward); "
+         "other local users can read it")
+    return resolve_forwarded()

@@ -1,0 +1,117 @@
+"""The argument parser (argparse, stdlib: `buildorch --help` stays fast)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from buildorch import __version__
+from buildorch.backends.catalog import BACKEND_CHOICES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="buildorch",
+        description="Build a monorepo's container images as one graph through BuildKit.",
+    )
+    parser.add_argument("--version", action="version", version=f"buildorch {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check a pipeline file; exit 2 on errors")
+    _common(validate, selection=False)
+
+    plan = commands.add_parser("plan", help="print the resolved plan and exact commands")
+    _common(plan)
+    plan.add_argument("--format", choices=("text", "json"), default="text")
+    _backend_options(plan)
+
+    graph = commands.add_parser("graph", help="draw the dependency graph")
+    _common(graph)
+    graph.add_argument("--format", choices=("text", "dot", "mermaid"), default="text")
+    graph.add_argument("--stages", action="store_true",
+                       help="draw the Dockerfile stages inside each image")
+
+    _build_command(commands)
+
+    doctor = commands.add_parser("doctor", help="which backends answer and what they support")
+    doctor.add_argument("--builder", metavar="ADDRESS", help="BuildKit host or docker host")
+
+    _cache_command(commands)
+    commands.add_parser("schema", help="print the JSON Schema of pipeline and cache files")
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser, selection: bool = True) -> None:
+    parser.add_argument("-f", "--file", type=Path, help="pipeline file (default: buildorch.yaml)")
+    parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a pipeline variable (overrides vars and built-ins)")
+    parser.add_argument("--set", action="append", default=[], metavar="IMAGE.FIELD=VALUE",
+                        help="override an image field; IMAGE may be a glob such as '*'")
+    parser.add_argument("--cache-config", type=Path, metavar="DIR",
+                        help="folder of cache profiles (default: cache-config/ upwards)")
+    parser.add_argument("--cache", metavar="PROFILE",
+                        help="use this cache profile for every image ('none': no cache)")
+    if selection:
+        parser.add_argument("names", nargs="*", metavar="IMAGE|GROUP",
+                            help="what to select (default: group 'default', else all)")
+
+
+def _backend_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=BACKEND_CHOICES,
+                        help="default: the pipeline's builder, else auto")
+    parser.add_argument("--builder", metavar="ADDRESS",
+                        help="BuildKit host (nerdctl/finch/buildctl); buildx builder or docker "
+                             "host (docker)")
+    parser.add_argument("--push", action="store_true",
+                        help="publish every selected image's tags, only if every build succeeds")
+    parser.add_argument("--cache-readonly", action="store_true",
+                        help="import cache but never export it")
+    parser.add_argument("--cache-strict", action="store_true",
+                        help="a cache that fails on import or export fails the build")
+
+
+def _build_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    build = commands.add_parser("build", help="build the selection and what it depends on")
+    _common(build)
+    _backend_options(build)
+    build.add_argument("-j", "--jobs", type=_positive, metavar="N",
+                       help="builds at once (default: the builder's max_parallel, 4)")
+    build.add_argument("--keep-going", action="store_true",
+                       help="after a failure, build everything not downstream of it")
+    build.add_argument("--retries", type=_non_negative, default=0, metavar="N",
+                       help="retry builds that failed for transient reasons (not a failing RUN)")
+    build.add_argument("--load", action="store_true",
+                       help="load images into the backend's local image store (the default "
+                            "where it has one)")
+    build.add_argument("--dry-run", action="store_true", help="print the commands; run nothing")
+    build.add_argument("--progress", choices=("auto", "plain"), default="auto")
+
+
+def _cache_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cache = commands.add_parser("cache", help="list, measure and prune registry and S3 caches")
+    actions = cache.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, text in (("ls", "entries per image and branch, with size and age"),
+                         ("stats", "totals per image and branch"),
+                         ("prune", "delete old entries, then blobs no kept entry uses")):
+        sub = actions.add_parser(action, help=text)
+        _common(sub, selection=False)
+        if action == "prune":
+            sub.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+            sub.add_argument("--dry-run", action="store_true", help="list; delete nothing")
+            sub.add_argument("--grace-hours", type=float, default=1.0, metavar="HOURS",
+                             help="S3: keep unreferenced blobs younger than this, which a "
+                                  "running export may be about to use (default 1)")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value

@@ -1,0 +1,27 @@
+"""`buildorch plan`: the resolved plan, as text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from buildorch.cli.loading import load, plan_options, requested_backend
+
+
+def command(args: argparse.Namespace) -> int:
+    from buildorch.planning.plan import make_plan
+    from buildorch.planning.plan_output import plan_json, plan_text
+
+    pipeline, graph = load(args)
+    # Planning needs no engine: `auto` plans for docker buildx unless told otherwise.
+    backend = requested_backend(args, pipeline)
+    backend = "docker" if backend == "auto" else backend
+    plan = make_plan(pipeline, graph, args.names,
+                     plan_options(args, pipeline, backend, native_s3=backend != "docker"))
+    if args.format == "json":
+        # Indented for people; compact (and far faster to encode) when piped to a program.
+        print(json.dumps(plan_json(plan), indent=2 if sys.stdout.isatty() else None))
+    else:
+        print(plan_text(plan))
+    return 0
