@@ -10,7 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from buildorch.oci.registry import ImageRef, RegistryClient
+from buildorch.oci.reference import ImageRef
+from buildorch.oci.registry import RegistryClient
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.engine
