@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildorch.cache.profiles import CacheProfile
-from buildorch.dockerfiles.analysis import DockerfileInfo
+from buildorch.dockerfiles.stages import DockerfileInfo
 from buildorch.errors import ConfigError
 from buildorch.pipeline.model import Image, Pipeline
 from buildorch.pipeline.validation_errors import Origins, locate

@@ -14,7 +14,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from buildorch.cache.profiles import CacheProfile, find_profile, profile_search_path
-from buildorch.dockerfiles.analysis import DockerfileInfo, load_dockerfile
+from buildorch.dockerfiles.parser import load_dockerfile
+from buildorch.dockerfiles.stages import DockerfileInfo
 from buildorch.errors import ConfigError
 from buildorch.pipeline.gitinfo import git_builtins
 from buildorch.pipeline.interpolation import InterpolationError, VarResolver

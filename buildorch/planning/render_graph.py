@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from buildorch.dockerfiles.analysis import DockerfileInfo
+from buildorch.dockerfiles.stages import DockerfileInfo
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
 from buildorch.planning.graph import Edge
 from buildorch.planning.plan import Plan
