@@ -63,8 +63,13 @@ class StageCollector:
 
     def add(self, command: dockerfile.Command) -> None:
         # The parser keeps the instruction's case as written (`from a` gives cmd 'from').
-        cmd = command.cmd.upper()
+        # A line holding only the escape character continues into nothing: no instruction,
+        # which BuildKit reports as an unknown (empty) one (moby/buildkit parser.Parse).
+        cmd = (command.cmd or "").upper()
         line = command.start_line
+        if not cmd:
+            raise self._error("empty instruction: a line holding only the escape character "
+                              "continues into nothing", line)
         if cmd not in _KNOWN_INSTRUCTIONS:
             raise self._error(f"unknown instruction: {command.cmd}", line)
         if cmd == "FROM":

@@ -136,14 +136,9 @@ def test_blank_lines_and_comments_only_shift_line_numbers(
     )
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AttributeError,
-    reason="known bug kept as is: a line holding only the escape character gives the "
-    "dockerfile package a command without instruction (cmd None), and the analysis fails "
-    "with AttributeError instead of ConfigError",
-)
 @settings(deadline=None)
 @example("\\")
+@example("FROM a\n\\")
 @given(st.text() | st.text(st.sampled_from("FROM a\n\t AS copy --from=$\\`'\"#<EOF=x1")))
 def test_any_text_parses_or_fails_with_a_config_error(text: str) -> None:
     try:
@@ -153,3 +148,9 @@ def test_any_text_parses_or_fails_with_a_config_error(text: str) -> None:
         assert exc.file == "Dockerfile.x"
     else:
         assert info.stages
+
+
+def test_a_line_holding_only_the_escape_character_is_an_error_on_its_line() -> None:
+    with pytest.raises(ConfigError, match="empty instruction") as err:
+        parse("FROM a\nRUN true\n\\\n")
+    assert err.value.line == 3
