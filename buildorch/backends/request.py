@@ -83,7 +83,10 @@ class BuildRequest:
     builder: str | None = None  # backend-specific address of the builder
 
     def redacted(self) -> BuildRequest:
-        """The request as buildorch may show or store it (plan, dry run, records)."""
+        """The request as buildorch may show or store it (plan, dry run, records); itself
+        when it carries no credentials."""
+        if not self.secret_values():
+            return self
         return replace(self, cache_from=tuple(s.redacted() for s in self.cache_from),
                        cache_to=tuple(s.redacted() for s in self.cache_to),
                        outputs=tuple(s.redacted() for s in self.outputs))

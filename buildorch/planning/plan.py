@@ -96,7 +96,9 @@ def _planned(
     request = make_request(ctx, image, cache)
     stages = tuple(s.name or str(s.index) for s in image.info.needed_stages(image.spec.target))
     publish = tuple(image.spec.tags) if ctx.published(name) else ()
-    return PlannedImage(name, request, tuple(ctx.backend.build_argv(request)),
-                        tuple(ctx.backend.build_argv(request.redacted())),
+    argv = tuple(ctx.backend.build_argv(request))
+    shown = request.redacted()
+    return PlannedImage(name, request, argv,
+                        argv if shown is request else tuple(ctx.backend.build_argv(shown)),
                         tuple(sorted(ctx.sub.predecessors(name))), stages, estimates[name],
                         remaining[name], publish, cache)
