@@ -490,18 +490,29 @@ def peak_rss(argv: Sequence[str]) -> tuple[int, str]:
 
 
 def measure(label: str, argv: Sequence[str], repeat: int) -> Timing:
-    run_timed(argv)  # warm-up: page cache, .pyc files; not counted
-    command = " ".join(_short(a) for a in argv)
-    seconds: list[float] = []
-    cpu: list[float] = []
-    for _ in range(repeat):
-        elapsed, cpu_seconds, code, err = run_timed(argv)
-        if code != 0:
-            raise SystemExit(f"{command} exited {code}: {err.decode()[-2000:]}")
-        seconds.append(elapsed)
-        cpu.append(cpu_seconds)
-    rss, method = peak_rss(argv)
-    return Timing(label, command, seconds, cpu, rss, method)
+    return measure_side_by_side([(label, argv)], repeat)[0]
+
+
+def measure_side_by_side(commands: Sequence[tuple[str, Sequence[str]]],
+                         repeat: int) -> list[Timing]:
+    """Each command `repeat` times, interleaved (the order reversed every other round), so
+    that a ratio between them is measured under the same load."""
+    for _label, argv in commands:
+        run_timed(argv)  # warm-up: page cache, .pyc files; not counted
+    samples: dict[str, tuple[list[float], list[float]]] = {c[0]: ([], []) for c in commands}
+    for round_ in range(repeat):
+        for label, argv in commands if round_ % 2 == 0 else list(reversed(commands)):
+            elapsed, cpu_seconds, code, err = run_timed(argv)
+            if code != 0:
+                raise SystemExit(f"{_command(argv)} exited {code}: {err.decode()[-2000:]}")
+            samples[label][0].append(elapsed)
+            samples[label][1].append(cpu_seconds)
+    return [Timing(label, _command(argv), *samples[label], *peak_rss(argv))
+            for label, argv in commands]
+
+
+def _command(argv: Sequence[str]) -> str:
+    return " ".join(_short(a) for a in argv)
 
 
 def _short(arg: str) -> str:
@@ -542,6 +553,7 @@ def report(
         lines.append(f"| `{t.command}` | {t.min:.3f} | {t.median:.3f} | {max(t.seconds):.3f} "
                      f"| {statistics.median(t.cpu_seconds):.3f} | {t.peak_rss_kib / 1024:.0f} |")
     by_label = {t.label: t for t in timings}
+    lines += _baseline_lines(args, by_label)
     lines += ["", "| target (from the issue, on the wall-clock median) | measured (s) | |",
               "|---|---:|---|"]
     plan = by_label.get("plan")
@@ -556,6 +568,22 @@ def report(
         lines.append(f"| `--help` < {HELP_REQUIRED_S:g} s | {help_.median:.3f} "
                      f"| {verdict(help_.median, HELP_REQUIRED_S, inclusive=False)} |")
     return "\n".join(lines) + "\n"
+
+
+def _baseline_lines(args: argparse.Namespace, by_label: dict[str, Timing]) -> list[str]:
+    """This checkout against `--baseline`, measured interleaved in this run."""
+    if args.baseline is None:
+        return []
+    lines = ["", f"Side by side with `--baseline {args.baseline}` (interleaved runs; ratio = "
+             "this checkout / baseline, below 1 is faster):", "",
+             "| command | wall median ratio | CPU median ratio |", "|---|---:|---:|"]
+    for label in ("validate", "plan"):
+        ours, base = by_label.get(label), by_label.get(f"{label} (baseline)")
+        if ours is None or base is None:
+            continue
+        cpu = statistics.median(ours.cpu_seconds) / statistics.median(base.cpu_seconds)
+        lines.append(f"| {label} | {ours.median / base.median:.3f} | {cpu:.3f} |")
+    return lines
 
 
 def profile_plan(file: str, out: Path) -> str:
@@ -586,10 +614,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="print only; do not append to benchmarks/results/plan_scale.md")
     parser.add_argument("--profile", action="store_true",
                         help="also cProfile one plan run and print the top functions")
+    parser.add_argument("--baseline", type=Path, metavar="BUILDORCH",
+                        help="another checkout's buildorch executable: time its validate and "
+                             "plan interleaved with this one's, and report the ratios")
     args = parser.parse_args(argv)
     if args.images < 1 or args.repeat < 1:
         parser.error("--images and --repeat must be at least 1")
     return args
+
+
+def timed(args: argparse.Namespace, file: str) -> list[Timing]:
+    commands = {"validate": ["validate", "-f", file],
+                "plan": ["plan", "-f", file, "--format", "json"]}
+    timings = [measure("help", [str(BUILDORCH), "--help"], args.repeat)]
+    for label, rest in commands.items():
+        pair = [(label, [str(BUILDORCH), *rest])]
+        if args.baseline is not None:
+            pair.append((f"{label} (baseline)", [str(args.baseline), *rest]))
+        timings += measure_side_by_side(pair, args.repeat)
+    return timings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -606,11 +649,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems = check(gen)
     for problem in problems:
         print(f"CHECK FAILED: {problem}", file=sys.stderr)
-    timings = [
-        measure("help", [str(BUILDORCH), "--help"], args.repeat),
-        measure("validate", [str(BUILDORCH), "validate", "-f", file], args.repeat),
-        measure("plan", [str(BUILDORCH), "plan", "-f", file, "--format", "json"], args.repeat),
-    ] if not any(p.startswith(("plan exited", "validate exited")) for p in problems) else []
+    timings = timed(args, file) if not any(
+        p.startswith(("plan exited", "validate exited")) for p in problems) else []
     section = report(args, gen, info, timings, problems)
     print(section)
     if not args.no_results:
