@@ -8,7 +8,10 @@ from dataclasses import dataclass, replace
 from buildorch.proc import REDACTED
 
 # Attributes that carry credentials (BuildKit's `type=s3` cache takes them only this way).
-SENSITIVE_ATTRS = frozenset({"access_key_id", "secret_access_key", "session_token"})
+ACCESS_KEY_ID = "access_key_id"
+SECRET_ACCESS_KEY = "secret_access_key"
+SESSION_TOKEN = "session_token"
+SENSITIVE_ATTRS = frozenset({ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN})
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,9 @@ class AttrSpec:
     @classmethod
     def parse(cls, text: str) -> AttrSpec:
         """`type=registry,ref=r/c:x,mode=max` (CSV, as buildx and buildctl read it)."""
-        fields = [f.partition("=") for f in next(csv.reader([text]))]
+        fields = [f.partition("=") for f in next(csv.reader([text]), [])]
+        if any(not sep for _, sep, _ in fields):
+            raise ValueError(f"{text!r}: every field is key=value")
         kind = next((value for key, _, value in fields if key == "type"), "")
         if not kind:
             raise ValueError(f"{text!r}: no type=")
@@ -50,12 +55,19 @@ class AttrSpec:
         """The spec as buildorch may show or store it: credential values as ***."""
         if not self.secret_values():
             return self
-        return replace(self, attrs=tuple((k, REDACTED if k in SENSITIVE_ATTRS else v)
-                                         for k, v in self.attrs))
+        return replace(self, attrs=_redacted(self.attrs))
 
     def secret_values(self) -> tuple[str, ...]:
         """Credential values it carries, to scrub from whatever a build prints."""
-        return tuple(v for k, v in self.attrs if k in SENSITIVE_ATTRS and v)
+        return _sensitive(self.attrs)
+
+
+def _redacted(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((k, REDACTED if k in SENSITIVE_ATTRS else v) for k, v in pairs)
+
+
+def _sensitive(pairs: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    return tuple(v for k, v in pairs if k in SENSITIVE_ATTRS and v)
 
 
 @dataclass(frozen=True)
@@ -84,14 +96,17 @@ class BuildRequest:
 
     def redacted(self) -> BuildRequest:
         """The request as buildorch may show or store it (plan, dry run, records); itself
-        when it carries no credentials."""
+        when it carries no credentials. Build args and labels named like a credential
+        attribute are redacted too."""
         if not self.secret_values():
             return self
         return replace(self, cache_from=tuple(s.redacted() for s in self.cache_from),
                        cache_to=tuple(s.redacted() for s in self.cache_to),
-                       outputs=tuple(s.redacted() for s in self.outputs))
+                       outputs=tuple(s.redacted() for s in self.outputs),
+                       args=_redacted(self.args), labels=_redacted(self.labels))
 
     def secret_values(self) -> tuple[str, ...]:
-        """Credential values in its attributes (secrets themselves go by reference)."""
+        """Credential values it carries (secrets themselves go by reference)."""
         specs = (*self.cache_from, *self.cache_to, *self.outputs)
-        return tuple(value for spec in specs for value in spec.secret_values())
+        return (*(value for spec in specs for value in spec.secret_values()),
+                *_sensitive(self.args), *_sensitive(self.labels))

@@ -44,8 +44,9 @@ class Executor:
                  options: RunOptions, reporter: Reporter, root: Path | None = None) -> None:
         run_id = new_run_id()
         root = root or Path.cwd()
-        self.state = RunState(run_id, root, run_folder(run_id, root), plan,
-                              scrub_values(pipeline, plan, os.environ))
+        secrets, credentials = scrub_values(pipeline, plan, os.environ)
+        self.state = RunState(run_id, root, run_folder(run_id, root), plan, secrets,
+                              credentials)
         self.backend = backend
         self.options = options
         self.reporter = reporter

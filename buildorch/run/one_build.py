@@ -135,7 +135,7 @@ class BuildRunner:
             with log.open("a", encoding="utf-8") as out:
                 out.write(f"$ {render_argv(self.state.runs[name].argv)}\n")
                 for raw in running.lines():
-                    line = proc.redact(raw, self.state.secrets)
+                    line = proc.redact(raw, self.state.log_scrub)
                     out.write(line)
                     kept.append(line)
                     self.reporter.update(name, line)

@@ -49,7 +49,7 @@ def _publish_tag(state: RunState, backend: Backend, name: str, tag: str) -> None
     if argv is None:
         registry.tag_digest(tag, digest)
         return
-    output = proc.run(argv, cwd=state.root, secrets=state.secrets, timeout=PUSH_TIMEOUT).output
+    output = proc.run(argv, cwd=state.root, secrets=state.log_scrub, timeout=PUSH_TIMEOUT).output
     pushed = _PUSHED_DIGEST.findall(output)
     if pushed and pushed[-1] != digest:
         raise registry.RegistryError(

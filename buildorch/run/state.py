@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from buildorch.pipeline.loaded import LoadedPipeline
-from buildorch.pipeline.secret_sources import secret_values
+from buildorch.pipeline.secret_sources import MIN_SCRUB_LENGTH, secret_values
 from buildorch.planning.plan import Plan, PlannedImage
 from buildorch.planning.requests import LOCAL_NAMESPACE
 from buildorch.run.record import ImageRun
@@ -27,12 +27,19 @@ def fill(argv: Iterable[str], digests: Mapping[str, str], run_id: str) -> list[s
     return out
 
 
-def scrub_values(pipeline: LoadedPipeline, plan: Plan, env: Mapping[str, str]) -> tuple[str, ...]:
-    """What to scrub from every line shown or stored: secret values, and the credentials a
-    cache spec carries (`credentials: forward`), longest first."""
-    values = {*secret_values(pipeline, env),
-              *(v for image in plan.images for v in image.request.secret_values())}
-    return tuple(sorted(values, key=len, reverse=True))
+def _longest_first(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(values), key=len, reverse=True))
+
+
+def scrub_values(pipeline: LoadedPipeline, plan: Plan,
+                 env: Mapping[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(secret values, credential values): secrets are scrubbed from everything shown or
+    stored; the credentials a request carries (`credentials: forward`) are redacted on
+    its specs, so only logs and messages are scrubbed of them. As for secrets, values
+    shorter than MIN_SCRUB_LENGTH are left alone (they would mangle ordinary output)."""
+    credentials = (v for image in plan.images for v in image.request.secret_values()
+                   if len(v) >= MIN_SCRUB_LENGTH)
+    return _longest_first(secret_values(pipeline, env)), _longest_first(credentials)
 
 
 @dataclass
@@ -41,13 +48,15 @@ class RunState:
     root: Path
     folder: Path  # .buildorch/runs/<id> under root
     plan: Plan
-    secrets: tuple[str, ...]  # values scrubbed from logs, records and messages
+    secrets: tuple[str, ...]  # values scrubbed from argv, logs, records and messages
+    credentials: tuple[str, ...] = ()  # forwarded credential values: scrubbed from logs
     runs: dict[str, ImageRun] = field(default_factory=dict)
     digests: dict[str, str] = field(default_factory=dict)  # built in this run
 
     def __post_init__(self) -> None:
         self.images = {i.name: i for i in self.plan.images}
         self.runs = self.runs or {i.name: ImageRun(i.name) for i in self.plan.images}
+        self.log_scrub = _longest_first((*self.secrets, *self.credentials))
 
     def image(self, name: str) -> PlannedImage:
         return self.images[name]

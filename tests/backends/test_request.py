@@ -38,3 +38,22 @@ def test_credential_attributes_are_redacted_on_the_spec() -> None:
     assert request.secret_values() == ("AKIA1", "s/k", "t0k")
     assert request.redacted().cache_to == (spec.redacted(),)
     assert request.redacted().cache_from == (plain,)
+
+
+def test_build_args_and_labels_named_like_a_credential_attribute_are_redacted() -> None:
+    request = BuildRequest(name="a", context=".", dockerfile="Dockerfile",
+                           args=(("session_token", "tok-9"), ("VERSION", "1")),
+                           labels=(("access_key_id", "AKIA2"),))
+    assert request.secret_values() == ("tok-9", "AKIA2")
+    shown = request.redacted()
+    assert shown.args == (("session_token", REDACTED), ("VERSION", "1"))
+    assert shown.labels == (("access_key_id", REDACTED),)
+
+
+def test_a_spec_field_without_a_value_is_refused() -> None:
+    for text in ("type=local,dest", "dest=x", ""):
+        try:
+            AttrSpec.parse(text)
+        except ValueError:
+            continue
+        raise AssertionError(f"{text!r} parsed")

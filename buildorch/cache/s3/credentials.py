@@ -7,6 +7,7 @@ the client's environment. They are redacted wherever buildorch shows argv.
 
 from __future__ import annotations
 
+from buildorch.backends.request import ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN
 from buildorch.errors import ConfigError
 
 
@@ -18,8 +19,7 @@ def resolve_forwarded() -> dict[str, str]:
         raise ConfigError("credentials: forward, but boto3 finds no AWS credentials "
                           "(environment, ~/.aws profile, SSO or role)")
     frozen = credentials.get_frozen_credentials()
-    values = {"access_key_id": frozen.access_key or "",
-              "secret_access_key": frozen.secret_key or ""}
+    values = {ACCESS_KEY_ID: frozen.access_key or "", SECRET_ACCESS_KEY: frozen.secret_key or ""}
     if frozen.token:
-        values["session_token"] = frozen.token
+        values[SESSION_TOKEN] = frozen.token
     return values
