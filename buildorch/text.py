@@ -1,5 +1,5 @@
-"""Text pieces shared by `buildorch cache ls|stats|prune` for the registry and S3 caches:
-sizes, ages, counted nouns and aligned tables."""
+"""Text pieces for what buildorch prints: sizes, ages, counted nouns and aligned tables
+(`cache ls|stats|prune`, the end-of-run summary)."""
 
 from __future__ import annotations
 

@@ -47,4 +47,8 @@ class Backend(ABC):
 
     def capabilities(self, probe_output: str) -> Capabilities:
         """What the builder that answered `probe_argv` can do."""
+        return self.assumed_capabilities()
+
+    def assumed_capabilities(self) -> Capabilities:
+        """What its builder is taken to do where none was asked (plan, --dry-run)."""
         return Capabilities(ALL_CACHE, ALL_OUTPUTS, (f"digest chaining: {self.chaining}",))

@@ -16,6 +16,13 @@ BackendName = Literal["nerdctl", "finch", "docker", "buildctl"]  # the order `au
 BackendChoice = Literal["auto", BackendName]
 BACKEND_NAMES: tuple[BackendName, ...] = get_args(BackendName)
 BACKEND_CHOICES: tuple[str, ...] = get_args(BackendChoice)
+# What `auto` means where no engine is asked (plan, --dry-run): docker buildx.
+OFFLINE_DEFAULT: BackendName = "docker"
+
+
+def offline_backend(requested: str) -> str:
+    """The backend to plan for without asking an engine which one answers."""
+    return OFFLINE_DEFAULT if requested == "auto" else requested
 
 
 def get_backend(name: str) -> Backend:

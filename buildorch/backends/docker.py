@@ -126,5 +126,9 @@ class DockerBackend(Backend):
     def capabilities(self, probe_output: str) -> Capabilities:
         return docker_capabilities(probe_output)
 
+    def assumed_capabilities(self) -> Capabilities:
+        """The docker driver has no `type=s3` cache, whatever its image store."""
+        return Capabilities(DOCKER_CONTAINERD_CACHE, ALL_OUTPUTS)
+
 
 BACKEND = DockerBackend()

@@ -1,7 +1,7 @@
 """Cache profiles (`cache-config/NAME.yaml`): model and lookup.
 
-How a profile turns into cache import/export flags belongs to the backends; this module
-only says what a profile may contain and where it is found.
+What a profile may contain and where it is found; what each build imports and exports
+is `cache.plan`, and the backends render that into their flags.
 """
 
 from __future__ import annotations

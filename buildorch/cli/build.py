@@ -43,8 +43,9 @@ def command(args: argparse.Namespace) -> int:
     pipeline, graph = load(args)
     check_machine(args, pipeline, graph)
     choice = choose_backend(args, pipeline)
-    native_s3 = (S3 in choice.exporters if choice.exporters is not None
-                 else choice.backend.name != "docker")
+    exporters = (choice.exporters if choice.exporters is not None
+                 else choice.backend.assumed_capabilities().cache_exporters)
+    native_s3 = S3 in exporters
     plan = make_plan(pipeline, graph, args.names,
                      plan_options(args, pipeline, choice.backend.name, native_s3))
     check_load(args, choice.backend)
@@ -70,13 +71,13 @@ def check_machine(args: argparse.Namespace, pipeline: LoadedPipeline,
 
 def choose_backend(args: argparse.Namespace, pipeline: LoadedPipeline) -> ChosenBackend:
     """The backend and what its builder can export; a dry run asks no engine."""
-    from buildorch.backends.catalog import get_backend
+    from buildorch.backends.catalog import get_backend, offline_backend
     from buildorch.backends.choice import choose
 
     address = args.builder or next((b.address for b in pipeline.model.builders), None)
     requested = requested_backend(args, pipeline)
     if args.dry_run:
-        backend = get_backend("docker" if requested == "auto" else requested)
+        backend = get_backend(offline_backend(requested))
         return ChosenBackend(backend, address, None,
                              f"backend {backend.name} (dry run: no engine asked)")
     backend, status, why = choose(requested, address)
@@ -84,9 +85,13 @@ def choose_backend(args: argparse.Namespace, pipeline: LoadedPipeline) -> Chosen
 
 
 def check_load(args: argparse.Namespace, backend: Backend) -> None:
+    from buildorch.backends.catalog import BACKEND_NAMES, get_backend
+
     if args.load and not backend.local_store:
+        stores = [name for name in BACKEND_NAMES if get_backend(name).local_store]
         raise BuildorchError(f"--load: backend {backend.name} has no local image store "
-                             "(use nerdctl, finch or docker, or push with --push)")
+                             f"(use {', '.join(stores[:-1])} or {stores[-1]}, or push with "
+                             "--push)")
 
 
 def dry_run(plan: Plan, choice: ChosenBackend) -> str:

@@ -14,7 +14,7 @@ from buildorch.errors import BuildorchError
 if TYPE_CHECKING:
     from buildorch.pipeline.loaded import LoadedPipeline
     from buildorch.planning.graph import BuildGraph
-    from buildorch.planning.plan import PlanOptions
+    from buildorch.planning.requests import PlanOptions
 
 DEFAULT_FILES = ("buildorch.yaml", "buildorch.yml", "pipeline.yaml")
 
@@ -57,7 +57,7 @@ def plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, backend: st
                  native_s3: bool) -> PlanOptions:
     from buildorch.cache.plan import context_from_env
     from buildorch.pipeline.secret_sources import missing_optional_secrets
-    from buildorch.planning.plan import PlanOptions
+    from buildorch.planning.requests import PlanOptions
     from buildorch.run.record import previous_durations
 
     cache = context_from_env(os.environ, pipeline.branch, readonly=args.cache_readonly,

@@ -1,14 +1,15 @@
 """`buildorch`: parse the command line, run the command, turn errors into exit codes.
 
 Each command is the module of its name in this package (`buildorch.cli.build` for
-`buildorch build`), imported only when it runs, so that nothing heavy (pydantic,
-networkx, boto3) loads for --help.
+`buildorch build`; a name that is a Python keyword gets a trailing `_`), imported only
+when it runs, so that nothing heavy (pydantic, networkx, boto3) loads for --help.
 """
 
 from __future__ import annotations
 
 import gc
 import importlib
+import keyword
 import sys
 from collections.abc import Sequence
 
@@ -22,7 +23,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # thresholds would have the collector scan them over and over (~10% of `plan`).
     gc.set_threshold(50_000, 20, 20)
     try:
-        command = importlib.import_module(f"{__package__}.{args.command}").command
+        module = args.command + ("_" if keyword.iskeyword(args.command) else "")
+        command = importlib.import_module(f"{__package__}.{module}").command
         code: int = command(args)
         return code
     except BuildorchError as exc:

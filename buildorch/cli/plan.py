@@ -10,15 +10,17 @@ from buildorch.cli.loading import load, plan_options, requested_backend
 
 
 def command(args: argparse.Namespace) -> int:
+    from buildorch.backends.capabilities import S3
+    from buildorch.backends.catalog import get_backend, offline_backend
     from buildorch.planning.plan import make_plan
     from buildorch.planning.plan_output import plan_json, plan_text
 
     pipeline, graph = load(args)
-    # Planning needs no engine: `auto` plans for docker buildx unless told otherwise.
-    backend = requested_backend(args, pipeline)
-    backend = "docker" if backend == "auto" else backend
+    # Planning asks no engine which backend answers.
+    backend = get_backend(offline_backend(requested_backend(args, pipeline)))
+    native_s3 = S3 in backend.assumed_capabilities().cache_exporters
     plan = make_plan(pipeline, graph, args.names,
-                     plan_options(args, pipeline, backend, native_s3=backend != "docker"))
+                     plan_options(args, pipeline, backend.name, native_s3))
     if args.format == "json":
         # Indented for people; compact (and far faster to encode) when piped to a program.
         print(json.dumps(plan_json(plan), indent=2 if sys.stdout.isatty() else None))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from buildorch.backends.catalog import get_backend
 from buildorch.backends.request import BuildRequest
-from buildorch.cache.plan import CacheContext, ImageCache
+from buildorch.cache.plan import ImageCache
 from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.planning.graph import (
     BuildGraph,
@@ -24,7 +24,7 @@ from buildorch.planning.graph import (
     remaining_path,
     with_dependencies,
 )
-from buildorch.planning.requests import RequestContext, image_cache, make_request
+from buildorch.planning.requests import PlanOptions, RequestContext, image_cache, make_request
 
 
 @dataclass(frozen=True)
@@ -57,17 +57,6 @@ class Plan:
         return tuple(i.name for i in self.images)
 
 
-@dataclass(frozen=True)
-class PlanOptions:
-    backend: str = "docker"
-    push: bool = False  # --push: publish every selected image that has tags
-    builder: str | None = None  # --builder: the address for every image
-    history: Mapping[str, float] = field(default_factory=dict)  # durations of earlier runs
-    # (image, secret id) of optional secrets whose source is absent: not passed at all
-    omit_secrets: frozenset[tuple[str, str]] = frozenset()
-    cache: CacheContext | None = None  # None: no cache import or export
-
-
 def make_plan(
     p: LoadedPipeline, graph: BuildGraph, names: Sequence[str],
     options: PlanOptions | None = None,
@@ -79,8 +68,7 @@ def make_plan(
     order = build_order(sub, estimates)
     remaining = remaining_path(sub, estimates)
     path, seconds = critical_path(sub, estimates)
-    ctx = RequestContext(p, graph, sub, get_backend(options.backend), options.push,
-                         options.builder, options.omit_secrets, options.cache)
+    ctx = RequestContext(p, graph, sub, get_backend(options.backend), options)
     planned = tuple(_planned(ctx, name, estimates, remaining) for name in order)
     edges = tuple(e for e in graph.edges if e.source in sub and e.target in sub)
     return Plan(p.model.name, p.display, options.backend, tuple(selection), planned, edges,

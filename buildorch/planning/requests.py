@@ -4,12 +4,14 @@ its secrets and SSH by reference, its cache, and where its result goes."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
 
 from buildorch.backends.base import Backend
+from buildorch.backends.catalog import OFFLINE_DEFAULT
 from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef
 from buildorch.cache.plan import CacheContext, ImageCache, plan_cache
 from buildorch.oci.reference import repository_of
@@ -22,6 +24,17 @@ LOCAL_NAMESPACE = "buildorch.local"  # local names of untagged images others bui
 
 
 @dataclass(frozen=True)
+class PlanOptions:
+    backend: str = OFFLINE_DEFAULT
+    push: bool = False  # --push: publish every selected image that has tags
+    builder: str | None = None  # --builder: the address for every image
+    history: Mapping[str, float] = field(default_factory=dict)  # durations of earlier runs
+    # (image, secret id) of optional secrets whose source is absent: not passed at all
+    omit_secrets: frozenset[tuple[str, str]] = frozenset()
+    cache: CacheContext | None = None  # None: no cache import or export
+
+
+@dataclass(frozen=True)
 class RequestContext:
     """What every request of one plan shares."""
 
@@ -29,13 +42,10 @@ class RequestContext:
     graph: BuildGraph
     sub: nx.DiGraph  # the selection and what it depends on
     backend: Backend
-    push: bool  # --push: publish every selected image that has tags
-    builder: str | None  # --builder: the address for every image
-    omit_secrets: frozenset[tuple[str, str]]  # (image, id) of absent optional secrets
-    cache: CacheContext | None  # None: no cache import or export
+    options: PlanOptions
 
     def published(self, name: str) -> bool:
-        return self.push or self.pipeline.images[name].spec.push
+        return self.options.push or self.pipeline.images[name].spec.push
 
     def run_tag(self, name: str) -> str | None:
         """The local name under which a dependent build finds image `name`.
@@ -107,15 +117,15 @@ def _outputs(ctx: RequestContext, image: ResolvedImage) -> Outputs:
 
 
 def image_cache(ctx: RequestContext, image: ResolvedImage) -> ImageCache:
-    if image.cache is None or ctx.cache is None:
+    if image.cache is None or ctx.options.cache is None:
         return ImageCache()
     return plan_cache(image.cache, ctx.pipeline.model.name, image.name, tuple(image.spec.tags),
-                      os.path.relpath(ctx.pipeline.folder), ctx.cache)
+                      os.path.relpath(ctx.pipeline.folder), ctx.options.cache)
 
 
 def make_request(ctx: RequestContext, image: ResolvedImage, cache: ImageCache) -> BuildRequest:
     p, spec = ctx.pipeline, image.spec
-    builder = ctx.builder or next(
+    builder = ctx.options.builder or next(
         (b.address for b in p.model.builders if b.name == spec.builder), None)
     out = _outputs(ctx, image)
     return BuildRequest(
@@ -127,7 +137,7 @@ def make_request(ctx: RequestContext, image: ResolvedImage, cache: ImageCache) -
         named_contexts=_named_contexts(ctx, image),
         secrets=tuple(
             SecretRef(s.id, src=_local_path(p.folder, s.src) if s.src else None, env=s.env)
-            for s in spec.secrets if (image.name, s.id) not in ctx.omit_secrets
+            for s in spec.secrets if (image.name, s.id) not in ctx.options.omit_secrets
         ),
         ssh=tuple(SshRef(s.id, tuple(_local_path(p.folder, x) for x in s.paths))
                   for s in spec.ssh),

@@ -7,7 +7,8 @@ from buildorch.cache.s3.download import DownloadStats
 from buildorch.cache.s3.upload import UploadStats
 from buildorch.pipeline.loader import LoadOptions, load_pipeline
 from buildorch.planning.graph import build_graph
-from buildorch.planning.plan import PlanOptions, make_plan
+from buildorch.planning.plan import make_plan
+from buildorch.planning.requests import PlanOptions
 from buildorch.run.failures import CacheProblem, Failure
 from buildorch.run.record import (
     CacheDownload,

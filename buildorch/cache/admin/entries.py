@@ -19,7 +19,8 @@ from buildorch.cache.profiles import CacheProfile
 
 DAY = 86400.0
 
-Kind = Literal["registry", "sync", "native"]  # a registry tag, or an S3 transport's layout
+Transport = Literal["sync", "native"]  # the two layouts of an S3 cache
+Kind = Literal["registry", Transport]  # a registry tag, or an S3 transport's entry
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from buildorch.cache import keys as cache_keys
-from buildorch.cache.admin.entries import Entry, age_days, sort_key
+from buildorch.cache.admin.entries import Entry, Transport, age_days, sort_key
 from buildorch.cache.s3.client import (
     S3CacheError,
     S3Location,
@@ -49,7 +49,6 @@ WORKERS = 16
 DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
 _HEX = r"[0-9a-f]{64}"
 
-Transport = Literal["sync", "native"]
 
 
 @dataclass(frozen=True)
