@@ -14,7 +14,7 @@ from buildorch.backends.base import Backend
 from buildorch.backends.catalog import OFFLINE_DEFAULT
 from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef
 from buildorch.cache.plan import CacheContext, ImageCache, plan_cache
-from buildorch.oci.reference import repository_of
+from buildorch.oci.reference import context_key, repository_of
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
 from buildorch.pipeline.secret_sources import pipeline_path
 from buildorch.planning.graph import BuildGraph
@@ -88,16 +88,19 @@ def _local_path(folder: Path, value: str) -> str:
 
 
 def _named_contexts(ctx: RequestContext, image: ResolvedImage) -> tuple[tuple[str, str], ...]:
+    """Keyed as BuildKit's frontend looks them up (`context_key`), whatever the spelling
+    in the pipeline or the Dockerfile: buildctl and nerdctl pass keys on as written."""
     contexts: dict[str, str] = {}
     for name, source in image.spec.contexts.items():
         if isinstance(source, str):
-            contexts[name] = source if "://" in source else _local_path(ctx.pipeline.folder, source)
+            value = source if "://" in source else _local_path(ctx.pipeline.folder, source)
         else:
-            contexts[name] = ctx.pinned_source(source.image)
+            value = ctx.pinned_source(source.image)
+        contexts[context_key(name)] = value
     # A Dockerfile naming another image's tag is pinned to that build's digest too.
     for edge in ctx.graph.edges_into(image.name):
         if edge.ref is not None:
-            contexts.setdefault(edge.ref, ctx.pinned_source(edge.source))
+            contexts.setdefault(context_key(edge.ref), ctx.pinned_source(edge.source))
     return tuple(contexts.items())
 
 
