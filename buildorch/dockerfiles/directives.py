@@ -13,7 +13,8 @@ from buildorch.dockerfiles.shell_words import DEFAULT_ESCAPE
 
 _KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
 # BuildKit's parser/directives.go regexp, applied after the leading '#'.
-_DIRECTIVE_RE = re.compile(r"#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+# Go's `\s` is ASCII whitespace only: a non-breaking space does not make a directive.
+_DIRECTIVE_RE = re.compile(r"#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$", re.ASCII)
 # At most: a shebang plus one line per known directive; any other line ends the block.
 _MAX_DIRECTIVE_LINES = 1 + len(_KNOWN_DIRECTIVES)
 

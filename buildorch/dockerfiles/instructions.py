@@ -29,19 +29,13 @@ from buildorch.dockerfiles.stages import (
     Stage,
 )
 from buildorch.errors import ConfigError
+from buildorch.oci import platforms
 
 # Instructions BuildKit's dockerfile frontend accepts; anything else fails the build.
 _KNOWN_INSTRUCTIONS = frozenset({
     "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK",
     "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME",
     "WORKDIR",
-})
-# ARGs BuildKit defines itself (from the platforms and target); usable in FROM without an
-# ARG line. We cannot know the platforms, so they only have a value if build_args gives one.
-_BUILTIN_ARGS = frozenset({
-    "BUILDPLATFORM", "BUILDOS", "BUILDOSVERSION", "BUILDARCH", "BUILDVARIANT",
-    "TARGETPLATFORM", "TARGETOS", "TARGETOSVERSION", "TARGETARCH", "TARGETVARIANT",
-    "TARGETSTAGE",
 })
 _STAGE_NAME_RE = re.compile(r"[a-z][a-z0-9-_.]*")
 # BuildKit rejects `from=` values matching `\$.` in mounts; we apply it to COPY --from too.
@@ -51,13 +45,15 @@ _VARIABLE_RE = re.compile(r"\$.")
 class StageCollector:
     """Walks the parsed instructions once and collects stages and references."""
 
-    def __init__(self, path: str, escape: str, build_args: Mapping[str, str]) -> None:
+    def __init__(self, path: str, escape: str, build_args: Mapping[str, str],
+                 automatic: Mapping[str, str]) -> None:
         self.path = path
         self.escape = escape
         self.build_args = build_args
         self.global_args: dict[str, str | None] = {}
-        # Values FROM may expand: builtins the caller supplied, then set global ARGs.
-        self.env: dict[str, str] = {k: v for k, v in build_args.items() if k in _BUILTIN_ARGS}
+        # Values FROM may expand: BuildKit's automatic platform ARGs (a build arg of the
+        # same name wins), then the global ARGs as they are set.
+        self.env: dict[str, str] = {k: build_args.get(k, v) for k, v in automatic.items()}
         self.stages: list[Stage] = []
         self.references: list[Reference] = []
 
@@ -131,8 +127,9 @@ class StageCollector:
         if not base:
             raise self._error(f"base name ({args[0]}) should not be blank", line)
         index = len(self.stages)
-        platform = _flag_values(command.flags, "platform")
-        self.stages.append(Stage(index, name, base, line, platform[-1] if platform else None))
+        flag = _flag_values(command.flags, "platform")
+        platform = self._platform(flag[-1], line) if flag and flag[-1] is not None else None
+        self.stages.append(Stage(index, name, base, line, platform))
         self.references.append(Reference("from", base, line, index))
 
     def _stage_name(self, args: tuple[str, ...], line: int) -> str | None:
@@ -172,6 +169,16 @@ class StageCollector:
                 "stage with FROM using a global ARG instead", line,
             )
         self.references.append(Reference(kind, ref, line, len(self.stages) - 1))
+
+    def _platform(self, value: str, line: int) -> str:
+        """`FROM --platform=` expanded with the global ARGs, as BuildKit does."""
+        expanded = self._expand(value, line)
+        if not expanded:
+            raise self._error(f"empty platform value from expression {value}", line)
+        try:
+            return platforms.parse(expanded).format()
+        except platforms.InvalidPlatform as exc:
+            raise self._error(f"failed to parse platform {value}: {exc}", line) from None
 
     def _required_flag(self, flags: tuple[str, ...], name: str, line: int) -> list[str]:
         values = _flag_values(flags, name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,51 +20,89 @@ import dockerfile
 
 from buildorch.dockerfiles.directives import read_directives
 from buildorch.dockerfiles.instructions import StageCollector
+from buildorch.dockerfiles.platform_args import platform_args
 from buildorch.dockerfiles.stages import DockerfileInfo, check_cycles
 from buildorch.errors import ConfigError
+from buildorch.oci import platforms as oci_platforms
+from buildorch.oci.reference import InvalidReference
+from buildorch.oci.reference import check as check_reference
+from buildorch.textfile import read_text
 
 # Distinct Dockerfile texts whose parse is kept (a monorepo has a few thousand at most).
 _PARSE_CACHE_SIZE = 4096
 _LINE_IN_MESSAGE_RE = re.compile(r"\bline (\d+)")
+MAX_BYTES = 1 << 20
+MAX_LINES = 25_000
+
+
+@dataclass(frozen=True)
+class BuildPlatforms:
+    """What is built for (`os/arch[/variant]`), on what, and which stage: the values of
+    BuildKit's automatic ARGs. None: this machine's platform."""
+
+    target: str | None = None
+    build: str | None = None
+    stage: str | None = None  # the --target; None: the last stage
 
 
 def parse_dockerfile(
     text: str, path: str = "Dockerfile", build_args: Mapping[str, str] | None = None,
+    platforms: BuildPlatforms = BuildPlatforms(),
 ) -> DockerfileInfo:
     """Analyse Dockerfile `text`; `path` is only used in messages and results."""
     text = text.removeprefix("\ufeff")
     syntax, escape = read_directives(text)
-    collector = StageCollector(path, escape, build_args or {})
-    for command in _parse_commands(text, path):
+    commands = _parse_commands(text, path)
+    native = oci_platforms.native().format()
+    automatic = platform_args(platforms.target or native, platforms.build or native,
+                              platforms.stage or _last_stage_name(commands))
+    collector = StageCollector(path, escape, build_args or {}, automatic)
+    for command in commands:
         collector.add(command)
     info = collector.finish(syntax)
     check_cycles(info)
+    _check_image_references(info)
     return info
+
+
+def _check_image_references(info: DockerfileInfo) -> None:
+    # BuildKit parses the name of every stage's base image and every COPY/mount source
+    # that is no stage (`resolveBaseImage`: ParseNormalizedNamed), reachable or not.
+    for ref in info.image_references():
+        try:
+            check_reference(ref.ref)
+        except InvalidReference as exc:
+            raise ConfigError(f"failed to parse stage name {ref.ref!r}: {exc}",
+                              file=info.path, line=ref.line) from None
+
+
+def _last_stage_name(commands: tuple[dockerfile.Command, ...]) -> str:
+    """TARGETSTAGE when no target is given: the last stage's name (BuildKit's default)."""
+    for command in reversed(commands):
+        if (command.cmd or "").upper() == "FROM":
+            args = command.value
+            return args[2] if len(args) == 3 and args[1].lower() == "as" else ""
+    return ""
 
 
 def load_dockerfile(
     path: Path, build_args: Mapping[str, str] | None = None, display_path: str | None = None,
+    platforms: BuildPlatforms = BuildPlatforms(),
 ) -> DockerfileInfo:
     """Read and analyse the Dockerfile at `path`; messages name it `display_path`."""
     shown = display_path or str(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"Dockerfile not found: {shown}", file=shown) from None
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ConfigError(f"cannot read Dockerfile {shown}: {reason}", file=shown) from None
-    return parse_dockerfile(_decode(data, shown), shown, build_args)
+    return parse_dockerfile(read_dockerfile(path, shown), shown, build_args, platforms)
 
 
-def _decode(data: bytes, shown: str) -> str:
-    try:
-        return data.decode("utf-8-sig")  # tolerates (and drops) a BOM
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            f"Dockerfile {shown} is not valid UTF-8", file=shown, line=line,
-        ) from None
+def read_dockerfile(path: Path, shown: str) -> str:
+    """The text of the Dockerfile at `path`; messages name it `shown`. Bounded: BuildKit's
+    parser takes time that grows with the square of continued or heredoc lines."""
+    text = read_text(path, shown, "Dockerfile", MAX_BYTES)
+    lines = text.count("\n") + (not text.endswith("\n"))
+    if lines > MAX_LINES:
+        raise ConfigError(f"Dockerfile has {lines:,} lines; buildorch reads at most "
+                          f"{MAX_LINES:,}", file=shown)
+    return text
 
 
 @lru_cache(maxsize=_PARSE_CACHE_SIZE)

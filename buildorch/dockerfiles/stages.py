@@ -103,6 +103,11 @@ class DockerfileInfo:
             if ref.stage in needed and resolved is None and ref.ref != SCRATCH
         )
 
+    def image_references(self) -> tuple[Reference, ...]:
+        """References of every stage to images or named contexts (not `scratch`)."""
+        return tuple(ref for ref, resolved in zip(self.references, self._resolved, strict=True)
+                     if resolved is None and ref.ref != SCRATCH)
+
     # -- derived data, computed once per instance --------------------------------------
 
     @cached_property

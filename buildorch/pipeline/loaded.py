@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildorch.cache.profiles import CacheProfile
-from buildorch.dockerfiles.stages import DockerfileInfo
+from buildorch.dockerfiles.per_platform import PlatformAnalyses
 from buildorch.errors import ConfigError
 from buildorch.pipeline.model import Image, Pipeline
 from buildorch.pipeline.validation_errors import Origins, locate
@@ -22,9 +22,10 @@ class ResolvedImage:
     context_dir: Path
     dockerfile: Path
     dockerfile_display: str
-    info: DockerfileInfo
+    info: PlatformAnalyses  # the Dockerfile as built for each of the image's platforms
     cache: CacheProfile | None
     cache_name: str | None
+    cache_source: Located | None = None  # the profile's file, for errors that name it
 
 
 @dataclass(frozen=True)

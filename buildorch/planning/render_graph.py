@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from buildorch.dockerfiles.stages import DockerfileInfo
+from buildorch.dockerfiles.per_platform import PlatformAnalyses
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
 from buildorch.planning.graph import Edge
 from buildorch.planning.plan import Plan
@@ -124,5 +124,5 @@ def to_text(p: LoadedPipeline, plan: Plan, stages: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _label(info: DockerfileInfo, index: int) -> str:
+def _label(info: PlatformAnalyses, index: int) -> str:
     return info.stages[index].name or str(index)

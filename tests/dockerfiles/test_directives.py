@@ -43,3 +43,9 @@ def test_backslash_does_not_continue_with_backtick_escape() -> None:
     # The "\" ends the RUN, so "FROM b" on the next line really is an instruction.
     info = parse("# escape=`\nFROM a\nRUN dir c:\\\nFROM b\n")
     assert [s.line for s in info.stages] == [2, 4]
+
+
+def test_a_directive_needs_ascii_whitespace_like_buildkits_regexp() -> None:
+    # Go's `\s` is ASCII: a non-breaking space keeps the line a plain comment
+    assert parse("#\u00a0escape=`\nFROM a\n").escape == "\\"
+    assert parse("# escape=`\nFROM a\n").escape == "`"

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from buildorch.dockerfiles.parser import parse_dockerfile
+from buildorch.dockerfiles.parser import BuildPlatforms, parse_dockerfile
 from buildorch.dockerfiles.stages import Reference, Stage
+from buildorch.errors import ConfigError
 from tests.dockerfiles.parse_helpers import MULTI_STAGE, config_error, edges, parse
 
 # -- stages --------------------------------------------------------------------------------
@@ -26,9 +27,16 @@ def test_as_keyword_and_instruction_may_be_any_case() -> None:
     assert [s.name for s in info.stages] == ["one", "two", "three"]
 
 
-def test_platform_is_kept_unexpanded() -> None:
-    info = parse("FROM --platform=$BUILDPLATFORM a AS b\n")
-    assert info.stages[0].platform == "$BUILDPLATFORM"
+def test_platform_is_expanded_with_the_automatic_args_like_buildkit() -> None:
+    # dockerfile2llb expands FROM --platform with the global args, then parses it
+    text = "ARG P=linux/arm64\nFROM --platform=$BUILDPLATFORM a AS b\nFROM --platform=$P c\n"
+    info = parse_dockerfile(text, "Dockerfile.x",
+                            platforms=BuildPlatforms("linux/arm/v7", "linux/amd64"))
+    assert [s.platform for s in info.stages] == ["linux/amd64", "linux/arm64"]
+    with pytest.raises(ConfigError, match="empty platform value from expression \\$NOPE"):
+        parse("FROM --platform=$NOPE a\n")
+    with pytest.raises(ConfigError, match=r"failed to parse platform linux/a\.b"):
+        parse("FROM --platform=linux/a.b a\n")
 
 
 def test_from_base_is_quote_processed_like_buildkit() -> None:
@@ -144,9 +152,9 @@ def test_undeclared_build_args_do_not_expand_but_builtins_do() -> None:
 
 
 def test_args_after_the_first_from_are_not_global() -> None:
-    info = parse("FROM a\nARG LATE=1\nFROM b:$LATE\n")
+    info = parse("FROM a\nARG LATE=1\nFROM b$LATE\n")
     assert dict(info.global_args) == {}
-    assert info.stages[1].base == "b:"
+    assert info.stages[1].base == "b"
 
 
 def test_base_expanding_to_nothing_is_an_error() -> None:

@@ -32,8 +32,12 @@ def test_from_a_stage_defined_later_is_an_image_not_a_stage() -> None:
 
 
 def test_from_matches_stage_names_case_sensitively() -> None:
-    # BuildKit looks FROM's argument up as written among lower-cased stage names.
-    assert edges("FROM a AS build\nFROM Build\n") == ()
+    # BuildKit looks FROM's argument up as written among lower-cased stage names; `Build`
+    # is then an image name, which it refuses (a repository is lower-case).
+    assert edges("FROM a AS build\nFROM build\n") == ((0, 1, "from", 2),)
+    error = config_error("FROM a AS build\nFROM Build\n")
+    assert (error.line, error.message) == (
+        2, "failed to parse stage name 'Build': the repository name must be lowercase")
 
 
 def test_from_own_name_is_an_image() -> None:

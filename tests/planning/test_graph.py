@@ -3,6 +3,7 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
+from buildorch.cli.main import main
 from buildorch.errors import ConfigError
 from buildorch.pipeline.loader import LoadOptions, load_pipeline
 from buildorch.planning.graph import (
@@ -158,3 +159,44 @@ def test_order_is_topological_and_longest_path_first() -> None:
     estimates = {"base": 10.0, "a": 5.0, "b": 50.0, "c": 1.0, "x": 30.0, "y": 30.0}
     order = build_order(diamond(), estimates)
     assert order == ["base", "x", "b", "y", "a", "c"]
+
+
+PLATFORM_PIPELINE = """\
+version: 1
+name: plat
+images:
+  base-arm64: {context: base, tags: ["localhost:5000/org/base-arm64:1"]}
+  base-amd64: {context: base, tags: ["localhost:5000/org/base-amd64:1"]}
+  app:
+    context: app
+    platforms: [linux/arm64]
+"""
+APP = """\
+FROM localhost:5000/org/base-${TARGETARCH}:1 AS bin-linux
+FROM scratch AS bin-windows
+FROM bin-$TARGETOS AS bin
+"""
+
+
+def test_platform_args_select_stages_and_image_edges(make_project: MakeProject) -> None:
+    path = make_project(PLATFORM_PIPELINE, files={"app/Dockerfile": APP}, contexts=("base",))
+    pipeline = load_pipeline(path, LoadOptions(env={}))
+    graph = build_graph(pipeline)
+    assert sorted(graph.graph.predecessors("app")) == ["base-arm64"]
+    both = load_pipeline(path, LoadOptions(env={}, sets=("app.platforms=linux/amd64,linux/arm64",)))
+    assert sorted(build_graph(both).graph.predecessors("app")) == ["base-amd64", "base-arm64"]
+
+
+def test_graph_stages_for_two_platforms(make_project: MakeProject,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_project(PLATFORM_PIPELINE, files={"app/Dockerfile": APP}, contexts=("base",))
+    shown = {}
+    for platform in ("linux/arm64", "windows/amd64"):
+        assert main(["graph", "-f", str(path), "--stages", "--set",
+                     f"app.platforms={platform}", "app"]) == 0
+        shown[platform] = capsys.readouterr().out.splitlines()
+    assert shown["linux/arm64"][-3:] == [
+        "app  <- base-arm64", "  bin-linux (FROM localhost:5000/org/base-arm64:1)",
+        "  bin (FROM bin-linux)  <- bin-linux"]
+    assert shown["windows/amd64"][-3:] == [
+        "app", "  bin-windows (FROM scratch)", "  bin (FROM bin-windows)  <- bin-windows"]

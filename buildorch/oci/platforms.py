@@ -1,0 +1,80 @@
+"""Platforms (`linux/arm64`, `linux/arm/v7`) as containerd's `platforms` package parses and
+normalises them (pure), and the platform of this machine, BuildKit's default.
+
+`parse` accepts `os`, `os/arch` and `os/arch/variant` (and a lone architecture, taken
+as Linux), lower-cases them, and normalises the aliases containerd does
+(containerd/platforms database.go: `x86_64` is `amd64`, `aarch64` is `arm64` and its
+`v8` variant is implied, a bare `arm` is `arm/v7`, `armhf` and `armel` are `arm/v7` and
+`arm/v6`, `i386` is `386`, `macos` is `darwin`). Each part matches `[A-Za-z0-9_-]+`.
+"""
+
+from __future__ import annotations
+
+import platform as host
+import re
+from dataclasses import dataclass
+
+_COMPONENT = re.compile(r"[A-Za-z0-9_-]+")
+_ARCH_ALIASES = {
+    "x86_64": ("amd64", ""), "x86-64": ("amd64", ""), "i386": ("386", ""),
+    "aarch64": ("arm64", ""), "armhf": ("arm", "v7"), "armel": ("arm", "v6"),
+}
+_KNOWN_OS = frozenset({"aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos",
+                       "ios", "js", "linux", "nacl", "netbsd", "openbsd", "plan9", "solaris",
+                       "wasip1", "windows", "zos"})
+_KNOWN_ARCH = frozenset({"386", "amd64", "amd64p32", "arm", "armbe", "arm64", "arm64be",
+                         "loong64", "mips", "mipsle", "mips64", "mips64le", "mips64p32",
+                         "mips64p32le", "ppc", "ppc64", "ppc64le", "riscv", "riscv64", "s390",
+                         "s390x", "sparc", "sparc64", "wasm"})
+
+
+class InvalidPlatform(ValueError):
+    """Not a platform containerd would parse; the message says why."""
+
+
+@dataclass(frozen=True)
+class Platform:
+    os: str
+    architecture: str
+    variant: str = ""
+
+    def format(self) -> str:
+        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
+
+
+def _arch(architecture: str, variant: str) -> tuple[str, str]:
+    architecture, variant = _ARCH_ALIASES.get(architecture, (architecture, variant))
+    if architecture == "arm64" and variant == "v8":
+        variant = ""
+    if architecture == "arm" and not variant:
+        variant = "v7"
+    if architecture == "arm" and variant in ("5", "6", "7", "8"):
+        variant = f"v{variant}"
+    return architecture, variant
+
+
+def parse(text: str) -> Platform:
+    parts = text.lower().split("/")
+    if not text or len(parts) > 3 or any(not _COMPONENT.fullmatch(p) for p in parts):
+        raise InvalidPlatform(f"{text!r} is not a platform: use os/arch[/variant], such as "
+                              "linux/amd64 or linux/arm/v7")
+    if len(parts) == 1:
+        os_name = "darwin" if parts[0] == "macos" else parts[0]
+        if os_name in _KNOWN_OS:
+            return Platform(os_name, native().architecture, native().variant)
+        architecture, variant = _arch(parts[0], "")
+        if architecture not in _KNOWN_ARCH:
+            raise InvalidPlatform(f"{text!r}: unknown operating system or architecture")
+        return Platform("linux", architecture, variant)
+    os_name = "darwin" if parts[0] == "macos" else parts[0]
+    architecture, variant = _arch(parts[1], parts[2] if len(parts) == 3 else "")
+    return Platform(os_name, architecture, variant)
+
+
+def native() -> Platform:
+    """This machine's platform, as a local BuildKit reports it (its OS is Linux: BuildKit
+    runs Linux workers even on a Mac, in a VM)."""
+    architecture, variant = _arch(host.machine().lower() or "amd64", "")
+    if architecture.startswith("armv"):
+        architecture, variant = "arm", f"v{architecture[4]}"
+    return Platform("linux", architecture, variant)
