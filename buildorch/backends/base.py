@@ -7,13 +7,31 @@ and how tags are published once every build of the run succeeded (all or nothing
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import ClassVar
 
 from buildorch.backends.capabilities import ALL_CACHE, ALL_OUTPUTS, Capabilities
 from buildorch.backends.request import BuildRequest
 
 Argv = list[str]
+_VERSION = re.compile(r"\bv?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+@dataclass(frozen=True)
+class ToolVersion:
+    text: str  # as doctor shows it
+    number: tuple[int, int, int] | None = None  # the version that decides what works
+
+
+def version_number(text: str) -> tuple[int, int, int] | None:
+    """The first `[v]X.Y[.Z]` in `text`."""
+    match = _VERSION.search(text)
+    if match is None:
+        return None
+    major, minor, patch = match.groups()
+    return int(major), int(minor), int(patch or 0)
 
 
 class Backend(ABC):
@@ -48,6 +66,15 @@ class Backend(ABC):
     def capabilities(self, probe_output: str) -> Capabilities:
         """What the builder that answered `probe_argv` can do."""
         return self.assumed_capabilities()
+
+    def tool_version(self, output: str) -> ToolVersion:
+        """The version `version_argv` printed."""
+        line = next((line.strip() for line in output.splitlines() if line.strip()), "")
+        return ToolVersion(line, version_number(line))
+
+    def version_problem(self, request: BuildRequest, version: ToolVersion) -> str | None:
+        """What this version of the tool cannot do of `request`, if anything."""
+        return None
 
     def assumed_capabilities(self) -> Capabilities:
         """What its builder is taken to do where none was asked (plan, --dry-run)."""

@@ -26,8 +26,9 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePath
 
-from buildorch.backends.base import Argv, Backend
+from buildorch.backends.base import Argv, Backend, ToolVersion
 from buildorch.backends.flags import (
+    OCI_LAYOUT,
     flag_pairs,
     image_output,
     is_local_context,
@@ -37,9 +38,7 @@ from buildorch.backends.flags import (
     spec_texts,
     ssh_spec,
 )
-from buildorch.backends.request import BuildRequest
-
-OCI_LAYOUT = "oci-layout://"
+from buildorch.backends.request import BuildRequest, Unsupported
 
 
 def _dockerfile_flags(dockerfile: str) -> list[str]:
@@ -66,8 +65,8 @@ def _oci_layout_flags(name: str, source: str, used: set[str]) -> list[str]:
     path, at, digest = source[len(OCI_LAYOUT):].partition("@")
     path, colon, tag = path.partition(":")  # as docker/buildx build/opt.go splits it
     if not at:
-        raise ValueError(f"named context {name!r}: buildctl needs the digest "
-                         f"(oci-layout://DIR@sha256:...); it does not read the layout's index")
+        raise Unsupported(("contexts", name), "buildctl needs the digest of an oci-layout "
+                          "(oci-layout://DIR@sha256:...); it does not read the layout's index")
     store = _store_id(name, used)
     ref = f"{store}{colon}{tag}@{digest}"
     return ["--oci-layout", f"{store}={path}", "--opt", f"context:{name}={OCI_LAYOUT}{ref}"]
@@ -148,6 +147,16 @@ class BuildctlBackend(Backend):
 
     def probe_argv(self, address: str | None) -> Argv:
         return ["buildctl", *(["--addr", address] if address else []), "debug", "workers"]
+
+    def version_problem(self, request: BuildRequest, version: ToolVersion) -> str | None:
+        outputs = _output_flags(request).count("--output")
+        if outputs > 1 and version.number is not None and version.number < MULTIPLE_OUTPUTS:
+            return (f"it needs {outputs} outputs at once, which BuildKit takes from v0.13 on "
+                    f"(\"currently only single Exports can be specified\"); found {version.text}")
+        return None
+
+
+MULTIPLE_OUTPUTS = (0, 13, 0)  # docker/buildx#2290
 
 
 BACKEND = BuildctlBackend()

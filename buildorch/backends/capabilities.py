@@ -15,6 +15,7 @@ REGISTRY: CacheType = "registry"
 S3: CacheType = "s3"
 LOCAL: CacheType = "local"
 INLINE: CacheType = "inline"
+GHA: CacheType = "gha"
 
 ALL_CACHE: frozenset[CacheType] = frozenset(get_args(CacheType))
 # Docker's docker driver with the containerd image store: no `type=s3` (needs a

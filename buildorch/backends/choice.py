@@ -10,7 +10,7 @@ import shutil
 from dataclasses import dataclass, field
 
 from buildorch import proc
-from buildorch.backends.base import Backend
+from buildorch.backends.base import Backend, ToolVersion
 from buildorch.backends.capabilities import Capabilities
 from buildorch.backends.catalog import BACKEND_NAMES, get_backend
 from buildorch.errors import BuildorchError
@@ -22,14 +22,10 @@ PROBE_TIMEOUT = 20
 class BackendStatus:
     name: str
     binary: str | None
-    version: str | None = None
+    version: ToolVersion | None = None
     reachable: bool = False
     detail: str = ""
     capabilities: Capabilities = field(default_factory=Capabilities)
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def _last_line(text: str) -> str:
@@ -42,13 +38,13 @@ def check(name: str, address: str | None = None) -> BackendStatus:
     binary = shutil.which(backend.binary)
     if binary is None:
         return BackendStatus(name, None, detail=f"'{backend.binary}' not found on PATH")
-    version = proc.run(backend.version_argv(address), check=False, timeout=PROBE_TIMEOUT)
+    answer = proc.run(backend.version_argv(address), check=False, timeout=PROBE_TIMEOUT)
+    version = backend.tool_version(answer.output) if answer.returncode == 0 else None
     probe = proc.run(backend.probe_argv(address), check=False, timeout=PROBE_TIMEOUT)
     if probe.returncode != 0:
-        return BackendStatus(name, binary, _first_line(version.output), False,
+        return BackendStatus(name, binary, version, False,
                              f"builder does not answer: {_last_line(probe.output)}")
-    return BackendStatus(name, binary, _first_line(version.output), True, "ok",
-                         backend.capabilities(probe.output))
+    return BackendStatus(name, binary, version, True, "ok", backend.capabilities(probe.output))
 
 
 def choose(requested: str, address: str | None) -> tuple[Backend, BackendStatus, str]:
@@ -57,7 +53,8 @@ def choose(requested: str, address: str | None) -> tuple[Backend, BackendStatus,
         status = check(requested, address)
         if not status.reachable:
             raise BuildorchError(f"backend {requested}: {status.detail}")
-        return get_backend(requested), status, f"backend {requested} ({status.version})"
+        shown = status.version.text if status.version else "version unknown"
+        return get_backend(requested), status, f"backend {requested} ({shown})"
     tried: list[str] = []
     for name in BACKEND_NAMES:
         status = check(name, address)

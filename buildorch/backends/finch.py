@@ -21,7 +21,10 @@ Differences from nerdctl:
 
 from __future__ import annotations
 
-from buildorch.backends.base import Argv
+from collections.abc import Iterable
+from pathlib import Path
+
+from buildorch.backends.base import Argv, ToolVersion, version_number
 from buildorch.backends.nerdctl import NerdctlBackend, nerdctl_argv
 from buildorch.backends.request import BuildRequest
 
@@ -42,14 +45,48 @@ def finch_push_argv(tag: str, binary: str = "finch") -> list[str]:
     return [binary, "push", "--all-platforms", tag]
 
 
+def vm_unshared_paths(paths: Iterable[Path], home: Path) -> list[Path]:
+    """Paths Finch's VM on macOS cannot see: it mounts only the user's home folder
+    (runfinch/finch finch.yaml.d `mounts: [{location: "~"}]`), so a build context, secret
+    file or key elsewhere is missing inside it."""
+    home = home.resolve()
+    return [path for path in dict.fromkeys(p.resolve() for p in paths)
+            if not path.is_relative_to(home)]
+
+
 def vm_unforwarded_env_secrets(req: BuildRequest) -> list[str]:
     """Secret ids whose `env=` variable Finch's VM (macOS, Windows) would not see."""
     return [s.id for s in req.secrets if s.env is not None and s.env not in VM_FORWARDED_ENV]
 
 
+def finch_version(output: str) -> ToolVersion:
+    """`finch version` (it takes no --format: runfinch/finch cmd/finch/version.go) prints
+    `Client:` / ` Version: vX` / ... / ` nerdctl:` / `  Version: vY`; the nerdctl version
+    decides what a build can do."""
+    finch = nerdctl = ""
+    section = ""
+    for line in output.splitlines():
+        key, _, value = line.strip().partition(":")
+        if not value.strip():
+            section = key.strip().lower()
+        elif key.strip().lower() == "version":
+            finch = finch or (value.strip() if section == "client" else "")
+            nerdctl = value.strip() if section == "nerdctl" else nerdctl
+        elif key.strip().lower() == "finch version":
+            finch = value.strip()
+    text = f"finch {finch or '?'}" + (f", nerdctl {nerdctl}" if nerdctl else "")
+    return ToolVersion(text, version_number(nerdctl) if nerdctl else None)
+
+
 class FinchBackend(NerdctlBackend):
     name = "finch"
     binary = "finch"
+
+    def version_argv(self, address: str | None) -> Argv:
+        return [self.binary, "version"]
+
+    def tool_version(self, output: str) -> ToolVersion:
+        return finch_version(output)
 
     def push_argv(self, tag: str, address: str | None) -> Argv:
         return finch_push_argv(tag, binary=self.binary)

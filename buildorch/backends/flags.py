@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef
+from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef, Unsupported
 from buildorch.oci.reference import repository_of
 
 NETWORK_MODES = ("default", "host", "none")
+OCI_LAYOUT = "oci-layout://"
 
 
 def csv_field(field: str) -> str:
@@ -61,6 +62,10 @@ def pushes(req: BuildRequest) -> bool:
 
 
 def image_output(req: BuildRequest) -> str:
+    return spec_text(image_spec(req))
+
+
+def image_spec(req: BuildRequest) -> AttrSpec:
     """The `type=image` exporter attributes (README.md "Keys supported by image output").
 
     push_by_digest pushes `repository@digest` with no tag (`push-by-digest=true`);
@@ -68,7 +73,7 @@ def image_output(req: BuildRequest) -> str:
     moby/buildkit util/push/push.go), so the names are the tags' repositories.
     """
     if pushes(req) and not req.tags:
-        raise ValueError(f"{req.name}: pushing needs at least one tag to name the repository")
+        raise Unsupported(("tags",), "pushing needs at least one tag to name the repository")
     if req.push_by_digest:
         names = list(dict.fromkeys(repository_of(t) for t in req.tags))
     else:
@@ -78,14 +83,14 @@ def image_output(req: BuildRequest) -> str:
     if req.push_by_digest:
         # name-canonical also names the stored image `name@<digest>`, the pinned form.
         attrs += [("push-by-digest", "true"), ("name-canonical", "true")]
-    return spec_text(AttrSpec("image", tuple(attrs)))
+    return AttrSpec("image", tuple(attrs))
 
 
 def network_mode(network: str | None) -> str | None:
     """`default` (or unset) means BuildKit's own; only `host` and `none` are forced."""
     if network is not None and network not in NETWORK_MODES:
-        raise ValueError(f"network {network!r} is not supported by BuildKit: use "
-                         f"{', '.join(NETWORK_MODES)}")
+        raise Unsupported(("network",), f"network {network!r} is not supported by BuildKit: "
+                                        f"use {', '.join(NETWORK_MODES)}")
     return None if network in (None, "default") else network
 
 

@@ -31,10 +31,15 @@ secrets work (buildctl >= v0.8, moby/buildkit#1534) and a multi-name output is C
 
 from __future__ import annotations
 
-from buildorch.backends.base import Argv, Backend
+import dataclasses
+import json
+
+from buildorch.backends.base import Argv, Backend, ToolVersion, version_number
+from buildorch.backends.capabilities import Capabilities
 from buildorch.backends.flags import (
+    OCI_LAYOUT,
     flag_pairs,
-    image_output,
+    image_spec,
     is_local_context,
     network_mode,
     pushes,
@@ -43,30 +48,52 @@ from buildorch.backends.flags import (
     spec_texts,
     ssh_spec,
 )
-from buildorch.backends.request import BuildRequest
+from buildorch.backends.request import AttrSpec, BuildRequest, Unsupported
 
 
 def _image_flags(req: BuildRequest) -> list[str]:
     """Tags and the one `--output` nerdctl takes."""
     if len(req.outputs) > 1:
-        raise ValueError(f"{req.name}: nerdctl build takes a single --output "
-                         f"({len(req.outputs)} requested)")
+        raise Unsupported(("outputs",), f"nerdctl build takes a single --output "
+                                        f"({len(req.outputs)} requested)")
     if pushes(req):
         if req.outputs:
-            raise ValueError(f"{req.name}: nerdctl build cannot push and write "
-                             f"{spec_text(req.outputs[0])!r}: it takes a single --output")
-        return ["--output", image_output(req)]
+            raise Unsupported(("outputs",), "nerdctl build cannot push and write "
+                              f"{spec_text(req.outputs[0])!r}: it takes a single --output")
+        # With no -t, nerdctl appends `dangling-name-prefix=<none>` to the output, and
+        # BuildKit >= 0.21 then also names (and pushes) `<none>@sha256:...` unless
+        # `dangling-name-empty-only` (moby/buildkit#5858; older BuildKit keeps an unknown
+        # attribute as metadata).
+        spec = image_spec(req)
+        spec = AttrSpec(spec.type, (*spec.attrs, ("dangling-name-empty-only", "true")))
+        return ["--output", spec_text(spec)]
     return flag_pairs("--tag", req.tags) + flag_pairs("--output", spec_texts(req.outputs))
 
 
 def _context_flags(req: BuildRequest) -> list[str]:
-    """`--build-context NAME=VALUE`. nerdctl gives a local directory the session name NAME
-    (`--local=NAME=DIR`), so `context` and `dockerfile` would replace its own two."""
+    """`--build-context NAME=VALUE`, as nerdctl hands it to buildctl (see the module)."""
     for name, source in req.named_contexts:
-        if name in ("context", "dockerfile") and is_local_context(source):
-            raise ValueError(f"{req.name}: nerdctl cannot take a local named context called "
-                             f"{name!r} (it clashes with its own --local {name}=...)")
+        problem = _context_problem(name, source)
+        if problem:
+            raise Unsupported(("contexts", name), problem)
     return flag_pairs("--build-context", [f"{k}={v}" for k, v in req.named_contexts])
+
+
+def _context_problem(name: str, source: str) -> str | None:
+    """What nerdctl would get wrong: it passes `docker-image://`, `target:` and http(s)
+    URLs to BuildKit and takes anything else as a local folder, named NAME
+    (`--local=NAME=DIR`), so a `git://` URL becomes a path and a folder called `context`
+    or `dockerfile` replaces its own; `oci-layout://` is a folder whose index nerdctl
+    reads itself (containerd/nerdctl#3327), so it takes no `@digest`."""
+    if name in ("context", "dockerfile") and is_local_context(source):
+        return (f"nerdctl cannot take a local named context called {name!r} (it clashes "
+                f"with its own --local {name}=...)")
+    if source.startswith(("git://", "git@", "ssh://")):
+        return "nerdctl takes a git URL here for a local folder; use an https:// git URL"
+    if source.startswith(OCI_LAYOUT) and "@" in source:
+        return ("nerdctl takes an oci-layout://DIR folder without a digest (it picks the "
+                "image from the layout's index)")
+    return None
 
 
 def _network_flags(network: str | None) -> list[str]:
@@ -112,6 +139,32 @@ def nerdctl_push_argv(
     return [binary, *address, "push", "--all-platforms", tag]
 
 
+NAMED_CONTEXTS_SINCE = (2, 0, 0)  # --build-context: containerd/nerdctl#2861, nerdctl v2.0
+
+
+def nerdctl_version(output: str) -> ToolVersion:
+    """`nerdctl version --format '{{json .}}'`: {"Client": {"Version": "v2.0.3", ...,
+    "Components": [{"Name": "buildctl", "Version": "v0.18.1"}]}, "Server": ...}."""
+    try:
+        client = json.loads(output).get("Client") or {}
+    except (ValueError, AttributeError):
+        return ToolVersion(output.strip().splitlines()[0] if output.strip() else "")
+    version = str(client.get("Version", ""))
+    parts = [f"nerdctl {version}"] + [
+        f"{c.get('Name')} {c.get('Version')}" for c in client.get("Components") or []
+        if isinstance(c, dict)]
+    return ToolVersion(", ".join(parts), version_number(version))
+
+
+def named_context_problem(request: BuildRequest, version: ToolVersion, tool: str) -> str | None:
+    if not request.named_contexts or version.number is None:
+        return None
+    if version.number >= NAMED_CONTEXTS_SINCE:
+        return None
+    return (f"it needs named build contexts (--build-context), which {tool} gets from "
+            f"nerdctl 2.0 on; found {version.text}")
+
+
 class NerdctlBackend(Backend):
     name = "nerdctl"
     binary = "nerdctl"
@@ -136,6 +189,23 @@ class NerdctlBackend(Backend):
 
     def untag_argv(self, ref: str, address: str | None) -> Argv:
         return [self.binary, "rmi", ref]
+
+    def tool_version(self, output: str) -> ToolVersion:
+        return nerdctl_version(output)
+
+    def version_problem(self, request: BuildRequest, version: ToolVersion) -> str | None:
+        return named_context_problem(request, version, self.binary)
+
+    def capabilities(self, probe_output: str) -> Capabilities:
+        caps = self.assumed_capabilities()
+        return dataclasses.replace(caps, notes=(*caps.notes, NETWORK_HOST_NOTE))
+
+
+# pkg/cmd/builder/build.go: `--network host` adds `--allow=network.host
+# --allow=security.insecure` to the buildctl call.
+NETWORK_HOST_NOTE = ("network: host asks BuildKit for the network.host and security.insecure "
+                     "entitlements: buildkitd must allow both (--allow-insecure-entitlement "
+                     "network.host --allow-insecure-entitlement security.insecure)")
 
 
 BACKEND = NerdctlBackend()

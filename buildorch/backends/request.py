@@ -14,6 +14,17 @@ SESSION_TOKEN = "session_token"
 SENSITIVE_ATTRS = frozenset({ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN})
 
 
+class Unsupported(ValueError):
+    """A request a backend cannot carry out as asked. `field` names the image field it
+    comes from (`("network",)`, `("contexts", "base")`), so that it can be reported
+    against the pipeline's file and line."""
+
+    def __init__(self, field: tuple[str, ...], message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
 @dataclass(frozen=True)
 class SecretRef:
     """A secret passed by reference: a file path or an environment variable name."""

@@ -40,6 +40,7 @@ class CacheContext:
     strict: bool = False
     native_s3: bool = False  # the builder has BuildKit's own `type=s3` cache
     credentials: Mapping[str, str] = field(default_factory=dict)  # forwarded S3 credentials
+    actions_env: Mapping[str, str] = field(default_factory=dict)  # ACTIONS_* (gha cache)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,23 @@ def context_from_env(env: Mapping[str, str], branch: str | None, *, readonly: bo
     ci = env.get("CI", "").lower() in ("1", "true", "yes")
     return CacheContext(branch=branch, ci=ci, pull_request=is_pull_request(env),
                         readonly=readonly, strict=strict, native_s3=native_s3,
-                        credentials=dict(credentials or {}))
+                        credentials=dict(credentials or {}),
+                        actions_env={k: v for k, v in env.items() if k in _ACTIONS_VARS})
+
+
+_ACTIONS_VARS = frozenset({"ACTIONS_CACHE_SERVICE_V2", "ACTIONS_CACHE_URL", "ACTIONS_RESULTS_URL",
+                           "ACTIONS_RUNTIME_TOKEN"})
+
+
+def gha_missing(profile: CacheProfile, actions_env: Mapping[str, str]) -> tuple[str, ...]:
+    """The variables a `gha` cache lacks here: buildctl (and so nerdctl) exits before the
+    build without a url (the profile's, else ACTIONS_CACHE_URL, or ACTIONS_RESULTS_URL
+    for cache service v2) and ACTIONS_RUNTIME_TOKEN (moby/buildkit
+    cmd/buildctl/build/util.go `loadGithubEnv`); buildx reads the same variables."""
+    v2 = actions_env.get("ACTIONS_CACHE_SERVICE_V2", "").lower() in ("1", "t", "true")
+    url = "ACTIONS_RESULTS_URL" if v2 else "ACTIONS_CACHE_URL"
+    needed = ((url,) if profile.url is None else ()) + ("ACTIONS_RUNTIME_TOKEN",)
+    return tuple(name for name in needed if name not in actions_env)
 
 
 def is_pull_request(env: Mapping[str, str]) -> bool:
@@ -121,6 +138,8 @@ def plan_cache(profile: CacheProfile, pipeline: str, image: str, tags: tuple[str
         return ImageCache(imports=tuple(_spec("registry", ("ref", t)) for t in tags[:1]),
                           exports=(_spec("inline"),) if export else ())
     if profile.type == "gha":
+        if gha_missing(profile, ctx.actions_env):
+            return ImageCache()  # as an unreachable cache: the build goes on without it
         return _gha(profile, pipeline, image, own, imports, export, ctx)
     if profile.transport == "native" or (ctx.native_s3 and profile.transport == "auto"):
         return _native_s3(profile, pipeline, image, own, imports, export, ctx)

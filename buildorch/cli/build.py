@@ -1,7 +1,8 @@
 """`buildorch build`: set-up steps, each a function below, then the run.
 
     load the pipeline -> check the machine (secrets, SSH) -> choose the backend -> plan
-    -> check --load -> (dry run: print the commands) -> check the cache -> run
+    -> check --load -> (dry run: print the commands) -> check the tool's version
+    -> check the cache -> run
 
 Everything before the run may fail with exit 2, and nothing has been built by then.
 """
@@ -19,7 +20,7 @@ from buildorch.cli.loading import load, plan_options, requested_backend, warn
 from buildorch.errors import BuildorchError
 
 if TYPE_CHECKING:
-    from buildorch.backends.base import Backend
+    from buildorch.backends.base import Backend, ToolVersion
     from buildorch.backends.capabilities import CacheType
     from buildorch.pipeline.loaded import LoadedPipeline
     from buildorch.planning.graph import BuildGraph
@@ -34,11 +35,13 @@ class ChosenBackend:
     address: str | None
     exporters: frozenset[CacheType] | None  # None: a dry run, no engine was asked
     why: str
+    version: ToolVersion | None = None
 
 
 def command(args: argparse.Namespace) -> int:
     from buildorch.backends.capabilities import S3
     from buildorch.planning.plan import make_plan
+    from buildorch.preflight.tool_version import check_tool_version
 
     pipeline, graph = load(args)
     check_machine(args, pipeline, graph)
@@ -52,6 +55,7 @@ def command(args: argparse.Namespace) -> int:
     if choice.exporters is None:
         print(dry_run(plan, choice))
         return 0
+    check_tool_version((i.request for i in plan.images), choice.backend, choice.version)
     check_cache(args, pipeline, plan, choice.backend, choice.exporters)
     print(f"buildorch: {choice.why}", file=sys.stderr)
     return run(args, pipeline, plan, choice)
@@ -81,7 +85,8 @@ def choose_backend(args: argparse.Namespace, pipeline: LoadedPipeline) -> Chosen
         return ChosenBackend(backend, address, None,
                              f"backend {backend.name} (dry run: no engine asked)")
     backend, status, why = choose(requested, address)
-    return ChosenBackend(backend, address, status.capabilities.cache_exporters, why)
+    return ChosenBackend(backend, address, status.capabilities.cache_exporters, why,
+                         status.version)
 
 
 def check_load(args: argparse.Namespace, backend: Backend) -> None:

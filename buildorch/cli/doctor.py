@@ -1,23 +1,34 @@
-"""`buildorch doctor`: which backends answer here, their versions, and what they can do."""
+"""`buildorch doctor`: which backends answer here, their versions, and what they can do;
+with `-f`, what of the pipeline Finch's VM on macOS would not see."""
 
 from __future__ import annotations
 
 import argparse
+import platform
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from buildorch.backends.catalog import BACKEND_NAMES
 from buildorch.backends.choice import BackendStatus, check
+
+if TYPE_CHECKING:
+    from buildorch.pipeline.loaded import LoadedPipeline
 
 
 def command(args: argparse.Namespace) -> int:
     statuses = [check(name, args.builder) for name in BACKEND_NAMES]
     print("\n".join(line for status in statuses for line in _lines(status)))
+    finch = next(s for s in statuses if s.name == "finch")
+    if args.file is not None and finch.reachable and platform.system() == "Darwin":
+        print("\n".join(_finch_home_lines(args)))
     return 0 if any(s.reachable for s in statuses) else 1
 
 
 def _lines(status: BackendStatus) -> list[str]:
     mark = "ok" if status.reachable else "--"
     lines = [f"[{mark}] {status.name}: {status.binary or 'not found'}"
-             + (f", {status.version}" if status.version else "")
+             + (f", {status.version.text}" if status.version else "")
              + ("" if status.reachable else f" ({status.detail})")]
     if status.reachable:
         caps = status.capabilities
@@ -25,3 +36,29 @@ def _lines(status: BackendStatus) -> list[str]:
         lines.append(f"     outputs: {', '.join(sorted(caps.outputs))}")
         lines += [f"     {note}" for note in caps.notes]
     return lines
+
+
+def _finch_home_lines(args: argparse.Namespace) -> list[str]:
+    from buildorch.backends.finch import vm_unshared_paths
+    from buildorch.cli.loading import load
+
+    pipeline, _ = load(args)
+    outside = vm_unshared_paths(pipeline_paths(pipeline), Path.home())
+    return [f"     warning: Finch's VM shares only {Path.home()}; it cannot see {path}"
+            for path in outside]
+
+
+def pipeline_paths(pipeline: LoadedPipeline) -> Iterable[Path]:
+    """The local paths a build of the pipeline reads: its folder, contexts, Dockerfiles,
+    named-context folders, secret files and SSH keys."""
+    from buildorch.pipeline.secret_sources import pipeline_path
+
+    yield pipeline.folder
+    for image in pipeline.images.values():
+        yield from (image.context_dir, image.dockerfile)
+        yield from (pipeline_path(pipeline.folder, source) for source in
+                    image.spec.contexts.values() if isinstance(source, str)
+                    and "://" not in source and not source.startswith("target:"))
+        yield from (pipeline_path(pipeline.folder, s.src) for s in image.spec.secrets if s.src)
+        yield from (pipeline_path(pipeline.folder, key) for s in image.spec.ssh
+                    for key in s.paths)

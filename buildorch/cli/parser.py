@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a pipeline file; exit 2 on errors")
     _common(validate, selection=False)
+    validate.add_argument("--backend", choices=BACKEND_CHOICES,
+                          help="check for this backend (default: the pipeline's builder)")
 
     plan = commands.add_parser("plan", help="print the resolved plan and exact commands")
     _common(plan)
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser("doctor", help="which backends answer and what they support")
     doctor.add_argument("--builder", metavar="ADDRESS", help="BuildKit host or docker host")
+    _common(doctor, selection=False)
 
     _cache_command(commands)
     commands.add_parser("schema", help="print the JSON Schema of pipeline and cache files")
@@ -42,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _common(parser: argparse.ArgumentParser, selection: bool = True) -> None:
-    parser.add_argument("-f", "--file", type=Path, help="pipeline file (default: buildorch.yaml)")
+    parser.add_argument("-f", "--file", type=Path,
+                        help="pipeline file (default: buildorch.yaml; doctor: none)")
     parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                         help="set a pipeline variable (overrides vars and built-ins)")
     parser.add_argument("--set", action="append", default=[], metavar="IMAGE.FIELD=VALUE",

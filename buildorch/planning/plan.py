@@ -11,8 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from buildorch.backends.catalog import get_backend
-from buildorch.backends.request import BuildRequest
+from buildorch.backends.request import BuildRequest, Unsupported
 from buildorch.cache.plan import ImageCache
+from buildorch.errors import ConfigError
+from buildorch.oci.reference import context_key
 from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.planning.graph import (
     BuildGraph,
@@ -84,9 +86,25 @@ def _planned(
     request = make_request(ctx, image, cache)
     stages = tuple(s.name or str(s.index) for s in image.info.needed_stages(image.spec.target))
     publish = tuple(image.spec.tags) if ctx.published(name) else ()
-    argv = tuple(ctx.backend.build_argv(request))
+    try:
+        argv = tuple(ctx.backend.build_argv(request))
+    except Unsupported as exc:
+        raise _unsupported(ctx, name, exc) from None
     shown = request.redacted()
     return PlannedImage(name, request, argv,
                         argv if shown is request else tuple(ctx.backend.build_argv(shown)),
                         tuple(sorted(ctx.sub.predecessors(name))), stages, estimates[name],
                         remaining[name], publish, cache)
+
+
+def _unsupported(ctx: RequestContext, name: str, exc: Unsupported) -> ConfigError:
+    """What the backend cannot do, against the pipeline field it comes from."""
+    pipeline, field = ctx.pipeline, exc.field
+    path = pipeline.field_path(name, "context")  # a Dockerfile's own reference
+    if field[0] == "contexts":
+        written = [k for k in pipeline.images[name].spec.contexts if context_key(k) == field[1]]
+        if written:
+            path = pipeline.field_path(name, "contexts", written[0])
+    elif field[0] in pipeline.images[name].spec.model_fields_set:
+        path = pipeline.field_path(name, field[0])
+    return pipeline.error(f"backend {ctx.backend.name}: {exc.message}", path)

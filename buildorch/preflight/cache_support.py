@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from buildorch.backends.capabilities import LOCAL, REGISTRY, S3, CacheType
+from buildorch.backends.capabilities import GHA, LOCAL, REGISTRY, S3, CacheType
+from buildorch.cache.plan import gha_missing
+from buildorch.errors import ConfigError
 from buildorch.pipeline.loaded import LoadedPipeline
 
 _HINTS = {
@@ -40,3 +42,22 @@ def check_cache(pipeline: LoadedPipeline, names: Iterable[str], backend: str,
             f"backend {backend} here cannot do (it can: "
             f"{', '.join(sorted(cache_exporters)) or 'none'}); {hint}",
             pipeline.field_path(name, "cache"))
+
+
+def gha_warnings(pipeline: LoadedPipeline, actions_env: Mapping[str, str],
+                 strict: bool) -> list[str]:
+    """Each `gha` profile in use that lacks GitHub Actions' cache variables is left out
+    (a warning, as for any unreachable cache), or an error with `--cache-strict`."""
+    warnings = []
+    profiles = {i.cache_name: i.cache for i in pipeline.images.values() if i.cache is not None}
+    for name, profile in sorted(profiles.items(), key=lambda item: str(item[0])):
+        missing = gha_missing(profile, actions_env) if profile.type == GHA else ()
+        if not missing:
+            continue
+        text = (f"cache profile '{name}' (gha) needs {' and '.join(missing)}, which GitHub "
+                "Actions gives only to steps that expose them (for example "
+                "crazy-max/ghaction-github-runtime)")
+        if strict:
+            raise ConfigError(text)
+        warnings.append(f"{text}; building without it")
+    return warnings

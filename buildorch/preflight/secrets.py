@@ -12,6 +12,8 @@ import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from buildorch.errors import shorten
+from buildorch.localpaths import InvalidPath, exists
 from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.pipeline.model import Ssh
 from buildorch.pipeline.secret_sources import pipeline_path, secret_present
@@ -31,7 +33,10 @@ def check_secrets(pipeline: LoadedPipeline, names: Iterable[str], env: Mapping[s
                 problem = (f"environment variable {secret.env} is not set: export it, or mark "
                            "the secret `required: false`")
             else:
-                shown = pipeline_path(pipeline.folder, secret.src or "")
+                try:
+                    shown = shorten(pipeline_path(pipeline.folder, secret.src or ""), 200)
+                except InvalidPath as exc:
+                    shown = str(exc)
                 problem = (f"file {shown} does not exist: create it, or mark the secret "
                            "`required: false`")
             raise pipeline.error(f"secret '{secret.id}' of image '{name}': {problem}",
@@ -57,9 +62,12 @@ def _ssh_problem(ssh: Ssh, folder: Path, env: Mapping[str, str]) -> str | None:
             return f"SSH_AUTH_SOCK={sock} is not a socket: is the agent still running?"
         return None
     for raw in ssh.paths:
-        path = pipeline_path(folder, raw)
-        if not path.exists():
-            return f"{path} does not exist"
+        try:
+            path = pipeline_path(folder, raw)
+        except InvalidPath as exc:
+            return str(exc)
+        if not exists(path):
+            return f"{shorten(path, 200)} does not exist"
     return None
 
 

@@ -9,7 +9,9 @@ import subprocess
 
 import pytest
 
+from buildorch.backends.base import ToolVersion
 from buildorch.backends.buildctl import buildctl_argv
+from buildorch.backends.catalog import get_backend
 from buildorch.backends.request import AttrSpec, SecretRef
 from tests.backends.sample_requests import FULL as BASE_FULL
 from tests.backends.sample_requests import MINIMAL, pairs
@@ -208,3 +210,16 @@ def test_every_emitted_flag_is_in_buildctl_help() -> None:
         assert flag in global_help, flag
     for flag in build_flags:
         assert flag in build_help, flag
+
+
+def test_several_outputs_need_buildkit_0_13() -> None:
+    backend = get_backend("buildctl")
+    assert backend.tool_version("buildctl github.com/moby/buildkit v0.12.5 bf13cbd\n") == \
+        ToolVersion("buildctl github.com/moby/buildkit v0.12.5 bf13cbd", (0, 12, 5))
+    two = dataclasses.replace(MINIMAL, tags=("r/a:1",),
+                              outputs=(AttrSpec.parse("type=local,dest=out"),))
+    old = ToolVersion("buildctl v0.12.5", (0, 12, 5))
+    assert "2 outputs at once, which BuildKit takes from v0.13 on" in str(
+        backend.version_problem(two, old))
+    assert backend.version_problem(two, ToolVersion("buildctl v0.13.0", (0, 13, 0))) is None
+    assert backend.version_problem(MINIMAL, old) is None

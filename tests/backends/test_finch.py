@@ -5,10 +5,18 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from buildorch.backends.finch import finch_argv, finch_push_argv, vm_unforwarded_env_secrets
+from buildorch.backends.base import ToolVersion
+from buildorch.backends.catalog import get_backend
+from buildorch.backends.finch import (
+    finch_argv,
+    finch_push_argv,
+    vm_unforwarded_env_secrets,
+    vm_unshared_paths,
+)
 from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef
 from tests.backends.sample_requests import FULL as BASE_FULL
 from tests.backends.sample_requests import pairs
@@ -54,7 +62,8 @@ def test_every_field_is_mapped() -> None:
 def test_push_by_digest_output() -> None:
     argv = finch_argv(FULL_PUSH)
     assert pairs(argv, "--output") == [
-        "type=image,name=r/api,push=true,push-by-digest=true,name-canonical=true"]
+        "type=image,name=r/api,push=true,push-by-digest=true,name-canonical=true,"
+        "dangling-name-empty-only=true"]
     assert "--tag" not in argv
 
 
@@ -103,3 +112,41 @@ def test_every_emitted_flag_is_in_finch_help() -> None:
     push = subprocess.run(["finch", "push", "--help"], capture_output=True, text=True,
                           timeout=120, check=False)
     assert "--all-platforms" in push.stdout + push.stderr
+
+
+# `finch version` as runfinch/finch cmd/finch/version.go prints it (no --format flag)
+FINCH_VERSION = """\
+Client:
+ Version:\tv1.4.1
+ OS/Arch:\tlinux/arm64
+ GitCommit:\t1234567
+ nerdctl:
+  Version:\tv1.7.7
+  GitCommit:\tabc
+ buildctl:
+  Version:\tv0.13.2
+  GitCommit:\tdef
+
+Server:
+ containerd:
+  Version:\tv1.7.20
+  GitCommit:\t8fc6bcf
+"""
+
+
+def test_version_is_finchs_and_the_nerdctl_it_bundles() -> None:
+    backend = get_backend("finch")
+    assert backend.version_argv(None) == ["finch", "version"]
+    version = backend.tool_version(FINCH_VERSION)
+    assert version == ToolVersion("finch v1.4.1, nerdctl v1.7.7", (1, 7, 7))
+    needs = dataclasses.replace(FULL, named_contexts=(("b", "docker-image://r/b"),))
+    assert "which finch gets from nerdctl 2.0 on" in str(backend.version_problem(needs, version))
+    # with the VM stopped finch prints its own version only
+    assert backend.tool_version("Finch version:\tv1.4.1\n") == ToolVersion("finch v1.4.1")
+
+
+def test_paths_outside_home_are_what_the_macos_vm_cannot_see(tmp_path: Path) -> None:
+    home = tmp_path / "home" / "me"
+    (home / "repo").mkdir(parents=True)
+    inside, outside = home / "repo", tmp_path / "srv" / "secret.txt"
+    assert vm_unshared_paths([inside, outside, outside, home], home) == [outside.resolve()]

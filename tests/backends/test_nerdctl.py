@@ -1,4 +1,9 @@
-"""argv contract for `nerdctl build`: every field of the request is mapped."""
+"""argv contract for `nerdctl build`: every field of the request is mapped.
+
+Against containerd/nerdctl pkg/cmd/builder/build.go (`generateBuildctlArgs`: flags turned
+into a buildctl invocation; `parseContextNames`: --build-context keys passed on as
+written), cmd/nerdctl/builder/builder_build.go, and moby/buildkit#5858 (image exporter
+`dangling-name-empty-only`)."""
 
 from __future__ import annotations
 
@@ -9,15 +14,17 @@ import subprocess
 
 import pytest
 
+from buildorch.backends.base import ToolVersion
+from buildorch.backends.catalog import get_backend
 from buildorch.backends.nerdctl import nerdctl_argv, nerdctl_push_argv
-from buildorch.backends.request import AttrSpec, SecretRef
+from buildorch.backends.request import AttrSpec, SecretRef, Unsupported
 from tests.backends.sample_requests import FULL as BASE_FULL
 from tests.backends.sample_requests import MINIMAL, pairs
 
 # Every field set. nerdctl takes one --output, so the pushing variant below drops `outputs`.
 FULL = dataclasses.replace(
     BASE_FULL,
-    named_contexts=(*BASE_FULL.named_contexts, ("lay", "oci-layout:///var/oci@sha256:def")),
+    named_contexts=(*BASE_FULL.named_contexts, ("lay", "oci-layout:///var/oci")),
     push=False, load=True, builder="unix:///run/buildkit/buildkitd.sock",
 )
 FULL_PUSH = dataclasses.replace(FULL, outputs=(), push=True, load=False)
@@ -34,7 +41,7 @@ def test_every_field_is_mapped() -> None:
     assert pairs(argv, "--build-arg") == ["A=1", "B=x y"]
     assert pairs(argv, "--build-context") == ["base=docker-image://r/base@sha256:abc",
                                               "src=../src",
-                                              "lay=oci-layout:///var/oci@sha256:def"]
+                                              "lay=oci-layout:///var/oci"]
     assert pairs(argv, "--secret") == ["id=tok,env=TOKEN", "id=netrc,src=/home/u/.netrc"]
     assert pairs(argv, "--ssh") == ["default", "github=/k1,/k2"]
     assert pairs(argv, "--platform") == ["linux/amd64,linux/arm64"]
@@ -52,7 +59,8 @@ def test_every_field_is_mapped() -> None:
 
 def test_push_is_one_image_output_carrying_every_tag() -> None:
     argv = nerdctl_argv(FULL_PUSH)
-    assert pairs(argv, "--output") == ['type=image,"name=r/api:1,r/api:latest",push=true']
+    assert pairs(argv, "--output") == [
+        'type=image,"name=r/api:1,r/api:latest",push=true,dangling-name-empty-only=true']
     # No -t: nerdctl would append name=<first tag> and re-tag the rest in containerd.
     assert "--tag" not in argv
     assert pairs(argv, "--iidfile") == ["meta.json"]
@@ -62,7 +70,8 @@ def test_push_by_digest_pushes_repositories_untagged() -> None:
     argv = nerdctl_argv(dataclasses.replace(FULL_PUSH, push=False, push_by_digest=True))
     [output] = pairs(argv, "--output")
     assert next(csv.reader([output])) == [
-        "type=image", "name=r/api", "push=true", "push-by-digest=true", "name-canonical=true"]
+        "type=image", "name=r/api", "push=true", "push-by-digest=true", "name-canonical=true",
+        "dangling-name-empty-only=true"]
     assert "--tag" not in argv
 
 
@@ -151,3 +160,39 @@ def test_every_emitted_flag_is_in_nerdctl_help() -> None:
             assert flag in build_help, flag
     assert "--all-platforms" in _help("push")
     assert "--address" in _help()
+
+
+def test_named_contexts_nerdctl_would_misread_are_refused() -> None:
+    # nerdctl passes docker-image://, target: and http(s) URLs on and takes anything else
+    # as a local folder; an oci-layout is a folder whose index it reads (no digest)
+    for source, problem in (("git://github.com/org/repo", "git URL"),
+                            ("git@github.com:org/repo.git", "git URL"),
+                            ("oci-layout:///var/oci@sha256:def", "without a digest")):
+        request = dataclasses.replace(MINIMAL, named_contexts=(("lib", source),))
+        with pytest.raises(Unsupported, match=problem) as err:
+            nerdctl_argv(request)
+        assert err.value.field == ("contexts", "lib")
+    fine = (("a", "https://github.com/org/repo.git#main"), ("b", "oci-layout:///var/oci"),
+            ("c", "docker-image://r/x@sha256:abc"), ("d", "../lib"))
+    assert pairs(nerdctl_argv(dataclasses.replace(MINIMAL, named_contexts=fine)),
+                 "--build-context") == [f"{k}={v}" for k, v in fine]
+
+
+NERDCTL_VERSION_JSON = (  # `nerdctl version --format '{{json .}}'` (cmd/nerdctl/version.go)
+    '{"Client":{"Version":"v1.7.7","GitCommit":"abc","GoVersion":"go1.22","Os":"linux",'
+    '"Arch":"amd64","Components":[{"Name":"buildctl","Version":"v0.13.2","Details":'
+    '{"GitCommit":"def"}}]},"Server":{"Components":[{"Name":"containerd","Version":"v1.7.20"}]}}')
+
+
+def test_version_and_what_it_cannot_do() -> None:
+    backend = get_backend("nerdctl")
+    old = backend.tool_version(NERDCTL_VERSION_JSON)
+    assert old == ToolVersion("nerdctl v1.7.7, buildctl v0.13.2", (1, 7, 7))
+    with_contexts = dataclasses.replace(MINIMAL, named_contexts=(("b", "docker-image://r/b"),))
+    assert "nerdctl 2.0 on; found nerdctl v1.7.7" in str(
+        backend.version_problem(with_contexts, old))
+    assert backend.version_problem(MINIMAL, old) is None
+    new = backend.tool_version(NERDCTL_VERSION_JSON.replace("v1.7.7", "v2.0.3"))
+    assert new.number == (2, 0, 3) and backend.version_problem(with_contexts, new) is None
+    # pkg/cmd/builder/build.go: --network host asks for both entitlements
+    assert any("security.insecure" in note for note in backend.capabilities("").notes)

@@ -9,7 +9,9 @@ from buildorch.backends.flags import spec_text
 from buildorch.backends.request import AttrSpec
 from buildorch.cache.plan import (
     CacheContext,
+    ImageCache,
     context_from_env,
+    gha_missing,
     is_pull_request,
     plan_cache,
     should_export,
@@ -133,9 +135,25 @@ def test_s3_without_native_support_goes_through_sync_folders() -> None:
 
 def test_gha_is_argv_only() -> None:
     gha = CacheProfile(type="gha")
-    cache = plan_cache(gha, "shop", "api", (), ".", ctx())
+    actions = {"ACTIONS_CACHE_URL": "https://cache/", "ACTIONS_RUNTIME_TOKEN": "t0ken"}
+    cache = plan_cache(gha, "shop", "api", (), ".", ctx(actions_env=actions))
     assert texts(cache.imports) == ("type=gha,scope=shop-api-feature-x",
                                     "type=gha,scope=shop-api-main")
+
+
+def test_gha_without_github_actions_variables_is_left_out() -> None:
+    # moby/buildkit cmd/buildctl/build/util.go loadGithubEnv: a url (attribute, else
+    # ACTIONS_CACHE_URL, or ACTIONS_RESULTS_URL with cache service v2) and a token
+    gha = CacheProfile(type="gha")
+    assert plan_cache(gha, "shop", "api", (), ".", ctx()) == ImageCache()
+    assert gha_missing(gha, {}) == ("ACTIONS_CACHE_URL", "ACTIONS_RUNTIME_TOKEN")
+    assert gha_missing(gha, {"ACTIONS_CACHE_SERVICE_V2": "true",
+                             "ACTIONS_CACHE_URL": "u"}) == ("ACTIONS_RESULTS_URL",
+                                                            "ACTIONS_RUNTIME_TOKEN")
+    with_url = CacheProfile(type="gha", url="https://cache/")
+    assert gha_missing(with_url, {"ACTIONS_RUNTIME_TOKEN": "t"}) == ()
+    env = {"ACTIONS_RUNTIME_TOKEN": "t", "PATH": "/bin"}
+    assert context_from_env(env, "main").actions_env == {"ACTIONS_RUNTIME_TOKEN": "t"}
 
 
 NATIVE_PIPELINE = """\

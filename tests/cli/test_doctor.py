@@ -1,0 +1,24 @@
+"""`doctor -f`: the local paths a pipeline's builds read (for Finch's VM on macOS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from buildorch.cli.doctor import pipeline_paths
+from buildorch.pipeline.loader import LoadOptions, load_pipeline
+from tests.conftest import MakeProject
+
+
+def test_pipeline_paths_are_contexts_dockerfiles_secrets_and_keys(
+        make_project: MakeProject, tmp_path: Path) -> None:
+    key = tmp_path / "elsewhere" / "id_ed25519"
+    path = make_project(
+        "version: 1\nname: p\nimages:\n  a:\n    context: a\n"
+        "    contexts: {lib: lib, img: 'docker-image://r/x'}\n"
+        "    secrets: [{id: t, src: creds/token}]\n"
+        f"    ssh: [{{id: gh, paths: ['{key}']}}]\n", contexts=("a", "lib"))
+    pipeline = load_pipeline(path, LoadOptions(env={}))
+    folder = path.parent
+    assert list(pipeline_paths(pipeline)) == [
+        folder, folder / "a", folder / "a" / "Dockerfile", folder / "lib",
+        folder / "creds" / "token", key]

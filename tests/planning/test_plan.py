@@ -1,0 +1,54 @@
+"""What a backend cannot carry out is a configuration error when planning (exit 2, with
+the pipeline's file, line and field), never a traceback or an argv that fails later."""
+
+from __future__ import annotations
+
+import pytest
+
+from buildorch.cli.main import main
+from tests.conftest import MakeProject
+
+PIPELINE = """\
+version: 1
+name: limits
+images:
+  a:
+    context: a
+    network: {network}
+    contexts:
+      {key}: {value}
+"""
+
+
+@pytest.mark.parametrize(("backend", "network", "key", "value", "field", "line", "problem"), [
+    ("nerdctl", "bridge", "lib", "../a", "images.a.network", 6, "network 'bridge'"),
+    ("buildctl", "bridge", "lib", "../a", "images.a.network", 6, "network 'bridge'"),
+    ("nerdctl", "host", "lib", "git://github.com/org/repo", "images.a.contexts.lib", 8,
+     "git URL"),
+    ("finch", "host", "lib", "oci-layout:///srv/oci@sha256:abc", "images.a.contexts.lib", 8,
+     "without a digest"),
+    ("buildctl", "host", "lib", "oci-layout:///srv/oci", "images.a.contexts.lib", 8,
+     "needs the digest"),
+    ("nerdctl", "host", "context", "../a", "images.a.contexts.context", 8, "clashes"),
+])
+def test_backend_limits_are_exit_2_at_validate_and_plan(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str], backend: str,
+        network: str, key: str, value: str, field: str, line: int, problem: str) -> None:
+    path = make_project(PIPELINE.format(network=network, key=key, value=value),
+                        contexts=("a",))
+    for command in ("validate", "plan"):
+        assert main([command, "-f", str(path), "--backend", backend]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"buildorch: error: {path}:{line}: {field}: backend {backend}: ")
+        assert problem in err and err.count("\n") == 1
+
+
+def test_a_target_context_is_refused_for_every_backend(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_project(PIPELINE.format(network="host", key="lib", value="target:other"),
+                        contexts=("a",))
+    assert main(["validate", "-f", str(path), "--backend", "docker"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"buildorch: error: {path}:8: images.a.contexts.lib: BuildKit takes "
+                          "no target: named context; for another image of this pipeline write "
+                          "{image: other}")
