@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from buildorch.backends.capabilities import CacheType
+from buildorch.localpaths import exists, is_file
 
 PROFILE_FOLDER = "cache-config"
 
@@ -58,7 +59,7 @@ def profile_search_path(pipeline_dir: Path, override: Path | None) -> list[Path]
     folders: list[Path] = []
     for folder in (pipeline_dir, *pipeline_dir.parents):
         folders.append(folder / PROFILE_FOLDER)
-        if (folder / ".git").exists():
+        if exists(folder / ".git"):
             break
     return folders
 
@@ -67,6 +68,6 @@ def find_profile(name: str, search_path: list[Path]) -> Path | None:
     for folder in search_path:
         for suffix in (".yaml", ".yml"):
             candidate = folder / f"{name}{suffix}"
-            if candidate.is_file():
+            if is_file(candidate):
                 return candidate
     return None

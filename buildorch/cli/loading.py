@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from buildorch.errors import BuildorchError
+from buildorch.errors import BuildorchError, ConfigError
+from buildorch.localpaths import is_file
 
 if TYPE_CHECKING:
     from buildorch.pipeline.loaded import LoadedPipeline
@@ -27,7 +28,7 @@ def pipeline_file(given: Path | None) -> Path:
     if given is not None:
         return given
     for name in DEFAULT_FILES:
-        if Path(name).is_file():
+        if is_file(Path(name)):
             return Path(name)
     raise BuildorchError(f"no pipeline file: pass -f FILE (looked for {', '.join(DEFAULT_FILES)})")
 
@@ -58,11 +59,14 @@ def plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, backend: st
     from buildorch.cache.plan import context_from_env
     from buildorch.pipeline.secret_sources import missing_optional_secrets
     from buildorch.planning.requests import PlanOptions
+    from buildorch.preflight.cache_support import gha_warnings
     from buildorch.run.record import previous_durations
 
     cache = context_from_env(os.environ, pipeline.branch, readonly=args.cache_readonly,
                              strict=args.cache_strict, native_s3=native_s3,
                              credentials=forwarded_credentials(pipeline, native_s3))
+    for warning in gha_warnings(pipeline, cache.actions_env, args.cache_strict):
+        warn(warning)
     return PlanOptions(backend=backend, push=args.push, builder=args.builder,
                        history=previous_durations(pipeline.model.name),
                        omit_secrets=missing_optional_secrets(pipeline, os.environ), cache=cache)
@@ -72,13 +76,19 @@ def forwarded_credentials(pipeline: LoadedPipeline, native_s3: bool) -> dict[str
     """The client's S3 credentials, only where a profile asks to forward them natively."""
     from buildorch.backends.capabilities import S3
 
-    wanted = native_s3 and any(
-        i.cache is not None and i.cache.type == S3 and i.cache.credentials == "forward"
-        for i in pipeline.images.values())
-    if not wanted:
+    forwarding = [i for i in pipeline.images.values() if native_s3 and i.cache is not None
+                  and i.cache.type == S3 and i.cache.credentials == "forward"]
+    if not forwarding:
         return {}
     from buildorch.cache.s3.credentials import resolve_forwarded
 
     warn("S3 credentials are forwarded on the builder's command line (credentials: forward); "
          "other local users can read it")
-    return resolve_forwarded()
+    try:
+        return resolve_forwarded()
+    except ConfigError as exc:
+        source = forwarding[0].cache_source
+        if source is None:
+            raise
+        raise ConfigError(exc.message, file=source.file,
+                          line=source.line_of(("credentials",)), field="credentials") from None

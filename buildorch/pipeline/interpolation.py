@@ -9,7 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
+from buildorch.errors import shorten
+
 _NAME = re.compile(r"(env\.)?([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?\Z", re.DOTALL)
+MAX_DEPTH = 32  # `${A:-${B:-...}}` defaults, and variables that refer to variables
+MAX_LENGTH = 1 << 20  # characters of a value after expanding variables
 
 
 class InterpolationError(Exception):
@@ -19,24 +23,32 @@ class InterpolationError(Exception):
 Lookup = Callable[[str], str | None]
 
 
-def interpolate(value: str, lookup: Lookup, env: Mapping[str, str]) -> str:
+def interpolate(value: str, lookup: Lookup, env: Mapping[str, str], depth: int = 0) -> str:
     """Replace every `${...}` in `value`; `lookup` resolves pipeline and built-in vars."""
     if "$" not in value:
         return value
+    if depth > MAX_DEPTH:
+        raise InterpolationError(f"variables nest more than {MAX_DEPTH} levels deep")
     out: list[str] = []
+    length = 0
     i = 0
     while (start := value.find("$", i)) != -1:
-        out.append(value[i:start])
+        piece = value[i:start]
         if value.startswith("$$", start):
-            out.append("$")
+            piece += "$"
             i = start + 2
         elif value.startswith("${", start):
             end = _closing_brace(value, start + 2)
-            out.append(_resolve(value[start + 2:end], lookup, env))
+            piece += _resolve(value[start + 2:end], lookup, env, depth)
             i = end + 1
         else:
-            out.append("$")
+            piece += "$"
             i = start + 1
+        length += len(piece)
+        if length > MAX_LENGTH:
+            raise InterpolationError(f"a value is longer than {MAX_LENGTH >> 20} MiB after "
+                                     "expanding variables")
+        out.append(piece)
     out.append(value[i:])
     return "".join(out)
 
@@ -53,23 +65,24 @@ def _closing_brace(value: str, i: int) -> int:
             if depth == 0:
                 return i
         i += 1
-    raise InterpolationError(f"unclosed '${{' in '{value}'")
+    raise InterpolationError(f"unclosed '${{' in '{shorten(value)}'")
 
 
-def _resolve(expr: str, lookup: Lookup, env: Mapping[str, str]) -> str:
+def _resolve(expr: str, lookup: Lookup, env: Mapping[str, str], depth: int) -> str:
     parsed = _NAME.match(expr)
     if parsed is None:
-        raise InterpolationError(f"bad variable reference '${{{expr}}}'")
+        raise InterpolationError(f"bad variable reference '${{{shorten(expr)}}}'")
     is_env, name, default = parsed.groups()
     found = env.get(name) if is_env else lookup(name)
     if found is not None and found != "":
         return found
     if default is not None:
-        return interpolate(default, lookup, env)
+        return interpolate(default, lookup, env, depth + 1)
     if found is not None:
         return found
     where = f"environment variable '{name}'" if is_env else f"variable '{name}'"
-    raise InterpolationError(f"undefined {where} in '${{{expr}}}' (use ${{{expr}:-default}})")
+    shown = shorten(expr)
+    raise InterpolationError(f"undefined {where} in '${{{shown}}}' (use ${{{shown}:-default}})")
 
 
 class VarResolver:
@@ -98,7 +111,9 @@ class VarResolver:
             return self._done[name]
         if name in self._active:
             chain = " -> ".join([*self._active[self._active.index(name):], name])
-            raise InterpolationError(f"variables refer to each other: {chain}")
+            raise InterpolationError(f"variables refer to each other: {shorten(chain, 200)}")
+        if len(self._active) > MAX_DEPTH:
+            raise InterpolationError(f"variables refer through more than {MAX_DEPTH} others")
         self._active.append(name)
         try:
             value = self._compute(name)

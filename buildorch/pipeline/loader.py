@@ -7,21 +7,24 @@ assume that images, contexts, Dockerfiles, targets and cache profiles exist.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from buildorch.cache.profiles import CacheProfile, find_profile, profile_search_path
-from buildorch.dockerfiles.parser import load_dockerfile
-from buildorch.dockerfiles.stages import DockerfileInfo
-from buildorch.errors import ConfigError
+from buildorch.dockerfiles.parser import BuildPlatforms, parse_dockerfile, read_dockerfile
+from buildorch.dockerfiles.per_platform import PlatformAnalyses
+from buildorch.errors import ConfigError, shorten
+from buildorch.localpaths import InvalidPath, expand_home, is_dir, is_file
+from buildorch.oci import platforms as oci_platforms
 from buildorch.pipeline.gitinfo import git_builtins
 from buildorch.pipeline.interpolation import InterpolationError, VarResolver
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
 from buildorch.pipeline.model import Image, ImageFields, Pipeline
 from buildorch.pipeline.overrides import apply_sets, parse_set
+from buildorch.pipeline.references import check_duplicate_tags, check_references
 from buildorch.pipeline.validation_errors import Origins, config_error_from
 from buildorch.pipeline.yaml_source import Located, Path_, dotted, load_yaml
 
@@ -56,9 +59,10 @@ def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipel
     except ValidationError as exc:
         raise config_error_from(exc, Pipeline, source, origins) from None
     partial = LoadedPipeline(path, display, folder, model, {}, source, origins, resolver)
-    _check_references(partial)
-    resolved = _resolve_images(partial, options, resolver)
-    _check_duplicate_tags(partial, resolved)
+    specs = {name: merge_defaults(model.defaults, own) for name, own in model.images.items()}
+    check_references(partial, specs)
+    check_duplicate_tags(partial, specs)
+    resolved = _resolve_images(partial, specs, options, resolver)
     return LoadedPipeline(path, display, folder, model, resolved, source, origins, resolver)
 
 
@@ -111,41 +115,6 @@ def _interpolate(data: dict[str, object], source: Located,
     return result
 
 
-def _check_references(p: LoadedPipeline) -> None:
-    images = p.model.images
-    builders = {b.name for b in p.model.builders}
-    seen_builders: set[str] = set()
-    for i, builder in enumerate(p.model.builders):
-        if builder.name in seen_builders:
-            raise p.error(f"duplicate builder name '{builder.name}'", ("builders", i, "name"))
-        seen_builders.add(builder.name)
-    for name, image in images.items():
-        for i, dep in enumerate(image.depends_on):
-            if dep not in images:
-                raise p.error(_unknown("image", dep, images), ("images", name, "depends_on", i))
-            if dep == name:
-                raise p.error("an image cannot depend on itself", ("images", name, "depends_on", i))
-        for ctx_name, ctx in image.contexts.items():
-            if not isinstance(ctx, str) and ctx.image not in images:
-                raise p.error(_unknown("image", ctx.image, images),
-                              ("images", name, "contexts", ctx_name, "image"))
-        if image.builder is not None and image.builder not in builders:
-            raise p.error(_unknown("builder", image.builder, builders), ("images", name, "builder"))
-    for group, members in p.model.groups.items():
-        if group in images:
-            raise p.error(f"group '{group}' has the same name as an image", ("groups", group))
-        for i, member in enumerate(members):
-            if member not in images and member not in p.model.groups:
-                known = {*images, *p.model.groups}
-                raise p.error(_unknown("image or group", member, known), ("groups", group, i))
-
-
-def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
-    names = sorted(known)
-    shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
-    return f"unknown {kind} '{name}' (known: {shown or 'none'})"
-
-
 def merge_defaults(defaults: ImageFields, image: Image) -> Image:
     """`defaults` under an image: mappings merge key by key, other fields are replaced."""
     base = defaults.model_dump(exclude_unset=True)
@@ -158,54 +127,89 @@ def merge_defaults(defaults: ImageFields, image: Image) -> Image:
 
 
 def _resolve_images(
-    p: LoadedPipeline, options: LoadOptions, resolver: VarResolver
+    p: LoadedPipeline, specs: Mapping[str, Image], options: LoadOptions, resolver: VarResolver
 ) -> dict[str, ResolvedImage]:
     search = profile_search_path(p.folder, options.cache_config)
-    profiles: dict[str, CacheProfile | None] = {}
+    profiles: dict[str, tuple[CacheProfile, Located]] = {}
     resolved: dict[str, ResolvedImage] = {}
-    for name, own in p.model.images.items():
-        spec = merge_defaults(p.model.defaults, own)
+    for name, spec in specs.items():
         # normpath, not resolve(): one stat per image instead of one per path component
-        context_dir = Path(os.path.normpath(p.folder / Path(spec.context).expanduser()))
-        if not context_dir.is_dir():
-            raise p.error(f"build context folder not found: {spec.context}",
+        try:
+            context_dir = Path(os.path.normpath(p.folder / expand_home(spec.context)))
+        except InvalidPath as exc:
+            raise p.error(str(exc), p.field_path(name, "context")) from None
+        if not is_dir(context_dir):
+            raise p.error(f"build context folder not found: {shorten(spec.context)}",
                           ("images", name, "context"))
         dockerfile = context_dir / (spec.dockerfile or "Dockerfile")
         df_display = os.path.relpath(dockerfile)
-        if not dockerfile.is_file():
+        if not is_file(dockerfile):
             where = p.field_path(name, "dockerfile") if spec.dockerfile else (
                 "images", name, "context")
             raise p.error(f"Dockerfile not found: {df_display}", where)
+        _check_local_paths(p, name, spec)
         info = _analyse(p, name, dockerfile, df_display, spec)
         wanted = options.cache if options.cache is not None else spec.cache
         cache_name = None if wanted in (None, "none") else wanted
         if cache_name is not None and cache_name not in profiles:
             profiles[cache_name] = _load_profile(p, name, cache_name, search, resolver,
                                                  from_cli=options.cache is not None)
-        resolved[name] = ResolvedImage(
-            name, spec, context_dir, dockerfile, df_display, info,
-            profiles.get(cache_name) if cache_name else None, cache_name,
-        )
+        profile, source = profiles[cache_name] if cache_name else (None, None)
+        resolved[name] = ResolvedImage(name, spec, context_dir, dockerfile, df_display, info,
+                                       profile, cache_name, source)
     return resolved
+
+
+def _check_local_paths(p: LoadedPipeline, name: str, spec: Image) -> None:
+    """Named-context folders, secret files and SSH keys can be expanded (`~user`)."""
+    named: list[tuple[Path_, str]] = [
+        (p.field_path(name, "contexts", key), value) for key, value in spec.contexts.items()
+        if isinstance(value, str) and "://" not in value]
+    named += [(p.field_path(name, "secrets", i), s.src) for i, s in enumerate(spec.secrets)
+              if s.src is not None]
+    named += [(p.field_path(name, "ssh", i), key) for i, s in enumerate(spec.ssh)
+              for key in s.paths]
+    for path, value in named:
+        try:
+            expand_home(value)
+        except InvalidPath as exc:
+            raise p.error(str(exc), path) from None
 
 
 def _analyse(
     p: LoadedPipeline, name: str, dockerfile: Path, display: str, spec: Image
-) -> DockerfileInfo:
+) -> PlatformAnalyses:
+    """The Dockerfile as BuildKit reads it for each platform the image is built for (this
+    machine's when none is given), on this machine's platform."""
+    targets = _platforms(p, name, spec)
+    native = oci_platforms.native().format()
     try:
-        info = load_dockerfile(dockerfile, spec.args, display_path=display)
-        info.target_stage(spec.target)
+        text = read_dockerfile(dockerfile, display)
+        infos = tuple(parse_dockerfile(text, display, spec.args,
+                                       BuildPlatforms(target, native, spec.target))
+                      for target in targets)
+        infos[0].target_stage(spec.target)
     except ConfigError as exc:
         where = p.field_path(name, "target") if spec.target else p.field_path(name, "context")
         detail = exc.message if exc.line is None else f"{display}:{exc.line}: {exc.message}"
         raise p.error(detail, where) from None
-    return info
+    return PlatformAnalyses(targets, infos)
+
+
+def _platforms(p: LoadedPipeline, name: str, spec: Image) -> tuple[str, ...]:
+    found: dict[str, None] = {}
+    for i, text in enumerate(spec.platforms):
+        try:
+            found[oci_platforms.parse(text).format()] = None
+        except oci_platforms.InvalidPlatform as exc:
+            raise p.error(str(exc), p.field_path(name, "platforms", i)) from None
+    return tuple(found) or (oci_platforms.native().format(),)
 
 
 def _load_profile(
     p: LoadedPipeline, image: str, name: str, search: list[Path], resolver: VarResolver,
     from_cli: bool = False,
-) -> CacheProfile:
+) -> tuple[CacheProfile, Located]:
     found = find_profile(name, search)
     if found is None:
         folders = ", ".join(os.path.relpath(f) for f in search[:3])
@@ -219,16 +223,6 @@ def _load_profile(
         raise ConfigError("a cache profile must be a YAML mapping", file=display, line=1)
     data = _interpolate(source.data, source, resolver)
     try:
-        return CacheProfile.model_validate(data)
+        return CacheProfile.model_validate(data), source
     except ValidationError as exc:
         raise config_error_from(exc, CacheProfile, source) from None
-
-
-def _check_duplicate_tags(p: LoadedPipeline, images: Mapping[str, ResolvedImage]) -> None:
-    owner: dict[str, str] = {}
-    for name, image in images.items():
-        for i, tag in enumerate(image.spec.tags):
-            if tag in owner and owner[tag] != name:
-                path = p.field_path(name, "tags", i)
-                raise p.error(f"tag '{tag}' is also a tag of image '{owner[tag]}'", path)
-            owner[tag] = name

@@ -79,7 +79,7 @@ class ImageFields(_Strict):
     no_cache: bool = False
     network: NonEmpty | None = None
     builder: NonEmpty | None = None
-    estimated_seconds: Annotated[float, Field(gt=0)] | None = None
+    estimated_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
     _args = field_validator("args", "labels", mode="before")(_args_to_strings)
     _ssh = field_validator("ssh", mode="before")(_ssh_shorthand)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from buildorch.localpaths import InvalidPath, expand_home, is_file
 from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.pipeline.model import Secret
 
@@ -14,14 +15,17 @@ MIN_SCRUB_LENGTH = 4  # shorter values would mangle ordinary output if scrubbed
 
 def pipeline_path(folder: Path, value: str) -> Path:
     """A path as the pipeline gives it: `~` expanded, relative to the pipeline's folder."""
-    path = Path(value).expanduser()
+    path = expand_home(value)
     return path if path.is_absolute() else folder / path
 
 
 def secret_present(secret: Secret, folder: Path, env: Mapping[str, str]) -> bool:
     if secret.env is not None:
         return secret.env in env
-    return pipeline_path(folder, secret.src or "").is_file()
+    try:
+        return is_file(pipeline_path(folder, secret.src or ""))
+    except InvalidPath:
+        return False
 
 
 def missing_optional_secrets(pipeline: LoadedPipeline, env: Mapping[str, str]
@@ -41,11 +45,11 @@ def secret_values(pipeline: LoadedPipeline, env: Mapping[str, str]) -> list[str]
             if secret.env is not None:
                 values.append(env.get(secret.env, ""))
                 continue
-            path = pipeline_path(pipeline.folder, secret.src or "")
             try:
+                path = pipeline_path(pipeline.folder, secret.src or "")
                 if path.stat().st_size <= 65536:
                     text = path.read_text(errors="ignore")
                     values += [text, text.strip(), *text.splitlines()]
-            except OSError:
+            except (OSError, ValueError):  # absent, unreadable, an unknown ~user
                 pass
     return sorted({v for v in values if len(v) >= MIN_SCRUB_LENGTH}, key=len, reverse=True)

@@ -1,14 +1,21 @@
-"""YAML loading that keeps the line of every value, so errors can name file:line."""
+"""YAML loading that keeps the line of every value, so errors can name file:line.
+
+Bounded: aliases that refer to themselves, or that expand a small file into millions of
+values, and scalars a tag cannot construct (`!!float abc`) are configuration errors, not
+crashes. Merge keys follow YAML: `<<: *base` then `target: x` overrides the merged
+`target`; a key written twice in one mapping is an error.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from buildorch.errors import ConfigError
+from buildorch.errors import ConfigError, shorten
+from buildorch.textfile import read_text
 
 try:  # libyaml makes composing a 2,000-image pipeline several times faster
     from yaml import CSafeLoader as _Loader
@@ -16,6 +23,10 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 Path_ = tuple[str | int, ...]
+MAX_VALUES = 1_000_000  # scalars, lists and mappings after expanding aliases
+MERGE_TAG = "tag:yaml.org,2002:merge"
+# a node to build, its path, the ids of the nodes holding it, and where its value goes
+_Task = tuple[yaml.Node, "Path_", tuple[int, ...], "dict[str, object] | list[object]", "str | int"]
 
 
 @dataclass(frozen=True)
@@ -38,43 +49,95 @@ class Located:
 _constructor = yaml.SafeLoader(stream="")  # only used to turn scalar nodes into values
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
-    # Call the tag's constructor directly: construct_object would cache every node.
-    construct = _constructor.yaml_constructors.get(node.tag)
-    if construct is None:
-        construct = type(_constructor).construct_undefined
-    return construct(_constructor, node)
-
-
-def _to_data(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        _constructor.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise ConfigError("mapping keys must be scalars", file=file,
-                                  line=key_node.start_mark.line + 1, field=dotted(path))
-            # Keys stay as written: `3.12:` or `on:` are names here, not numbers or booleans.
-            key: str = key_node.value
-            if key in result:
-                raise ConfigError(f"duplicate key '{key}'", file=file,
-                                  line=key_node.start_mark.line + 1, field=dotted((*path, key)))
-            child = (*path, key)
-            result[key] = _to_data(value_node, child, lines, file)
-            lines[child] = key_node.start_mark.line + 1  # a field is where its key is
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_data(item, (*path, i), lines, file) for i, item in enumerate(node.value)]
-    return _scalar(node)  # type: ignore[arg-type]
-
-
 def dotted(path: Path_) -> str:
     """`('images', 'api', 'tags', 0)` -> `images.api.tags[0]`."""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+class _Builder:
+    """Turns a composed node graph into plain data without recursion (deep nesting) and
+    with a bound on what aliases expand to."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.lines: dict[Path_, int] = {}
+        self.count = 0
+
+    def build(self, root: yaml.Node) -> object:
+        holder: list[object] = [None]
+        stack: list[_Task] = [(root, (), (), holder, 0)]
+        while stack:
+            node, path, ancestors, parent, key = stack.pop()
+            parent[key] = self._value(node, path, ancestors, stack)  # type: ignore[index]
+        return holder[0]
+
+    def _value(self, node: yaml.Node, path: Path_, ancestors: tuple[int, ...],
+               stack: list[_Task]) -> object:
+        self.count += 1
+        line = node.start_mark.line + 1
+        if self.count > MAX_VALUES:
+            raise self._error(f"the document expands to more than {MAX_VALUES:,} values "
+                              "(aliases of aliases?)", line, path)
+        if id(node) in ancestors:
+            raise self._error("an alias refers to the value that holds it", line, path)
+        self.lines.setdefault(path, line)
+        inner = (*ancestors, id(node))
+        if isinstance(node, yaml.MappingNode):
+            pairs = list(self._pairs(node, path))
+            result: dict[str, object] = dict.fromkeys(key for key, _, _ in pairs)  # in order
+            # pushed in reverse, so that children are built (and counted) in order
+            for key, child, child_path in reversed(pairs):
+                stack.append((child, child_path, inner, result, key))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            items: list[object] = [None] * len(node.value)
+            for i, child in reversed(list(enumerate(node.value))):
+                stack.append((child, (*path, i), inner, items, i))
+            return items
+        return self._scalar(node, path)  # type: ignore[arg-type]
+
+    def _pairs(self, node: yaml.MappingNode,
+               path: Path_) -> Iterator[tuple[str, yaml.Node, Path_]]:
+        own = {id(k) for k, _ in node.value if k.tag != MERGE_TAG}
+        try:
+            _constructor.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
+        except yaml.constructor.ConstructorError as exc:
+            mark = exc.problem_mark
+            raise self._error(f"YAML error: {exc.problem}", mark.line + 1 if mark else None,
+                              path) from None
+        seen: dict[str, bool] = {}  # key -> written in this mapping (not merged)
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self._error("mapping keys must be scalars", line, path)
+            # Keys stay as written: `3.12:` or `on:` are names here, not numbers or booleans.
+            key = str(key_node.value)
+            written = id(key_node) in own
+            if key in seen and seen[key] and written:
+                raise self._error(f"duplicate key '{shorten(key)}'", line, (*path, key))
+            seen[key] = seen.get(key, False) or written
+            child_path = (*path, key)
+            self.lines[child_path] = line  # a field is where its key is
+            yield key, value_node, child_path
+
+    def _scalar(self, node: yaml.ScalarNode, path: Path_) -> object:
+        # Call the tag's constructor directly: construct_object would cache every node.
+        construct = _constructor.yaml_constructors.get(node.tag)
+        if construct is None:
+            construct = type(_constructor).construct_undefined
+        try:
+            return construct(_constructor, node)
+        except yaml.constructor.ConstructorError as exc:
+            message = f"YAML error: {exc.problem}"
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError, OverflowError):
+            message = f"{shorten(node.value)} is not a valid {node.tag.rsplit(':', 1)[-1]}"
+        raise self._error(message, node.start_mark.line + 1, path)
+
+    def _error(self, message: str, line: int | None, path: Path_) -> ConfigError:
+        return ConfigError(message, file=self.file, line=line, field=dotted(path) or None)
 
 
 def parse_yaml(text: str, file: str) -> Located:
@@ -89,25 +152,18 @@ def parse_yaml(text: str, file: str) -> Located:
                 exc.context_mark.line != exc.problem_mark.line):
             problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
         raise ConfigError(f"YAML syntax error: {problem}", file=file, line=line) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise ConfigError(f"YAML cannot hold the character U+{exc.character:04X}", file=file,
+                          line=line) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"YAML error: {exc}", file=file) from None
+        raise ConfigError(f"YAML error: {shorten(str(exc))}", file=file) from None
     if node is None:
         return Located(file, None, {})
-    lines: dict[Path_, int] = {}
-    try:
-        data = _to_data(node, (), lines, file)
-    except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark
-        raise ConfigError(f"YAML error: {exc.problem}", file=file,
-                          line=mark.line + 1 if mark else None) from None
-    return Located(file, data, lines)
+    builder = _Builder(file)
+    data = builder.build(node)
+    return Located(file, data, builder.lines)
 
 
 def load_yaml(path: Path, display: str) -> Located:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError("file not found", file=display) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read file: {exc}", file=display) from None
-    return parse_yaml(text, display)
+    return parse_yaml(read_text(path, display), display)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import networkx as nx
 
 from buildorch.errors import ConfigError
-from buildorch.oci.reference import normalize_ref
+from buildorch.oci.reference import ImageRef, context_key
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
-from buildorch.pipeline.yaml_source import Path_, dotted
+from buildorch.pipeline.references import unknown
+from buildorch.pipeline.yaml_source import dotted
 
 # Without a duration from an earlier run, every image counts the same.
 DEFAULT_ESTIMATE_SECONDS = 30.0
@@ -55,24 +56,28 @@ def build_graph(p: LoadedPipeline) -> BuildGraph:
 
 
 def _explicit_edges(p: LoadedPipeline) -> Iterable[Edge]:
-    for name, image in p.model.images.items():
-        for i, dep in enumerate(image.depends_on):
-            path: Path_ = ("images", name, "depends_on", i)
+    # on each image's fields with `defaults` merged in: `defaults.depends_on` counts too
+    for name, image in p.images.items():
+        for i, dep in enumerate(image.spec.depends_on):
+            path = p.field_path(name, "depends_on", i)
             yield Edge(dep, name, "depends_on", *p.where(path), dotted(path))
-        for ctx_name, ctx in image.contexts.items():
+        for ctx_name, ctx in image.spec.contexts.items():
             if not isinstance(ctx, str):
-                path = ("images", name, "contexts", ctx_name)
+                path = p.field_path(name, "contexts", ctx_name)
                 yield Edge(ctx.image, name, "context", *p.where(path), dotted(path))
 
 
 def _implicit_edges(images: Mapping[str, ResolvedImage]) -> Iterable[Edge]:
-    owners = {normalize_ref(tag): name for name, img in images.items() for tag in img.spec.tags}
+    # A reference names a pipeline image when it names one of its tags; a digest it
+    # also pins is replaced by this run's build, like the tag.
+    owners = {ImageRef.parse(tag).tagged_name(): name
+              for name, img in images.items() for tag in img.spec.tags}
     for name, image in images.items():
-        named_contexts = set(image.spec.contexts)
+        named_contexts = {context_key(key) for key in image.spec.contexts}
         for ref in image.info.external_references(image.spec.target):
-            if ref.ref in named_contexts:
+            if context_key(ref.ref) in named_contexts:
                 continue  # a named context replaces the image; its edge is explicit
-            owner = owners.get(normalize_ref(ref.ref))
+            owner = owners.get(ImageRef.parse(ref.ref).tagged_name())
             if owner is not None and owner != name:
                 yield Edge(owner, name, ref.kind, image.dockerfile_display, ref.line, None, ref.ref)
 
@@ -98,9 +103,10 @@ def expand_selection(
     names: Sequence[str], images: Iterable[str], groups: Mapping[str, Sequence[str]]
 ) -> list[str]:
     """Images named directly or through (nested) groups; default group `default`, else all."""
-    image_set = list(images)
+    ordered = list(images)
+    image_set = set(ordered)
     if not names:
-        names = ["default"] if "default" in groups else image_set
+        names = ["default"] if "default" in groups else ordered
     chosen: dict[str, None] = {}
     stack = list(reversed(names))
     seen_groups: set[str] = set()
@@ -113,8 +119,7 @@ def expand_selection(
         elif name in image_set:
             chosen[name] = None
         else:
-            known = ", ".join(sorted({*image_set, *groups}))
-            raise ConfigError(f"unknown image or group '{name}' (known: {known})")
+            raise ConfigError(unknown("image or group", name, {*image_set, *groups}))
     return list(chosen)
 
 

@@ -110,6 +110,59 @@ CASES = [
          "images:\n  a: {context: a}\n", 4, "builders[0].max_parallel", "greater than or equal"),
     Case("defaults-wrong-type", HEAD + "defaults:\n  platforms: linux/amd64\n"
          "images:\n  a: {context: a}\n", 4, "defaults.platforms", "expected a list"),
+    # classes found by fuzzing the loader (issue 9): each a clean exit 2, one line
+    Case("yaml-tag-float", img("context: a\nestimated_seconds: !!float abc\n"), 6,
+         "images.a.estimated_seconds", "abc is not a valid float"),
+    Case("yaml-tag-empty-float", img("context: a\nestimated_seconds: !!float\n"), 6,
+         "images.a.estimated_seconds", "is not a valid float"),
+    Case("yaml-tag-bool", img("context: a\npush: !!bool maybe\n"), 6, "images.a.push",
+         "maybe is not a valid bool"),
+    Case("yaml-tag-timestamp", HEAD + "vars: {X: !!timestamp x}\nimages:\n  a: {context: a}\n",
+         3, "vars.X", "x is not a valid timestamp"),
+    Case("yaml-recursive-alias", HEAD + "vars: &v {X: *v}\nimages:\n  a: {context: a}\n", 3,
+         "vars.X", "an alias refers to the value that holds it"),
+    Case("yaml-alias-bomb", HEAD + "".join(
+        f"x{i}: &x{i} [" + ", ".join([f"*x{i - 1}" if i > 1 else "lol"] * 9) + "]\n"
+        for i in range(1, 10)), None, "", "expands to more than 1,000,000 values"),
+    Case("yaml-control-character", HEAD.replace("shop", "sh\x07op") +
+         "images:\n  a: {context: a}\n", 2, "", "YAML cannot hold the character U+0007"),
+    Case("nested-variable-defaults", img("context: a\ntarget: '" + "${A:-" * 200 + "x" +
+                                          "}" * 200 + "'\n"), 6, "images.a.target",
+         "variables nest more than 32 levels deep"),
+    Case("variables-doubling", HEAD + "vars:\n  V0: xxxxxxxxxxxxxxxx\n" + "".join(
+        f"  V{i}: ${{V{i - 1}}}${{V{i - 1}}}\n" for i in range(1, 40)) +
+         "images:\n  a: {context: a}\n", 21, "vars.V17", "longer than 1 MiB"),
+    Case("unknown-home-user", img("context: '~nosuchuser-bo/a'\n"), 5, "images.a.context",
+         "cannot expand '~nosuchuser-bo': no such user"),
+    Case("path-component-too-long", img(f"context: {'a' * 300}\n"), 5, "images.a.context",
+         "build context folder not found: aaaa"),
+    Case("defaults-context-unknown-image", HEAD + "defaults:\n  contexts: {b: {image: nope}}\n"
+         "images:\n  a: {context: a}\n", 4, "defaults.contexts.b.image", "unknown image 'nope'"),
+    Case("defaults-depends-on-unknown", HEAD + "defaults:\n  depends_on: [nope]\n"
+         "images:\n  a: {context: a}\n", 4, "defaults.depends_on[0]", "unknown image 'nope'"),
+    Case("defaults-builder-unknown", HEAD + "defaults:\n  builder: far\n"
+         "images:\n  a: {context: a}\n", 4, "defaults.builder", "unknown builder 'far'"),
+    Case("group-cycle", img("context: a\n") + "groups:\n  g1: [a, g2]\n  g2: [g3]\n"
+         "  g3: [g1]\n", 7, "groups.g1", "groups contain each other: g1 -> g2 -> g3 -> g1"),
+    Case("infinite-estimate", img("context: a\nestimated_seconds: .inf\n"), 6,
+         "images.a.estimated_seconds", "finite"),
+    Case("invalid-tag", img("context: a\ntags: ['localhost:5000/Shop/a:1']\n"), 6,
+         "images.a.tags[0]", "is not an image reference: the repository name must be "
+         "lowercase"),
+    Case("tag-with-digest", img("context: a\ntags: ['r/a@sha256:" + "a" * 64 + "']\n"), 6,
+         "images.a.tags[0]", "a tag cannot have a digest"),
+    Case("invalid-image-context", img("context: a\ncontexts: {b: 'docker-image://r/b:'}\n"),
+         6, "images.a.contexts.b", "is not an image reference: invalid tag"),
+    Case("invalid-from-reference", img("context: bad\n"), 5, "images.a.context",
+         "bad/Dockerfile:2: failed to parse stage name 'Localhost:5000/x//y'",
+         files={"bad/Dockerfile": "FROM scratch AS s\nFROM Localhost:5000/x//y\n"}),
+    Case("dockerfile-nul-byte", img("context: nul\n"), 5, "images.a.context",
+         "Dockerfile holds a NUL character", files={"nul/Dockerfile": "FROM a\nRUN x\0y\n"}),
+    Case("dockerfile-too-many-lines", img("context: long\n"), 5, "images.a.context",
+         "Dockerfile has 30,002 lines; buildorch reads at most 25,000",
+         files={"long/Dockerfile": "FROM a\nRUN <<EOF\n" + "x\n" * 30000}),
+    Case("echoed-value-is-one-line", img("context: a\ntags: [\"${NOPE\\n\\n}\"]\n"), 6,
+         "images.a.tags[0]", "bad variable reference"),
     Case("dockerfile-cycle", HEAD + "images:\n  a: {context: a, tags: [r/a], depends_on: [b]}\n"
          "  b: {context: b, tags: [r/b]}\n", None, "", "dependency cycle: ",
          files={"b/Dockerfile": "FROM r/a\n"}),

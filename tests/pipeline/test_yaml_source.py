@@ -55,3 +55,19 @@ def test_empty_document() -> None:
 
 def test_dotted_paths() -> None:
     assert dotted(("images", "api", "tags", 0)) == "images.api.tags[0]"
+
+
+def test_a_merge_key_is_overridden_by_the_mappings_own_keys() -> None:
+    text = "base: &b {context: a, target: x}\nimage:\n  <<: *b\n  target: y\n"
+    data = parse_yaml(text, "p.yaml").data
+    assert data == {"base": {"context": "a", "target": "x"},
+                    "image": {"context": "a", "target": "y"}}
+    with pytest.raises(ConfigError, match="duplicate key 'target'"):
+        parse_yaml("image:\n  <<: {context: a}\n  target: y\n  target: z\n", "p.yaml")
+
+
+def test_values_are_built_in_order_without_recursion() -> None:
+    deep = "a: " + "[" * 900 + "1" + "]" * 900 + "\nb: [x, y]\nc: {d: e}\n"
+    located = parse_yaml(deep, "p.yaml")
+    assert list(located.data) == ["a", "b", "c"]  # type: ignore[call-overload]
+    assert located.line_of(("b", 1)) == 2 and located.line_of(("c", "d")) == 3

@@ -16,7 +16,7 @@ def resolve_forwarded() -> dict[str, str]:
 
     credentials = boto3.Session().get_credentials()
     if credentials is None:
-        raise ConfigError("credentials: forward, but boto3 finds no AWS credentials "
+        raise ConfigError("'forward', but boto3 finds no AWS credentials "
                           "(environment, ~/.aws profile, SSO or role)")
     frozen = credentials.get_frozen_credentials()
     values = {ACCESS_KEY_ID: frozen.access_key or "", SECRET_ACCESS_KEY: frozen.secret_key or ""}
