@@ -128,7 +128,9 @@ class StageCollector:
             raise self._error(f"base name ({args[0]}) should not be blank", line)
         index = len(self.stages)
         flag = _flag_values(command.flags, "platform")
-        platform = self._platform(flag[-1], line) if flag and flag[-1] is not None else None
+        # `--platform=` with nothing after it is no platform at all (BuildKit tests the
+        # flag's raw value before expanding it); only an expansion to "" is an error.
+        platform = self._platform(flag[-1], line) if flag and flag[-1] else None
         self.stages.append(Stage(index, name, base, line, platform))
         self.references.append(Reference("from", base, line, index))
 

@@ -4,9 +4,12 @@ Dockerfiles shaped like large real ones (docker/buildx's own: `FROM binaries-$TA
 
 from __future__ import annotations
 
+import pytest
+
 from buildorch.dockerfiles.parser import BuildPlatforms, parse_dockerfile
 from buildorch.dockerfiles.per_platform import PlatformAnalyses
 from buildorch.dockerfiles.platform_args import platform_args
+from buildorch.errors import ConfigError
 
 BUILDX_LIKE = """\
 # syntax=docker/dockerfile:1
@@ -82,3 +85,13 @@ def test_a_base_chosen_by_a_global_arg_and_the_architecture() -> None:
     info = parse_dockerfile(text, "D", {"EXPORT_BASE": "scratch"},
                             platforms=BuildPlatforms("linux/amd64"))
     assert [s.name for s in info.needed_stages("export")] == ["base-scratch", "export"]
+
+
+def test_an_empty_platform_flag_is_no_platform_but_an_empty_expansion_fails() -> None:
+    # moby/buildkit frontend/dockerfile/dockerfile2llb/convert.go: `if v := st.Platform;
+    # v != ""` before expanding, then "empty platform value from expression"
+    info = parse_dockerfile("FROM --platform= alpine AS a\n", "D",
+                            platforms=BuildPlatforms("linux/arm64"))
+    assert info.stages[0].platform is None
+    with pytest.raises(ConfigError, match=r"D:1: empty platform value from expression \$NOPE"):
+        parse_dockerfile("FROM --platform=$NOPE alpine\n", "D")
