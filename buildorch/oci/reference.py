@@ -11,6 +11,7 @@ applies before it builds anything.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -52,6 +53,10 @@ class ImageRef:
     @classmethod
     def parse(cls, ref: str) -> ImageRef:
         """Split a reference (lenient: `check` says whether it is valid)."""
+        return _parse(ref)
+
+    @classmethod
+    def _split(cls, ref: str) -> ImageRef:
         name, _, digest = ref.partition("@")
         head, _, last = name.rpartition("/")
         last, colon, tag = last.partition(":")
@@ -94,9 +99,28 @@ class ImageRef:
         return f"{self.domain}/{self.repository}:{self.tag or LATEST}"
 
 
+# A large pipeline names the same references many times (tags, FROM lines, edges).
+_parse = functools.lru_cache(maxsize=16384)(ImageRef._split)
+
+
 def check(ref: str, *, digest: bool = True) -> None:
     """Raise InvalidReference unless `ref` is a reference BuildKit accepts
     (`ParseNormalizedNamed`); `digest=False` also refuses a digest (an image tag)."""
+    problem = _problem(ref, digest)
+    if problem is not None:
+        raise InvalidReference(problem)
+
+
+@functools.lru_cache(maxsize=16384)
+def _problem(ref: str, digest: bool) -> str | None:
+    try:
+        _check(ref, digest=digest)
+    except InvalidReference as exc:
+        return str(exc)
+    return None
+
+
+def _check(ref: str, *, digest: bool) -> None:
     parsed = ImageRef.parse(ref)
     if not ref or ref.strip() != ref:
         raise InvalidReference("an image reference cannot be empty or have spaces around it")
@@ -140,6 +164,7 @@ def normalize_ref(ref: str) -> str:
     return ImageRef.parse(ref).normalized()
 
 
+@functools.lru_cache(maxsize=16384)
 def context_key(name: str) -> str:
     """The named-context key BuildKit's Dockerfile frontend asks for when a Dockerfile
     names `name` in `FROM`, `COPY --from=` or `RUN --mount=from=`: the familiar form
