@@ -62,10 +62,11 @@ def _image_flags(req: BuildRequest) -> list[str]:
                               f"{spec_text(req.outputs[0])!r}: it takes a single --output")
         # With no -t, nerdctl appends `dangling-name-prefix=<none>` to the output, and
         # BuildKit >= 0.21 then also names (and pushes) `<none>@sha256:...` unless
-        # `dangling-name-empty-only` (moby/buildkit#5858; older BuildKit keeps an unknown
+        # `danging-name-empty-only` (sic: exptypes.OptKeyDanglingEmptyOnly, moby/buildkit#5858;
+        # moby sets it through that constant; older BuildKit keeps an unknown
         # attribute as metadata).
         spec = image_spec(req)
-        spec = AttrSpec(spec.type, (*spec.attrs, ("dangling-name-empty-only", "true")))
+        spec = AttrSpec(spec.type, (*spec.attrs, ("danging-name-empty-only", "true")))
         return ["--output", spec_text(spec)]
     return flag_pairs("--tag", req.tags) + flag_pairs("--output", spec_texts(req.outputs))
 

@@ -63,7 +63,7 @@ def test_push_by_digest_output() -> None:
     argv = finch_argv(FULL_PUSH)
     assert pairs(argv, "--output") == [
         "type=image,name=r/api,push=true,push-by-digest=true,name-canonical=true,"
-        "dangling-name-empty-only=true"]
+        "danging-name-empty-only=true"]
     assert "--tag" not in argv
 
 

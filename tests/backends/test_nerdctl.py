@@ -3,7 +3,7 @@
 Against containerd/nerdctl pkg/cmd/builder/build.go (`generateBuildctlArgs`: flags turned
 into a buildctl invocation; `parseContextNames`: --build-context keys passed on as
 written), cmd/nerdctl/builder/builder_build.go, and moby/buildkit#5858 (image exporter
-`dangling-name-empty-only`)."""
+`danging-name-empty-only`, spelled as BuildKit spells it)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_every_field_is_mapped() -> None:
 def test_push_is_one_image_output_carrying_every_tag() -> None:
     argv = nerdctl_argv(FULL_PUSH)
     assert pairs(argv, "--output") == [
-        'type=image,"name=r/api:1,r/api:latest",push=true,dangling-name-empty-only=true']
+        'type=image,"name=r/api:1,r/api:latest",push=true,danging-name-empty-only=true']
     # No -t: nerdctl would append name=<first tag> and re-tag the rest in containerd.
     assert "--tag" not in argv
     assert pairs(argv, "--iidfile") == ["meta.json"]
@@ -71,7 +71,7 @@ def test_push_by_digest_pushes_repositories_untagged() -> None:
     [output] = pairs(argv, "--output")
     assert next(csv.reader([output])) == [
         "type=image", "name=r/api", "push=true", "push-by-digest=true", "name-canonical=true",
-        "dangling-name-empty-only=true"]
+        "danging-name-empty-only=true"]
     assert "--tag" not in argv
 
 
