@@ -67,7 +67,10 @@ class ImageRef:
             domain, repository = first, rest
             domain = DOCKER_HUB if domain == LEGACY_DOCKER_HUB else domain
         else:
-            domain, repository = DOCKER_HUB, name if rest else f"library/{name}"
+            domain, repository = DOCKER_HUB, name
+        if domain == DOCKER_HUB and "/" not in repository:
+            # also `docker.io/busybox`, as splitDockerDomain
+            repository = f"library/{repository}"
         return cls(name, domain, repository, tag if colon else None, digest or None)
 
     @property

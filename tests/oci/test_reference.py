@@ -29,6 +29,10 @@ def test_docker_hub_has_one_spelling_for_its_api_host() -> None:
         assert (parsed.domain, parsed.host) == ("docker.io", "registry-1.docker.io"), ref
     assert ImageRef.parse("busybox").repository == "library/busybox"
     assert ImageRef.parse("docker.io/me/app").repository == "me/app"
+    # an official image spelled with its host is still under library/
+    assert ImageRef.parse("docker.io/busybox:1").normalized() == "docker.io/library/busybox:1"
+    assert ImageRef.parse("index.docker.io/busybox").tagged_name() == (
+        "docker.io/library/busybox:latest")
     local = ImageRef.parse("localhost:5000/shop/base:dev@sha256:ab")
     assert (local.host, local.repository, local.tag, local.digest) == (
         "localhost:5000", "shop/base", "dev", "sha256:ab")

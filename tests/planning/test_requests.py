@@ -25,6 +25,10 @@ SPELLINGS = [
     ("localhost:5000/bo/name:tag", "localhost:5000/bo/name:tag", "localhost:5000/bo/name:tag"),
     (f"localhost:5000/bo/name:tag@{DIGEST}", "localhost:5000/bo/name:tag",
      f"localhost:5000/bo/name:tag@{DIGEST}"),
+    # Docker Hub's official-image forms: `docker.io/x` is `docker.io/library/x`
+    # (distribution/reference normalize.go splitDockerDomain)
+    ("docker.io/bo-name:v1", "bo-name:v1", "bo-name:v1"),
+    ("index.docker.io/library/bo-name", "docker.io/bo-name", "bo-name"),
 ]
 SITES = {
     "from": "FROM {ref}\nRUN true\n",
