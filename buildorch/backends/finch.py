@@ -21,7 +21,7 @@ Differences from nerdctl:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from buildorch.backends.base import Argv, ToolVersion, version_number
@@ -52,6 +52,16 @@ def vm_unshared_paths(paths: Iterable[Path], home: Path) -> list[Path]:
     home = home.resolve()
     return [path for path in dict.fromkeys(p.resolve() for p in paths)
             if not path.is_relative_to(home)]
+
+
+def runs_in_vm(system: str) -> bool:
+    """Finch runs nerdctl in a VM on macOS and Windows (`platform.system()` names)."""
+    return system in ("Darwin", "Windows")
+
+
+def vm_forwarded_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The part of `env` that reaches nerdctl inside Finch's VM."""
+    return {name: value for name, value in env.items() if name in VM_FORWARDED_ENV}
 
 
 def vm_unforwarded_env_secrets(req: BuildRequest) -> list[str]:

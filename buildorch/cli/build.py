@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import signal
 import sys
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ def command(args: argparse.Namespace) -> int:
         print(dry_run(plan, choice))
         return 0
     check_tool_version((i.request for i in plan.images), choice.backend, choice.version)
+    check_finch_vm(plan, choice.backend)
     check_cache(args, pipeline, plan, choice.backend, choice.exporters)
     print(f"buildorch: {choice.why}", file=sys.stderr)
     return run(args, pipeline, plan, choice)
@@ -87,6 +89,14 @@ def choose_backend(args: argparse.Namespace, pipeline: LoadedPipeline) -> Chosen
     backend, status, why = choose(requested, address)
     return ChosenBackend(backend, address, status.capabilities.cache_exporters, why,
                          status.version)
+
+
+def check_finch_vm(plan: Plan, backend: Backend) -> None:
+    from buildorch.backends.finch import runs_in_vm
+    from buildorch.preflight.finch_vm import check_vm_env_secrets
+
+    if backend.name == "finch" and runs_in_vm(platform.system()):
+        check_vm_env_secrets(i.request for i in plan.images)
 
 
 def check_load(args: argparse.Namespace, backend: Backend) -> None:

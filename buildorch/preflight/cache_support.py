@@ -45,9 +45,10 @@ def check_cache(pipeline: LoadedPipeline, names: Iterable[str], backend: str,
 
 
 def gha_warnings(pipeline: LoadedPipeline, actions_env: Mapping[str, str],
-                 strict: bool) -> list[str]:
+                 strict: bool, hidden_by: str | None = None) -> list[str]:
     """Each `gha` profile in use that lacks GitHub Actions' cache variables is left out
-    (a warning, as for any unreachable cache), or an error with `--cache-strict`."""
+    (a warning, as for any unreachable cache), or an error with `--cache-strict`;
+    `hidden_by` names what keeps them from the builder though they are set here."""
     warnings = []
     profiles = {i.cache_name: i.cache for i in pipeline.images.values() if i.cache is not None}
     for name, profile in sorted(profiles.items(), key=lambda item: str(item[0])):
@@ -57,6 +58,9 @@ def gha_warnings(pipeline: LoadedPipeline, actions_env: Mapping[str, str],
         text = (f"cache profile '{name}' (gha) needs {' and '.join(missing)}, which GitHub "
                 "Actions gives only to steps that expose them (for example "
                 "crazy-max/ghaction-github-runtime)")
+        if hidden_by is not None:
+            text = (f"cache profile '{name}' (gha) needs {' and '.join(missing)}, which "
+                    f"{hidden_by} does not receive")
         if strict:
             raise ConfigError(text)
         warnings.append(f"{text}; building without it")

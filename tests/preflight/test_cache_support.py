@@ -41,3 +41,23 @@ def test_gha_without_its_variables_is_a_warning_or_with_strict_an_error(
     assert main(["plan", "-f", str(path), "--format", "json"]) == 0
     out, err = capsys.readouterr()
     assert "type=gha,scope=g-a-" in out and "needs" not in err
+
+
+def test_gha_variables_do_not_reach_finchs_vm(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # runfinch/finch cmd/finch/nerdctl_remote.go `passedEnvs`: no ACTIONS_* variable
+    monkeypatch.setenv("ACTIONS_CACHE_URL", "https://cache.example/")
+    monkeypatch.setenv("ACTIONS_RUNTIME_TOKEN", "runtime-token-1")
+    path = make_project("version: 1\nname: g\nimages:\n  a: {context: a, cache: gh}\n",
+                        files={"cache-config/gh.yaml": "type: gha\n"}, contexts=("a",))
+    monkeypatch.setattr("platform.system", lambda: "Darwin")
+    assert main(["plan", "-f", str(path), "--format", "json", "--backend", "finch"]) == 0
+    out, err = capsys.readouterr()
+    assert ("cache profile 'gh' (gha) needs ACTIONS_CACHE_URL and ACTIONS_RUNTIME_TOKEN, "
+            "which Finch's VM does not receive; building without it") in err
+    assert "type=gha" not in out
+    monkeypatch.setattr("platform.system", lambda: "Linux")  # finch runs nerdctl on the host
+    assert main(["plan", "-f", str(path), "--format", "json", "--backend", "finch"]) == 0
+    out, err = capsys.readouterr()
+    assert "type=gha" in out and "gha" not in err
