@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef, Unsupported
+from buildorch.errors import shorten
 from buildorch.oci.reference import repository_of
 
 NETWORK_MODES = ("default", "host", "none")
@@ -98,4 +99,19 @@ def is_local_context(source: str) -> bool:
     """A directory, as opposed to what BuildKit fetches itself (`docker-image://`, `https://`,
     `git://`, `target:`), which goes as `--opt context:NAME=VALUE` (docker/buildx
     build/opt.go), or an `oci-layout://` store. Like the plan, anything with `://` is not local."""
-    return "://" not in source and not source.startswith("target:")
+    return "://" not in source and not source.startswith(("target:", "git@"))
+
+
+# What BuildKit's named-context loader takes besides a local folder (moby/buildkit
+# frontend/dockerui/namedcontext.go: docker-image, git (also `git@host:...`), http(s),
+# oci-layout, and local/input, which clients set themselves).
+REMOTE_CONTEXT_SCHEMES = ("docker-image", "oci-layout", "git", "http", "https")
+
+
+def context_scheme_problem(source: str) -> str | None:
+    """Why BuildKit would refuse `source` as a named context, if it would."""
+    scheme, sep, _ = source.partition("://")
+    if sep and scheme not in REMOTE_CONTEXT_SCHEMES:
+        return (f"BuildKit takes no {shorten(scheme)}:// named context (it takes a folder, "
+                f"{', '.join(s + '://' for s in REMOTE_CONTEXT_SCHEMES)} or git@host:repo)")
+    return None

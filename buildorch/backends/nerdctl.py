@@ -77,6 +77,13 @@ def _context_flags(req: BuildRequest) -> list[str]:
         problem = _context_problem(name, source)
         if problem:
             raise Unsupported(("contexts", name), problem)
+    layouts = [name for name, source in req.named_contexts if source.startswith(OCI_LAYOUT)]
+    if len(layouts) > 1:
+        # nerdctl gives every oci-layout context the one store id `parent-image-key`
+        # (pkg/cmd/builder/build.go parseBuildContextFromOCILayout): the last one wins
+        raise Unsupported(("contexts", layouts[1]), "nerdctl takes one oci-layout:// named "
+                          f"context per build ({len(layouts)} given: it names every layout "
+                          "store the same)")
     return flag_pairs("--build-context", [f"{k}={v}" for k, v in req.named_contexts])
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from buildorch.backends.flags import is_local_context
 from buildorch.cache.profiles import CacheProfile, find_profile, profile_search_path
 from buildorch.dockerfiles.parser import BuildPlatforms, parse_dockerfile, read_dockerfile
 from buildorch.dockerfiles.per_platform import PlatformAnalyses
@@ -164,7 +165,7 @@ def _check_local_paths(p: LoadedPipeline, name: str, spec: Image) -> None:
     """Named-context folders, secret files and SSH keys can be expanded (`~user`)."""
     named: list[tuple[Path_, str]] = [
         (p.field_path(name, "contexts", key), value) for key, value in spec.contexts.items()
-        if isinstance(value, str) and "://" not in value]
+        if isinstance(value, str) and is_local_context(value)]
     named += [(p.field_path(name, "secrets", i), s.src) for i, s in enumerate(spec.secrets)
               if s.src is not None]
     named += [(p.field_path(name, "ssh", i), key) for i, s in enumerate(spec.ssh)

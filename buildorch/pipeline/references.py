@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from buildorch.backends.flags import context_scheme_problem
 from buildorch.errors import shorten
 from buildorch.oci.reference import InvalidReference, check
 from buildorch.pipeline.loaded import LoadedPipeline
@@ -51,6 +52,8 @@ def _check_image(p: LoadedPipeline, name: str, spec: Image, specs: Mapping[str, 
                           f"of this pipeline write {{image: {shorten(ctx[7:]) or 'NAME'}}}", where)
         elif ctx.startswith(DOCKER_IMAGE):
             _check_reference(p, ctx.removeprefix(DOCKER_IMAGE), where, digest=True)
+        elif problem := context_scheme_problem(ctx):
+            raise p.error(problem, where)
     for i, tag in enumerate(spec.tags):
         _check_reference(p, tag, p.field_path(name, "tags", i), digest=False)
     if spec.builder is not None and spec.builder not in builders:

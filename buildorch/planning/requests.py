@@ -12,6 +12,7 @@ import networkx as nx
 
 from buildorch.backends.base import Backend
 from buildorch.backends.catalog import OFFLINE_DEFAULT
+from buildorch.backends.flags import is_local_context
 from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef
 from buildorch.cache.plan import CacheContext, ImageCache, plan_cache
 from buildorch.oci.reference import context_key, repository_of
@@ -93,7 +94,8 @@ def _named_contexts(ctx: RequestContext, image: ResolvedImage) -> tuple[tuple[st
     contexts: dict[str, str] = {}
     for name, source in image.spec.contexts.items():
         if isinstance(source, str):
-            value = source if "://" in source else _local_path(ctx.pipeline.folder, source)
+            value = (_local_path(ctx.pipeline.folder, source) if is_local_context(source)
+                     else source)
         else:
             value = ctx.pinned_source(source.image)
         contexts[context_key(name)] = value

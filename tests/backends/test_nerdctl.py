@@ -176,6 +176,12 @@ def test_named_contexts_nerdctl_would_misread_are_refused() -> None:
             ("c", "docker-image://r/x@sha256:abc"), ("d", "../lib"))
     assert pairs(nerdctl_argv(dataclasses.replace(MINIMAL, named_contexts=fine)),
                  "--build-context") == [f"{k}={v}" for k, v in fine]
+    # pkg/cmd/builder/build.go parseBuildContextFromOCILayout: one store id for every
+    # oci-layout context, so a second one would be read from the first one's store
+    two = (("a", "oci-layout:///var/one"), ("b", "oci-layout:///var/two"))
+    with pytest.raises(Unsupported, match="one oci-layout:// named context") as err:
+        nerdctl_argv(dataclasses.replace(MINIMAL, named_contexts=two))
+    assert err.value.field == ("contexts", "b")
 
 
 NERDCTL_VERSION_JSON = (  # `nerdctl version --format '{{json .}}'` (cmd/nerdctl/version.go)

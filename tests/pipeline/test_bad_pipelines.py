@@ -71,6 +71,12 @@ CASES = [
          "images.a.dockerfile", "Dockerfile not found"),
     Case("unknown-target", img("context: a\ntarget: tset\n"), 6, "images.a.target",
          "target 'tset' is not a stage"),
+    # moby/buildkit frontend/dockerui/namedcontext.go: docker-image, git, http(s),
+    # oci-layout, local and input are the only named-context sources
+    Case("target-context", img("context: a\ncontexts: {base: 'target:build'}\n"), 6,
+         "images.a.contexts.base", "BuildKit takes no target: named context"),
+    Case("ssh-context", img("context: a\ncontexts: {src: 'ssh://git@h/r.git'}\n"), 6,
+         "images.a.contexts.src", "BuildKit takes no ssh:// named context"),
     Case("duplicate-tag", HEAD + "images:\n  a: {context: a, tags: [x/y:1]}\n"
          "  b: {context: a, tags: [x/y:1]}\n", 5, "images.b.tags[0]",
          "tag 'x/y:1' is also a tag of image 'a'"),
