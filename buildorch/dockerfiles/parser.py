@@ -77,11 +77,12 @@ def _check_image_references(info: DockerfileInfo) -> None:
 
 
 def _last_stage_name(commands: tuple[dockerfile.Command, ...]) -> str:
-    """TARGETSTAGE when no target is given: the last stage's name (BuildKit's default)."""
+    """TARGETSTAGE when no target is given: the last stage's name (BuildKit's default),
+    lower-cased as instructions/parse.go parseBuildStageName stores it."""
     for command in reversed(commands):
         if (command.cmd or "").upper() == "FROM":
             args = command.value
-            return args[2] if len(args) == 3 and args[1].lower() == "as" else ""
+            return args[2].lower() if len(args) == 3 and args[1].lower() == "as" else ""
     return ""
 
 

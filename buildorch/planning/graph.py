@@ -74,9 +74,15 @@ def _implicit_edges(images: Mapping[str, ResolvedImage]) -> Iterable[Edge]:
               for name, img in images.items() for tag in img.spec.tags}
     for name, image in images.items():
         named_contexts = {context_key(key) for key in image.spec.contexts}
+        # A named context called like a stage replaces that stage: BuildKit never
+        # resolves its FROM (dockerfile2llb/convert.go, namedContext(st.Name)).
+        replaced = {s.index for s in image.info.stages
+                    if s.name is not None and context_key(s.name) in named_contexts}
         for ref in image.info.external_references(image.spec.target):
             if context_key(ref.ref) in named_contexts:
                 continue  # a named context replaces the image; its edge is explicit
+            if ref.kind == "from" and ref.stage in replaced:
+                continue
             owner = owners.get(ImageRef.parse(ref.ref).tagged_name())
             if owner is not None and owner != name:
                 yield Edge(owner, name, ref.kind, image.dockerfile_display, ref.line, None, ref.ref)

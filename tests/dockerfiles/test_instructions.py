@@ -170,7 +170,12 @@ def test_required_variable_error_names_the_line() -> None:
 
 
 def test_unsupported_substitution_is_an_error_not_a_guess() -> None:
-    assert "unsupported modifier (#)" in config_error("ARG V=1.2\nFROM a:${V#1}\n").message
+    assert "unsupported modifier (=)" in config_error("ARG V=1.2\nFROM a:${V=1}\n").message
+
+
+def test_pattern_substitutions_choose_the_base_like_buildkit() -> None:
+    info = parse_dockerfile("ARG GO=1.22.3\nFROM golang:${GO%.*}-alpine AS build\n", "D")
+    assert info.stages[0].base == "golang:1.22-alpine"
 
 
 def test_copy_from_variable_is_rejected_like_buildkit() -> None:

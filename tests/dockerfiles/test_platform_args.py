@@ -95,3 +95,9 @@ def test_an_empty_platform_flag_is_no_platform_but_an_empty_expansion_fails() ->
     assert info.stages[0].platform is None
     with pytest.raises(ConfigError, match=r"D:1: empty platform value from expression \$NOPE"):
         parse_dockerfile("FROM --platform=$NOPE alpine\n", "D")
+
+
+def test_targetstage_is_the_last_stage_name_lower_cased() -> None:
+    # instructions/parse.go parseBuildStageName lower-cases stage names
+    info = parse_dockerfile("FROM alpine:${TARGETSTAGE} AS First\nFROM alpine AS Final\n", "D")
+    assert info.stages[0].base == "alpine:final"

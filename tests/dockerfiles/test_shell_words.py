@@ -30,6 +30,56 @@ def test_expand_word(word: str, expected: str) -> None:
     assert expand_word(word, {"A": "1", "E": ""}) == expected
 
 
+# moby/buildkit frontend/dockerfile/shell/lex_test.go TestProcessWithMatches
+PATTERN_CASES = [
+    ("${FOO#()[]{\\}^$.\\*\\?|\\\\}", {"FOO": "()[]{}^$.*?|\\x"}, "x"),
+    ("${FOO%%\\**}", {"FOO": "xx**"}, "xx"),
+    ("${FOO#*x*y}", {"FOO": "xxyy"}, "y"),
+    ("${FOO#*}", {"FOO": "xxyy"}, "xxyy"),
+    ("${FOO#$BAR}", {"FOO": "xxyy", "BAR": "x"}, "xyy"),
+    ("${FOO#$BAR}", {"FOO": "xxyy", "BAR": ""}, "xxyy"),
+    ("${FOO#}", {"FOO": "xxyy"}, "xxyy"),
+    ("${FOO##*x}", {"FOO": "xxyy"}, "yy"),
+    ("${FOO##}", {"FOO": "xxyy"}, "xxyy"),
+    ("${FOO#?\\?}", {"FOO": "???y"}, "?y"),
+    ("${ABC:-.}${FOO%x}${ABC:-.}", {"FOO": "xxyy"}, ".xxyy."),
+    ("${FOO%%\\**\\*}", {"FOO": "a***yy*"}, "a"),
+    ("${FOO%}", {"FOO": "xxyy"}, "xxyy"),
+    ("${FOO%%$BAR}", {"FOO": "xxyy", "BAR": ""}, "xxyy"),
+    ("${FOO/$NEEDLE/.} - ${FOO//$NEEDLE/.}", {"FOO": "/foo*/*/*.txt", "NEEDLE": "\\*/"},
+     "/foo.*/*.txt - /foo..*.txt"),
+    ("${FOO/$NEEDLE/} - ${FOO//$NEEDLE/}", {"FOO": "/tmp/tmp/bar.txt", "NEEDLE": "/tmp"},
+     "/tmp/bar.txt - /bar.txt"),
+    ("${FOO/$NEEDLE/$REPLACEMENT} - ${FOO//$NEEDLE/$REPLACEMENT}",
+     {"FOO": "/a/foo/b/c.txt", "NEEDLE": "/?/", "REPLACEMENT": "/"},
+     "/foo/b/c.txt - /foo/c.txt"),
+    ("${FOO/$NEEDLE/$REPLACEMENT}",
+     {"FOO": "http://google.de", "NEEDLE": "http://", "REPLACEMENT": "https://"},
+     "https://google.de"),
+    ("${FOO//\\//\\/}", {"FOO": "/tmp/foo.txt"}, "\\/tmp\\/foo.txt"),
+    ("${FOO/$BAR/ww}", {"FOO": "xxyy", "BAR": ""}, "wwxxyy"),
+    ("${FOO///}", {"FOO": "xxyy"}, "xxyy"),
+    ("${FOO///}", {}, ""),
+    # the common real-world uses
+    ("${GO_VERSION%.*}", {"GO_VERSION": "1.22.3"}, "1.22"),
+    ("${TARGETPLATFORM//\\//-}", {"TARGETPLATFORM": "linux/arm/v7"}, "linux-arm-v7"),
+]
+PATTERN_ERRORS = ["${FOO:#}", "${FOO:##}", "${FOO:%}", "${FOO:%%}", "${FOO//ww}",
+                  "${FOO//}", "${FOO=aaa}", "${FOO=:aaa}", "${FOO=}"]
+
+
+@pytest.mark.parametrize(("word", "env", "expected"), PATTERN_CASES)
+def test_pattern_substitutions_as_buildkit(word: str, env: dict[str, str],
+                                           expected: str) -> None:
+    assert expand_word(word, env) == expected
+
+
+@pytest.mark.parametrize("word", PATTERN_ERRORS)
+def test_pattern_substitutions_buildkit_refuses(word: str) -> None:
+    with pytest.raises(LexError):
+        expand_word(word, {"FOO": "xxyy"})
+
+
 def test_expand_word_with_backtick_escape() -> None:
     assert expand_word("`$A\\", {"A": "1"}, "`") == "$A\\"
 

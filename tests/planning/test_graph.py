@@ -200,3 +200,18 @@ def test_graph_stages_for_two_platforms(make_project: MakeProject,
         "  bin (FROM bin-linux)  <- bin-linux"]
     assert shown["windows/amd64"][-3:] == [
         "app", "  bin-windows (FROM scratch)", "  bin (FROM bin-windows)  <- bin-windows"]
+
+
+def test_a_stage_replaced_by_a_named_context_does_not_reach_for_its_base(
+        make_project: MakeProject) -> None:
+    # moby/buildkit dockerfile2llb/convert.go: a stage whose name has a named context is
+    # that context; its own FROM is never resolved
+    path = make_project(
+        "version: 1\nname: r\nimages:\n"
+        "  old: {context: base, tags: ['localhost:5000/org/base:dev']}\n"
+        "  new: {context: base}\n"
+        "  app:\n    context: app\n    contexts: {base: {image: new}}\n",
+        files={"app/Dockerfile": "FROM localhost:5000/org/base:dev AS base\nFROM base\n"},
+        contexts=("base",))
+    graph = build_graph(load_pipeline(path, LoadOptions(env={})))
+    assert sorted(graph.graph.predecessors("app")) == ["new"]
