@@ -5,7 +5,9 @@ normalises them (pure), and the platform of this machine, BuildKit's default.
 as Linux), lower-cases them, and normalises the aliases containerd does
 (containerd/platforms database.go: `x86_64` is `amd64`, `aarch64` is `arm64` and its
 `v8` variant is implied, a bare `arm` is `arm/v7`, `armhf` and `armel` are `arm/v7` and
-`arm/v6`, `i386` is `386`, `macos` is `darwin`). Each part matches `[A-Za-z0-9_-]+`.
+`arm/v6`, `i386` is `386`, `macos` is `darwin`, `amd64/v1` is `amd64`). Each part matches
+`[A-Za-z0-9_.-]+` (containerd's specifierRe); an OS may carry a version in parentheses,
+`windows(10.0.17763)/amd64`, which is kept out of the platform's name here.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import platform as host
 import re
 from dataclasses import dataclass
 
-_COMPONENT = re.compile(r"[A-Za-z0-9_-]+")
+_COMPONENT = re.compile(r"[A-Za-z0-9_.-]+")
+_OS_VERSION = re.compile(r"([A-Za-z0-9_.-]+)\(([A-Za-z0-9_.-]*)\)")
 _ARCH_ALIASES = {
-    "x86_64": ("amd64", ""), "x86-64": ("amd64", ""), "i386": ("386", ""),
-    "aarch64": ("arm64", ""), "armhf": ("arm", "v7"), "armel": ("arm", "v6"),
+    "x86_64": ("amd64", ""), "x86-64": ("amd64", ""), "armhf": ("arm", "v7"),
+    "armel": ("arm", "v6"),
 }
 _KNOWN_OS = frozenset({"aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos",
                        "ios", "js", "linux", "nacl", "netbsd", "openbsd", "plan9", "solaris",
@@ -43,18 +46,27 @@ class Platform:
 
 
 def _arch(architecture: str, variant: str) -> tuple[str, str]:
+    """containerd/platforms database.go normalizeArch."""
     architecture, variant = _ARCH_ALIASES.get(architecture, (architecture, variant))
-    if architecture == "arm64" and variant == "v8":
+    if architecture == "i386":
+        architecture, variant = "386", ""
+    elif architecture == "amd64" and variant == "v1":
         variant = ""
-    if architecture == "arm" and not variant:
+    elif architecture == "aarch64" or architecture == "arm64":
+        architecture = "arm64"
+        variant = "" if variant in ("8", "v8") else variant
+    elif architecture == "arm" and variant in ("", "7"):
         variant = "v7"
-    if architecture == "arm" and variant in ("5", "6", "7", "8"):
+    elif architecture == "arm" and variant in ("5", "6", "8"):
         variant = f"v{variant}"
     return architecture, variant
 
 
 def parse(text: str) -> Platform:
     parts = text.lower().split("/")
+    os_version = _OS_VERSION.fullmatch(parts[0])
+    if os_version:
+        parts[0] = os_version.group(1)
     if not text or len(parts) > 3 or any(not _COMPONENT.fullmatch(p) for p in parts):
         raise InvalidPlatform(f"{text!r} is not a platform: use os/arch[/variant], such as "
                               "linux/amd64 or linux/arm/v7")

@@ -1,0 +1,40 @@
+"""Platforms as containerd's platforms package parses and normalises them
+(containerd/platforms platforms.go `Parse`, database.go `normalizeArch`)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from buildorch.oci.platforms import InvalidPlatform, parse
+
+
+@pytest.mark.parametrize(("text", "normal"), [
+    ("linux/amd64", "linux/amd64"), ("linux/amd64/v1", "linux/amd64"),
+    ("linux/amd64/v3", "linux/amd64/v3"), ("x86_64", "linux/amd64"),
+    ("linux/arm64/8", "linux/arm64"), ("linux/arm64/v8", "linux/arm64"),
+    ("linux/arm64/v9", "linux/arm64/v9"), ("linux/aarch64", "linux/arm64"),
+    ("linux/arm", "linux/arm/v7"), ("linux/arm/6", "linux/arm/v6"),
+    ("linux/armhf", "linux/arm/v7"), ("linux/armel", "linux/arm/v6"),
+    ("linux/i386", "linux/386"), ("macos/arm64", "darwin/arm64"),
+    ("LINUX/ARM64", "linux/arm64"), ("linux/arm64/v8.2", "linux/arm64/v8.2"),
+    ("windows(10.0.17763)/amd64", "windows/amd64"), ("arm64", "linux/arm64"),
+])
+def test_normalised_as_containerd(text: str, normal: str) -> None:
+    assert parse(text).format() == normal
+
+
+@pytest.mark.parametrize("text", ["", "bad//plat", "linux/amd64/v1/x", "linux/a b", "amd64x"])
+def test_refused(text: str) -> None:
+    with pytest.raises(InvalidPlatform):
+        parse(text)
+
+
+@given(st.text(max_size=30))
+def test_any_text_parses_or_is_refused_cleanly(text: str) -> None:
+    try:
+        parsed = parse(text)
+    except InvalidPlatform:
+        return
+    assert parse(parsed.format()) == parsed  # normalising is idempotent
