@@ -85,11 +85,14 @@ CONTEXTS = ["a", "b", "docker-image://localhost:5000/busybox:1", "https://h/r.gi
 BAD_CONTEXTS = ["nope", "target:build", "oci-layout:///tmp", "git://h/r", "~nosuchuser-fz/x",
                 "oci-layout:///tmp@sha256:" + "b" * 64]
 FROM_REFS = [*TAGS["a"], "scratch", "r/a@sha256:" + "a" * 64, "$BASE", "binaries-$TARGETOS",
-             "localhost:5000/org/base-${TARGETARCH}", "${TARGETOS}-img",
+             "localhost:5000/org/base-${TARGETARCH}", "${TARGETOS}-img", "golang:${GO%.*}",
+             "img-${TARGETPLATFORM//\\//-}",
              "localhost:5000/org/base:1@sha256:" + "c" * 64]
-BAD_FROM_REFS = ["Build", "@@", "x:", "${NOPE:?gone}", "${A:+b}", "'q'", '"q', "Base"]
+BAD_FROM_REFS = ["Build", "@@", "x:", "${NOPE:?gone}", "${A:+b}", "'q'", '"q', "Base",
+                 "${GO:#1}", "${GO//x}", "${GO#\\x}"]
 DIRECTIVES = ["# syntax=docker/dockerfile:1", "# escape=`", "# check=skip=all"]
-GLOBAL_LINES = ["ARG TARGETOS", "ARG TARGETARCH=riscv64", "ARG X=${BASE}", "ARG TARGETPLATFORM"]
+GLOBAL_LINES = ["ARG TARGETOS", "ARG TARGETARCH=riscv64", "ARG X=${BASE}", "ARG TARGETPLATFORM",
+                "ARG GO=1.22.3"]
 BAD_GLOBAL_LINES = ["# escape=\u00a0`", "ARG X=${X}${X}", "FOO bar", "# escape=`\n# escape=\\"]
 BODY_LINES = [
     "RUN true", "COPY --from=base / /", "COPY --from=localhost:5000/org/base:1 / /",
@@ -264,7 +267,7 @@ def dockerfiles(k: Kind) -> Strategy[str]:
         directives, global_args, per_os, stage(k, st.just(" AS build"), []),
         stage(k, st.just(" AS runtime"), ["build"]),
         stage(k, st.just(" AS test"), ["build", "runtime"])).map(
-        lambda t: [*t[0], "ARG BASE=localhost:5000/org/base:1", *t[1],
+        lambda t: [*t[0], "ARG BASE=localhost:5000/org/base:1", "ARG GO=1.22.3", *t[1],
                    *(line for lines in (*t[2], *t[3:]) for line in lines)])
     shuffled = st.lists(st.one_of(
         stage(k, pick(["", " AS build"]), ["build"]).map("\n".join),
