@@ -86,10 +86,10 @@ BAD_CONTEXTS = ["nope", "target:build", "oci-layout:///tmp", "git://h/r", "~nosu
                 "oci-layout:///tmp@sha256:" + "b" * 64]
 FROM_REFS = [*TAGS["a"], "scratch", "r/a@sha256:" + "a" * 64, "$BASE", "binaries-$TARGETOS",
              "localhost:5000/org/base-${TARGETARCH}", "${TARGETOS}-img", "golang:${GO%.*}",
-             "img-${TARGETPLATFORM//\\//-}",
              "localhost:5000/org/base:1@sha256:" + "c" * 64]
 BAD_FROM_REFS = ["Build", "@@", "x:", "${NOPE:?gone}", "${A:+b}", "'q'", '"q', "Base",
-                 "${GO:#1}", "${GO//x}", "${GO#\\x}"]
+                 "${GO:#1}", "${GO//x}", "${GO#\\x}",
+                 "img-${TARGETPLATFORM//\\//-}"]  # wrong under `# escape=\``
 DIRECTIVES = ["# syntax=docker/dockerfile:1", "# escape=`", "# check=skip=all"]
 GLOBAL_LINES = ["ARG TARGETOS", "ARG TARGETARCH=riscv64", "ARG X=${BASE}", "ARG TARGETPLATFORM",
                 "ARG GO=1.22.3"]
