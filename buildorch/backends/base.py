@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -32,6 +33,22 @@ def version_number(text: str) -> tuple[int, int, int] | None:
         return None
     major, minor, patch = match.groups()
     return int(major), int(minor), int(patch or 0)
+
+
+@dataclass(frozen=True)
+class EnvBarrier:
+    """Where only some of this machine's environment variables reach the build tool (a VM
+    that forwards a fixed list)."""
+
+    where: str  # as messages name it: "Finch's VM"
+    passes: frozenset[str]
+
+    def reaching(self, env: Mapping[str, str]) -> dict[str, str]:
+        return {name: value for name, value in env.items() if name in self.passes}
+
+    def unseen_env_secrets(self, request: BuildRequest) -> list[str]:
+        """Secret ids whose `env=` variable would not get through."""
+        return [s.id for s in request.secrets if s.env is not None and s.env not in self.passes]
 
 
 class Backend(ABC):
@@ -74,6 +91,11 @@ class Backend(ABC):
 
     def version_problem(self, request: BuildRequest, version: ToolVersion) -> str | None:
         """What this version of the tool cannot do of `request`, if anything."""
+        return None
+
+    def env_barrier(self, system: str) -> EnvBarrier | None:
+        """What stands between this machine's environment and the tool on OS `system`
+        (`platform.system()`); None: the tool sees all of it."""
         return None
 
     def assumed_capabilities(self) -> Capabilities:

@@ -14,26 +14,27 @@ Differences from nerdctl:
 - On macOS and Windows nerdctl runs inside Finch's VM: the `--buildkit-host` address is one
   inside the VM, and only a fixed list of environment variables reaches it
   (cmd/finch/nerdctl_remote.go, `passedEnvs`). So `BUILDKIT_HOST` must be given as the flag,
-  and an `env=NAME` secret sees NAME only if it is in that list (see
-  `vm_unforwarded_env_secrets`). On Linux Finch runs nerdctl on the host and both work.
+  and an `env=NAME` secret sees NAME only if it is in that list (`env_barrier`). On Linux
+  Finch runs nerdctl on the host and both work.
 - Push: `finch push --all-platforms TAG` (docs/cmd/finch_push.md); no containerd address.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
-from buildorch.backends.base import Argv, ToolVersion, version_number
+from buildorch.backends.base import Argv, EnvBarrier, ToolVersion, version_number
 from buildorch.backends.nerdctl import NerdctlBackend, nerdctl_argv
 from buildorch.backends.request import BuildRequest
 
-# Environment variables Finch forwards into its VM (runfinch/finch cmd/finch/nerdctl_remote.go).
-VM_FORWARDED_ENV = frozenset({
+# Environment variables Finch forwards into its VM (runfinch/finch cmd/finch/nerdctl_remote.go,
+# `passedEnvs`): an `env=NAME` secret or a gha cache's ACTIONS_* variables see nothing else.
+VM_BARRIER = EnvBarrier("Finch's VM", frozenset({
     "COSIGN_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
     "COMPOSE_FILE", "SOURCE_DATE_EPOCH", "AWS_ECR_DISABLE_CACHE", "AWS_ECR_CACHE_DIR",
     "AWS_ECR_IGNORE_CREDS_STORAGE", "AWS_PROFILE",
-})
+}))
 
 
 def finch_argv(req: BuildRequest, binary: str = "finch") -> list[str]:
@@ -57,16 +58,6 @@ def vm_unshared_paths(paths: Iterable[Path], home: Path) -> list[Path]:
 def runs_in_vm(system: str) -> bool:
     """Finch runs nerdctl in a VM on macOS and Windows (`platform.system()` names)."""
     return system in ("Darwin", "Windows")
-
-
-def vm_forwarded_env(env: Mapping[str, str]) -> dict[str, str]:
-    """The part of `env` that reaches nerdctl inside Finch's VM."""
-    return {name: value for name, value in env.items() if name in VM_FORWARDED_ENV}
-
-
-def vm_unforwarded_env_secrets(req: BuildRequest) -> list[str]:
-    """Secret ids whose `env=` variable Finch's VM (macOS, Windows) would not see."""
-    return [s.id for s in req.secrets if s.env is not None and s.env not in VM_FORWARDED_ENV]
 
 
 def finch_version(output: str) -> ToolVersion:
@@ -100,6 +91,9 @@ class FinchBackend(NerdctlBackend):
 
     def push_argv(self, tag: str, address: str | None) -> Argv:
         return finch_push_argv(tag, binary=self.binary)
+
+    def env_barrier(self, system: str) -> EnvBarrier | None:
+        return VM_BARRIER if runs_in_vm(system) else None
 
 
 BACKEND = FinchBackend()

@@ -57,7 +57,7 @@ def command(args: argparse.Namespace) -> int:
         print(dry_run(plan, choice))
         return 0
     check_tool_version((i.request for i in plan.images), choice.backend, choice.version)
-    check_finch_vm(plan, choice.backend)
+    check_env_barrier(plan, choice.backend)
     check_cache(args, pipeline, plan, choice.backend, choice.exporters)
     print(f"buildorch: {choice.why}", file=sys.stderr)
     return run(args, pipeline, plan, choice)
@@ -91,12 +91,12 @@ def choose_backend(args: argparse.Namespace, pipeline: LoadedPipeline) -> Chosen
                          status.version)
 
 
-def check_finch_vm(plan: Plan, backend: Backend) -> None:
-    from buildorch.backends.finch import runs_in_vm
-    from buildorch.preflight.finch_vm import check_vm_env_secrets
+def check_env_barrier(plan: Plan, backend: Backend) -> None:
+    from buildorch.preflight.secrets import check_env_secrets_reach
 
-    if backend.name == "finch" and runs_in_vm(platform.system()):
-        check_vm_env_secrets(i.request for i in plan.images)
+    barrier = backend.env_barrier(platform.system())
+    if barrier is not None:
+        check_env_secrets_reach((i.request for i in plan.images), barrier)
 
 
 def check_load(args: argparse.Namespace, backend: Backend) -> None:

@@ -58,7 +58,7 @@ def requested_backend(args: argparse.Namespace, pipeline: LoadedPipeline) -> str
 
 def plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, backend: str,
                  native_s3: bool) -> PlanOptions:
-    from buildorch.backends.finch import runs_in_vm, vm_forwarded_env
+    from buildorch.backends.catalog import get_backend
     from buildorch.cache.plan import context_from_env
     from buildorch.pipeline.secret_sources import missing_optional_secrets
     from buildorch.planning.requests import PlanOptions
@@ -68,11 +68,10 @@ def plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, backend: st
     cache = context_from_env(os.environ, pipeline.branch, readonly=args.cache_readonly,
                              strict=args.cache_strict, native_s3=native_s3,
                              credentials=forwarded_credentials(pipeline, native_s3))
-    hidden_by = None
-    if backend == "finch" and runs_in_vm(platform.system()):
-        # only what Finch forwards reaches buildctl in its VM: no ACTIONS_* variable
-        cache = dataclasses.replace(cache, actions_env=vm_forwarded_env(cache.actions_env))
-        hidden_by = "Finch's VM"
+    barrier = get_backend(backend).env_barrier(platform.system())
+    if barrier is not None:  # only what gets through reaches buildctl (the gha cache)
+        cache = dataclasses.replace(cache, actions_env=barrier.reaching(cache.actions_env))
+    hidden_by = barrier.where if barrier is not None else None
     for warning in gha_warnings(pipeline, cache.actions_env, args.cache_strict, hidden_by):
         warn(warning)
     return PlanOptions(backend=backend, push=args.push, builder=args.builder,

@@ -55,12 +55,10 @@ def gha_warnings(pipeline: LoadedPipeline, actions_env: Mapping[str, str],
         missing = gha_missing(profile, actions_env) if profile.type == GHA else ()
         if not missing:
             continue
-        text = (f"cache profile '{name}' (gha) needs {' and '.join(missing)}, which GitHub "
-                "Actions gives only to steps that expose them (for example "
-                "crazy-max/ghaction-github-runtime)")
-        if hidden_by is not None:
-            text = (f"cache profile '{name}' (gha) needs {' and '.join(missing)}, which "
-                    f"{hidden_by} does not receive")
+        why = (f"{hidden_by} does not receive" if hidden_by is not None else
+               "GitHub Actions gives only to steps that expose them (for example "
+               "crazy-max/ghaction-github-runtime)")
+        text = f"cache profile '{name}' (gha) needs {' and '.join(missing)}, which {why}"
         if strict:
             raise ConfigError(text)
         warnings.append(f"{text}; building without it")

@@ -12,7 +12,9 @@ import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from buildorch.errors import shorten
+from buildorch.backends.base import EnvBarrier
+from buildorch.backends.request import BuildRequest
+from buildorch.errors import ConfigError, shorten
 from buildorch.localpaths import InvalidPath, exists
 from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.pipeline.model import Ssh
@@ -92,3 +94,15 @@ def credential_like_args(pipeline: LoadedPipeline) -> list[str]:
                     "credential; build args stay in the image's history, so pass it as a "
                     "secret mount instead (secrets: [{id: ..., env: " + arg + "}])")
     return warnings
+
+
+def check_env_secrets_reach(requests: Iterable[BuildRequest], barrier: EnvBarrier) -> None:
+    """An `env=NAME` secret whose NAME the tool would not see (Finch's VM forwards a fixed
+    list) fails now, not after every earlier build of the run."""
+    for request in requests:
+        unseen = barrier.unseen_env_secrets(request)
+        if unseen:
+            raise ConfigError(
+                f"image '{request.name}': secret '{unseen[0]}' comes from an environment "
+                f"variable, which {barrier.where} does not receive (it receives only "
+                f"{', '.join(sorted(barrier.passes))}); give it as a file (src:)")

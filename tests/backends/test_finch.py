@@ -12,9 +12,9 @@ import pytest
 from buildorch.backends.base import ToolVersion
 from buildorch.backends.catalog import get_backend
 from buildorch.backends.finch import (
+    FinchBackend,
     finch_argv,
     finch_push_argv,
-    vm_unforwarded_env_secrets,
     vm_unshared_paths,
 )
 from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef
@@ -73,7 +73,14 @@ def test_minimal_request() -> None:
 
 
 def test_env_secrets_the_vm_would_not_see() -> None:
-    assert vm_unforwarded_env_secrets(FULL) == ["tok"]
+    # cmd/finch/nerdctl_remote.go `passedEnvs`: only these reach nerdctl in the VM
+    barrier = FinchBackend().env_barrier("Darwin")
+    assert barrier is not None and barrier.where == "Finch's VM"
+    assert barrier.unseen_env_secrets(FULL) == ["tok"]
+    assert barrier.reaching({"AWS_PROFILE": "p", "ACTIONS_RUNTIME_TOKEN": "t"}) == {
+        "AWS_PROFILE": "p"}
+    assert FinchBackend().env_barrier("Windows") == barrier
+    assert FinchBackend().env_barrier("Linux") is None  # nerdctl runs on the host there
 
 
 def test_push_helper() -> None:

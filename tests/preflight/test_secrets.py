@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
@@ -10,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from buildorch.backends.finch import FinchBackend
 from buildorch.backends.flags import spec_text
-from buildorch.backends.request import AttrSpec
+from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef
 from buildorch.cli.main import main
+from buildorch.errors import ConfigError
+from buildorch.preflight.secrets import check_env_secrets_reach
 from buildorch.proc import REDACTED, redact
 from tests.conftest import MakeProject
 
@@ -160,3 +164,18 @@ def test_redaction_of_values_and_credential_attributes() -> None:
         "--export-cache", f"type=s3,bucket=b,access_key_id={REDACTED},secret_access_key="
         f"{REDACTED},session_token={REDACTED},region=r",
         f'type=image,"name=a,b",secret_access_key={REDACTED}']
+
+
+def test_env_secrets_a_vm_would_not_see_stop_the_run() -> None:
+    # runfinch/finch cmd/finch/nerdctl_remote.go `passedEnvs`
+    barrier = FinchBackend().env_barrier("Darwin")
+    assert barrier is not None
+    api = BuildRequest(name="api", context="ctx", dockerfile="ctx/Dockerfile",
+                       secrets=(SecretRef("aws", env="AWS_ACCESS_KEY_ID"),
+                                SecretRef("npm", src="/home/me/.npmrc")))
+    check_env_secrets_reach([api], barrier)
+    api = dataclasses.replace(api, secrets=(SecretRef("npm", env="NPM_TOKEN"),))
+    with pytest.raises(ConfigError, match=r"image 'api': secret 'npm' comes from an "
+                                          r"environment variable, which Finch's VM does not "
+                                          r"receive"):
+        check_env_secrets_reach([api], barrier)
