@@ -51,15 +51,10 @@ def _finch_home_lines(args: argparse.Namespace) -> list[str]:
 def pipeline_paths(pipeline: LoadedPipeline) -> Iterable[Path]:
     """The local paths a build of the pipeline reads: its folder, contexts, Dockerfiles,
     named-context folders, secret files and SSH keys."""
-    from buildorch.backends.flags import is_local_context
+    from buildorch.pipeline.named_paths import named_paths
     from buildorch.pipeline.secret_sources import pipeline_path
 
     yield pipeline.folder
     for image in pipeline.images.values():
         yield from (image.context_dir, image.dockerfile)
-        yield from (pipeline_path(pipeline.folder, source) for source in
-                    image.spec.contexts.values()
-                    if isinstance(source, str) and is_local_context(source))
-        yield from (pipeline_path(pipeline.folder, s.src) for s in image.spec.secrets if s.src)
-        yield from (pipeline_path(pipeline.folder, key) for s in image.spec.ssh
-                    for key in s.paths)
+        yield from (pipeline_path(pipeline.folder, value) for _, value in named_paths(image.spec))

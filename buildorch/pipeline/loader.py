@@ -13,7 +13,6 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from buildorch.backends.flags import is_local_context
 from buildorch.cache.profiles import CacheProfile, find_profile, profile_search_path
 from buildorch.dockerfiles.parser import BuildPlatforms, parse_dockerfile, read_dockerfile
 from buildorch.dockerfiles.per_platform import PlatformAnalyses
@@ -24,6 +23,7 @@ from buildorch.pipeline.gitinfo import git_builtins
 from buildorch.pipeline.interpolation import InterpolationError, VarResolver
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
 from buildorch.pipeline.model import Image, ImageFields, Pipeline
+from buildorch.pipeline.named_paths import named_paths
 from buildorch.pipeline.overrides import apply_sets, parse_set
 from buildorch.pipeline.references import check_duplicate_tags, check_references
 from buildorch.pipeline.validation_errors import Origins, config_error_from
@@ -163,18 +163,11 @@ def _resolve_images(
 
 def _check_local_paths(p: LoadedPipeline, name: str, spec: Image) -> None:
     """Named-context folders, secret files and SSH keys can be expanded (`~user`)."""
-    named: list[tuple[Path_, str]] = [
-        (p.field_path(name, "contexts", key), value) for key, value in spec.contexts.items()
-        if isinstance(value, str) and is_local_context(value)]
-    named += [(p.field_path(name, "secrets", i), s.src) for i, s in enumerate(spec.secrets)
-              if s.src is not None]
-    named += [(p.field_path(name, "ssh", i), key) for i, s in enumerate(spec.ssh)
-              for key in s.paths]
-    for path, value in named:
+    for where, value in named_paths(spec):
         try:
             expand_home(value)
         except InvalidPath as exc:
-            raise p.error(str(exc), path) from None
+            raise p.error(str(exc), p.field_path(name, *where)) from None
 
 
 def _analyse(
