@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef
 
 # Every field of the request set; each backend's test replaces what its tool differs in.
@@ -34,3 +36,11 @@ MINIMAL = BuildRequest(name="a", context=".", dockerfile="Dockerfile")
 def pairs(argv: list[str], flag: str) -> list[str]:
     """The values that follow each occurrence of `flag`."""
     return [argv[i + 1] for i, a in enumerate(argv) if a == flag]
+
+
+def tool_help(binary: str, *args: str) -> str:
+    """`BINARY ARGS --help`, both streams: where a real tool is installed, the flags it
+    documents."""
+    done = subprocess.run([binary, *args, "--help"], capture_output=True, text=True,
+                          timeout=60, check=False)
+    return done.stdout + done.stderr

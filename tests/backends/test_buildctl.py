@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import shutil
-import subprocess
 
 import pytest
 
@@ -14,7 +13,7 @@ from buildorch.backends.buildctl import buildctl_argv
 from buildorch.backends.catalog import get_backend
 from buildorch.backends.request import AttrSpec, SecretRef
 from tests.backends.sample_requests import FULL as BASE_FULL
-from tests.backends.sample_requests import MINIMAL, pairs
+from tests.backends.sample_requests import MINIMAL, pairs, tool_help
 
 FULL = dataclasses.replace(BASE_FULL, dockerfile="svc/api/docker/Dockerfile.prod", load=True,
                            builder="tcp://buildkitd:1234")
@@ -195,17 +194,11 @@ def test_every_emitted_flag_is_documented() -> None:
     assert "--oci-layout" in build_flags
 
 
-def _help(*args: str) -> str:
-    done = subprocess.run(["buildctl", *args, "--help"], capture_output=True, text=True,
-                          timeout=60, check=False)
-    return done.stdout + done.stderr
-
-
 def test_every_emitted_flag_is_in_buildctl_help() -> None:
     if shutil.which("buildctl") is None:
         pytest.skip("buildctl not installed")
     global_flags, build_flags = split_flags(buildctl_argv(EVERYTHING))
-    global_help, build_help = _help(), _help("build")
+    global_help, build_help = tool_help("buildctl"), tool_help("buildctl", "build")
     for flag in global_flags:
         assert flag in global_help, flag
     for flag in build_flags:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import shutil
-import subprocess
 
 import pytest
 
@@ -19,7 +18,7 @@ from buildorch.backends.catalog import get_backend
 from buildorch.backends.nerdctl import nerdctl_argv, nerdctl_push_argv
 from buildorch.backends.request import AttrSpec, SecretRef, Unsupported
 from tests.backends.sample_requests import FULL as BASE_FULL
-from tests.backends.sample_requests import MINIMAL, pairs
+from tests.backends.sample_requests import MINIMAL, pairs, tool_help
 
 # Every field set. nerdctl takes one --output, so the pushing variant below drops `outputs`.
 FULL = dataclasses.replace(
@@ -145,21 +144,15 @@ def test_every_emitted_flag_is_documented() -> None:
     assert flags(nerdctl_argv(FULL)) | flags(nerdctl_argv(FULL_PUSH)) <= DOCUMENTED_BUILD
 
 
-def _help(*args: str) -> str:
-    done = subprocess.run(["nerdctl", *args, "--help"], capture_output=True, text=True,
-                          timeout=60, check=False)
-    return done.stdout + done.stderr
-
-
 def test_every_emitted_flag_is_in_nerdctl_help() -> None:
     if shutil.which("nerdctl") is None:
         pytest.skip("nerdctl not installed")
-    build_help = _help("build")
+    build_help = tool_help("nerdctl", "build")
     for req in (FULL, FULL_PUSH):
         for flag in flags(nerdctl_argv(req)):
             assert flag in build_help, flag
-    assert "--all-platforms" in _help("push")
-    assert "--address" in _help()
+    assert "--all-platforms" in tool_help("nerdctl", "push")
+    assert "--address" in tool_help("nerdctl")
 
 
 def test_named_contexts_nerdctl_would_misread_are_refused() -> None:
