@@ -41,6 +41,18 @@ class SshRef:
 
 
 @dataclass(frozen=True)
+class Ulimit:
+    """`nofile=1024:2048` (docker/go-units ulimit syntax): a limit a RUN step runs with."""
+
+    name: str
+    soft: int
+    hard: int
+
+    def text(self) -> str:
+        return f"{self.name}={self.soft}:{self.hard}"
+
+
+@dataclass(frozen=True)
 class AttrSpec:
     """A cache import or export, or an output: a type plus attributes in order, as buildx
     models them (CacheOptionsEntry, ExportEntry). Each backend renders it into its argv."""
@@ -104,6 +116,21 @@ class BuildRequest:
     no_cache: bool = False
     metadata_file: str | None = None  # where the backend writes the built digest
     builder: str | None = None  # backend-specific address of the builder
+    # Attestations, each `type=sbom[,...]` or `type=provenance,mode=min|max` (buildx
+    # --attest). A provenance spec with `disabled=true` asks for none where a backend would
+    # attach one by default (buildx does).
+    attest: tuple[AttrSpec, ...] = ()
+    # Attributes for the image exporter from the pipeline's `type=image` output
+    # (`compression=zstd`, `oci-mediatypes=true`, ...); never `name` or `push`.
+    image_attrs: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()  # on the image manifest
+    pull: bool = False  # re-resolve base images even when known
+    extra_hosts: tuple[tuple[str, str], ...] = ()  # host -> IP, for RUN steps
+    shm_size: int | None = None  # bytes of /dev/shm for RUN steps
+    ulimits: tuple[Ulimit, ...] = ()
+    no_cache_filter: tuple[str, ...] = ()  # stages built without cache
+    # The Dockerfile's text when it is written inline: the run writes it at `dockerfile`.
+    dockerfile_inline: str | None = None
 
     def redacted(self) -> BuildRequest:
         """The request as buildorch may show or store it (plan, dry run, records); itself
