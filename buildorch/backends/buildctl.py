@@ -8,6 +8,15 @@ oci-layout://STORE@sha256:DIGEST --oci-layout STORE=DIR --secret id=ID,src=PATH|
 --ssh default|<id>[=<socket>|<key>[,<key>]] --import-cache ATTRS --export-cache ATTRS
 --output type=image,"name=A,B",push=true --metadata-file FILE --progress plain`.
 
+The fields bake adds are frontend options of the Dockerfile frontend (moby/buildkit
+frontend/dockerui/config.go): `--opt attest:sbom=[generator=IMAGE]`,
+`--opt attest:provenance=mode=max` (docs/attestations/), `--opt add-hosts=h1=ip1,h2=ip2`,
+`--opt shm-size=BYTES`, `--opt ulimit=nofile=1024:2048,...`, `--opt no-cache=STAGE,STAGE`,
+`--opt image-resolve-mode=pull`; annotations are `annotation.KEY=VALUE` attributes of each
+output that writes a manifest (docs/annotations.md), and the pipeline's image exporter
+attributes (`compression=zstd`, ...) go on the image output. A remote context is
+`--opt context=URL` (README.md), with no `--local context=`.
+
 `--output`, `--secret` and the cache specs are CSV (see buildorch.backends.flags).
 `--metadata-file` gets JSON whose `containerimage.digest` is "the digest of the root manifest
 for the image" (manifest, or index for several platforms; comment in moby/buildkit
@@ -28,17 +37,26 @@ from pathlib import PurePath
 
 from buildorch.backends.base import Argv, Backend, ToolVersion
 from buildorch.backends.flags import (
+    CACHE_ONLY,
+    HOST_GATEWAY,
     OCI_LAYOUT,
+    annotated,
+    attest_value,
+    check_main_context,
+    csv_join,
+    enabled_attests,
     flag_pairs,
     image_output,
+    is_git_ssh,
     is_local_context,
+    is_remote_context,
     network_mode,
     pushes,
     secret_spec,
     spec_texts,
     ssh_spec,
 )
-from buildorch.backends.request import BuildRequest, Unsupported
+from buildorch.backends.request import AttrSpec, BuildRequest, Unsupported
 
 
 def _dockerfile_flags(dockerfile: str) -> list[str]:
@@ -102,24 +120,86 @@ def _frontend_opts(req: BuildRequest) -> list[str]:
         # Frontend attribute as containerd/nerdctl pkg/cmd/builder/build.go and
         # docker/buildx build/build.go pass it to BuildKit.
         opts.append(f"force-network-mode={mode}")
+    opts += _run_opts(req)
+    opts += [f"attest:{spec.type}={attest_value(spec)}" for spec in enabled_attests(req.attest)]
     return flag_pairs("--opt", opts)
 
 
+def _run_opts(req: BuildRequest) -> list[str]:
+    """The Dockerfile frontend's own keys (moby/buildkit frontend/dockerui/config.go and
+    attr.go, set the same way by docker/buildx build/opt.go): `add-hosts` is CSV of
+    `host=ip`, `shm-size` bytes, `ulimit` CSV of `name=soft:hard`, `no-cache` the stages
+    (empty: all, which `--no-cache` already asks), `image-resolve-mode=pull`."""
+    opts = [f"add-hosts={_add_hosts(req.extra_hosts)}"] if req.extra_hosts else []
+    if req.shm_size is not None:
+        opts.append(f"shm-size={req.shm_size}")
+    if req.ulimits:
+        opts.append(f"ulimit={csv_join(u.text() for u in req.ulimits)}")
+    if req.no_cache_filter and not req.no_cache:
+        opts.append(f"no-cache={','.join(req.no_cache_filter)}")
+    return opts + (["image-resolve-mode=pull"] if req.pull else [])
+
+
+def _add_hosts(hosts: tuple[tuple[str, str], ...]) -> str:
+    """dockerui parseExtraHosts takes an IP only (net.ParseIP): `host-gateway` is a name docker
+    and nerdctl resolve before they call BuildKit."""
+    if any(ip == HOST_GATEWAY for _, ip in hosts):
+        raise Unsupported(("extra_hosts",), f"buildctl cannot map a host to {HOST_GATEWAY!r}: "
+                          "BuildKit takes an IP address (docker and nerdctl resolve that name)")
+    return csv_join(f"{host}={ip}" for host, ip in hosts)
+
+
+def _user_outputs(req: BuildRequest) -> list[AttrSpec]:
+    """The pipeline's outputs as buildctl takes them: `cacheonly` is buildx's way of asking for
+    none (buildctl with no `--output` keeps the result in BuildKit's cache), and `type=docker`
+    needs a `dest`: buildctl has no image store to load into and would write the tarball to
+    stdout (cmd/buildctl/build/output.go)."""
+    outputs = [spec for spec in req.outputs if spec.type != CACHE_ONLY]
+    if any(spec.type == "docker" and spec.get("dest") is None for spec in outputs):
+        raise Unsupported(("outputs",), "buildctl cannot load type=docker into an image store; "
+                          "give it a dest=FILE, or use the nerdctl or docker backend")
+    return [annotated(spec, req.annotations) for spec in outputs]
+
+
 def _output_flags(req: BuildRequest) -> list[str]:
-    specs = spec_texts(req.outputs)
-    if req.tags or pushes(req) or not specs:
+    specs = spec_texts(_user_outputs(req))
+    if req.tags or pushes(req) or req.image_attrs or not (specs or req.outputs):
         specs.insert(0, image_output(req))  # an image export is what yields the digest
     return flag_pairs("--output", specs)
 
 
+def _context_flags(req: BuildRequest) -> list[str]:
+    """A folder goes as `--local context=`; a remote context as the frontend's `context` option,
+    from which it also reads the Dockerfile, `filename` being relative to it (moby/buildkit
+    frontend/dockerui/context.go initContext, DetectGitContext/DetectHTTPContext; README.md
+    `--opt context=https://github.com/moby/moby.git`). An inline Dockerfile stays local:
+    `dockerfilekey` makes the frontend read it from `--local dockerfile=` (context.go
+    keyNameDockerfile, moby/buildkit#947; what docker/buildx build/opt.go sends)."""
+    check_main_context(req.context)
+    if not is_remote_context(req.context):
+        return ["--local", f"context={req.context}", *_dockerfile_flags(req.dockerfile)]
+    remote = ["--opt", f"context={req.context}"]
+    if req.dockerfile_inline is not None:
+        return [*remote, *_dockerfile_flags(req.dockerfile), "--opt", "dockerfilekey=dockerfile"]
+    return [*remote, "--opt", f"filename={req.dockerfile}"]
+
+
+def _ssh_flags(req: BuildRequest) -> list[str]:
+    """A git context over SSH is fetched with the agent forwarded as `default` (llb.Git,
+    moby/buildkit client/llb/source.go); buildx forwards it unasked (IsGitSSH), so does this."""
+    specs = [ssh_spec(s) for s in req.ssh]
+    if is_git_ssh(req.context) and not any(s.id == "default" for s in req.ssh):
+        specs.append("default")
+    return flag_pairs("--ssh", specs)
+
+
 def buildctl_argv(req: BuildRequest) -> list[str]:
     argv = ["buildctl", *(["--addr", req.builder] if req.builder else []), "build",
-            "--progress", "plain", "--frontend", "dockerfile.v0",
-            "--local", f"context={req.context}", *_dockerfile_flags(req.dockerfile)]
+            "--progress", "plain", "--frontend", "dockerfile.v0", *_context_flags(req)]
     argv += _frontend_opts(req)
     argv += _named_context_flags(req.named_contexts)
     argv += flag_pairs("--secret", (secret_spec(s) for s in req.secrets))
-    argv += flag_pairs("--ssh", (ssh_spec(s) for s in req.ssh))
+    argv += _ssh_flags(req)
     if network_mode(req.network) == "host":
         argv += ["--allow", "network.host"]  # entitlement; buildkitd must also allow it
     argv += flag_pairs("--import-cache", spec_texts(req.cache_from))

@@ -3,12 +3,18 @@
 Flags as documented for buildx (docker/buildx docs/reference/buildx_build.md):
 `--ssh default|<id>[=<socket>|<key>[,<key>]]`, `--secret id=<id>,src=<path>` or
 `id=<id>,env=<VAR>`, `--build-context name=value`, `--cache-from/--cache-to`, `--output`,
-`--metadata-file`, `--load`/`--push`.
+`--metadata-file`, `--load`/`--push`, `--attest type=...`, `--annotation KEY=VALUE`,
+`--add-host host:ip`, `--shm-size BYTES`, `--ulimit name=soft:hard`, `--no-cache-filter
+STAGE`, `--pull`, and PATH | URL as the context. Checked against buildx 0.13.1 (Docker 26's
+BuildKit v0.13): `--annotation` came in buildx 0.12 (docker/buildx#2020) and reaches the
+`--push`/`--load` outputs since docker/buildx#2098 (0.12 too); several `--output`s need
+BuildKit >= 0.13.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from buildorch.backends.base import Argv, Backend
 from buildorch.backends.capabilities import (
@@ -18,8 +24,17 @@ from buildorch.backends.capabilities import (
     DOCKER_CONTAINERD_CACHE,
     Capabilities,
 )
-from buildorch.backends.flags import flag_pairs, secret_spec, spec_texts, ssh_spec
-from buildorch.backends.request import BuildRequest
+from buildorch.backends.flags import (
+    annotation_attrs,
+    check_main_context,
+    flag_pairs,
+    image_attrs,
+    is_remote_context,
+    secret_spec,
+    spec_texts,
+    ssh_spec,
+)
+from buildorch.backends.request import AttrSpec, BuildRequest
 
 CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter.v1"
 
@@ -36,7 +51,7 @@ def _builder_flags(address: str | None) -> tuple[list[str], list[str]]:
 def docker_argv(req: BuildRequest) -> list[str]:
     host, builder = _builder_flags(req.builder)
     argv = ["docker", *host, "buildx", "build", *builder, "--progress", "plain"]
-    argv += ["--file", req.dockerfile]
+    argv += ["--file", _dockerfile(req)]
     if req.target:
         argv += ["--target", req.target]
     argv += flag_pairs("--build-arg", [f"{k}={v}" for k, v in req.args])
@@ -49,19 +64,69 @@ def docker_argv(req: BuildRequest) -> list[str]:
     argv += flag_pairs("--tag", req.tags)
     argv += flag_pairs("--cache-from", spec_texts(req.cache_from))
     argv += flag_pairs("--cache-to", spec_texts(req.cache_to))
-    argv += flag_pairs("--output", spec_texts(req.outputs))
-    if req.push:
-        argv.append("--push")
-    if req.load:
-        argv.append("--load")
+    argv += _attest_flags(req) + _output_flags(req)
     if req.network:
         argv += ["--network", req.network]
+    argv += _run_flags(req)
     if req.no_cache:
         argv.append("--no-cache")
     if req.metadata_file:
         argv += ["--metadata-file", req.metadata_file]
     argv.append(req.context)
     return argv
+
+
+def _dockerfile(req: BuildRequest) -> str:
+    """`--file`. With a remote context a relative path names a file inside it, and an absolute
+    one a local file (docker/buildx build/opt.go loadInputs, IsRemoteURL case, which sets
+    `dockerfilekey`): an inline Dockerfile, written locally by the run, goes absolute."""
+    check_main_context(req.context)
+    if is_remote_context(req.context) and req.dockerfile_inline is not None:
+        return str(Path(req.dockerfile).absolute())
+    return req.dockerfile
+
+
+def _attest_flags(req: BuildRequest) -> list[str]:
+    """`--attest type=...` as written, `disabled=true` included: buildx adds
+    `type=provenance,mode=min,inline-only=true` unless the request names a provenance spec
+    (docker/buildx build/opt.go; util/buildflags/attests.go reads `disabled`)."""
+    attests = flag_pairs("--attest", spec_texts(req.attest))
+    return attests + flag_pairs("--annotation", [_annotation(k, v) for k, v in req.annotations])
+
+
+def _annotation(key: str, value: str) -> str:
+    """`--annotation KEY=VALUE` is the manifest's `annotation.KEY` (buildx
+    util/buildflags/export.go ParseAnnotations); a key holding `:` gets the explicit `manifest:`
+    type so that buildx does not read its first part as one."""
+    annotation_attrs([(key, value)])  # the key checks BuildKit makes
+    return f"manifest:{key}={value}" if ":" in key else f"{key}={value}"
+
+
+def _output_flags(req: BuildRequest) -> list[str]:
+    """The pipeline's outputs, then the image: `--push`/`--load`, or, to carry exporter
+    attributes, the outputs they stand for (`--push` is `type=registry`, i.e. `type=image,
+    push=true`; `--load` is `type=docker`: buildx_build.md), named from `--tag` by buildx
+    (build/opt.go "fill in image exporter names from tags")."""
+    flags = flag_pairs("--output", spec_texts(req.outputs))
+    attrs = image_attrs(req)
+    if not attrs:
+        return flags + (["--push"] if req.push else []) + (["--load"] if req.load else [])
+    specs = [AttrSpec("image", (("push", "true"), *attrs))] if req.push else []
+    specs += [AttrSpec("docker", attrs)] if req.load else []
+    return flags + flag_pairs("--output", spec_texts(specs or [AttrSpec("image", attrs)]))
+
+
+def _run_flags(req: BuildRequest) -> list[str]:
+    """What RUN steps run with, and how base images resolve (buildx_build.md: `--add-host
+    host:ip`, `--shm-size` in bytes, `--ulimit name=soft:hard`, `--no-cache-filter STAGE`,
+    `--pull`; buildx 0.13's build/utils.go toBuildkitExtraHosts cuts `host:ip` at the first
+    colon, so an IPv6 address goes as is)."""
+    flags = flag_pairs("--add-host", [f"{host}:{ip}" for host, ip in req.extra_hosts])
+    if req.shm_size is not None:
+        flags += ["--shm-size", str(req.shm_size)]
+    flags += flag_pairs("--ulimit", [u.text() for u in req.ulimits])
+    flags += flag_pairs("--no-cache-filter", req.no_cache_filter)
+    return flags + (["--pull"] if req.pull else [])
 
 
 def _host(address: str | None) -> list[str]:
@@ -99,6 +164,7 @@ class DockerBackend(Backend):
     chaining = ("local image store, under a name only this run creates "
                 "(buildorch.local/PIPELINE/IMAGE:RUN_ID), checked against the recorded digest "
                 "before each dependent starts")
+    default_provenance = True  # docker/buildx build/build.go: provenance mode=min by default
 
     def build_argv(self, request: BuildRequest) -> Argv:
         return docker_argv(request)

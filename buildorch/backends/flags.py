@@ -1,5 +1,6 @@
 """Flag values the backends share (pure): CSV fields, secret and SSH specs, cache and
-output specs, the image exporter, network modes, named-context kinds.
+output specs, the image exporter, network modes, named-context kinds, remote main contexts,
+attestations and annotations.
 
 docker buildx, buildctl and nerdctl (which hands these values to buildctl unchanged)
 read `--secret`, `--cache-from/--cache-to` (`--import-cache/--export-cache`) and
@@ -63,7 +64,8 @@ def pushes(req: BuildRequest) -> bool:
 
 
 def image_output(req: BuildRequest) -> str:
-    return spec_text(image_spec(req))
+    """The image export with the pipeline's attributes and annotations (`image_output_spec`)."""
+    return spec_text(image_output_spec(req))
 
 
 def image_spec(req: BuildRequest) -> AttrSpec:
@@ -115,3 +117,104 @@ def context_scheme_problem(source: str) -> str | None:
         return (f"BuildKit takes no {shorten(scheme)}:// named context (it takes a folder, "
                 f"{', '.join(s + '://' for s in REMOTE_CONTEXT_SCHEMES)} or git@host:repo)")
     return None
+
+
+# --- Fields of bake's targets: attestations, annotations, run limits, remote contexts ------
+
+# A main build context BuildKit fetches itself (moby/buildkit frontend/dockerui/context.go:
+# DetectGitContext takes what dfgitutil.ParseGitRef does, `git://`, `ssh://`, `git@host:...`
+# and http(s) URLs ending in `.git`, each with `#ref:subdir`; DetectHTTPContext any other
+# http(s) URL, a tarball or a bare Dockerfile). docker/buildx build/url.go IsRemoteURL agrees.
+REMOTE_CONTEXT_PREFIXES = ("https://", "http://", "git://", "ssh://", "git@")
+GIT_SSH_PREFIXES = ("ssh://", "git@")  # buildx util/buildflags IsGitSSH: gitutil's SSH protocol
+
+
+def is_remote_context(source: str) -> bool:
+    return source.startswith(REMOTE_CONTEXT_PREFIXES)
+
+
+def is_git_ssh(source: str) -> bool:
+    """A git context fetched over SSH: llb.Git mounts the SSH agent with id `default` for it
+    (moby/buildkit client/llb/source.go, AttrMountSSHSock)."""
+    return source.startswith(GIT_SSH_PREFIXES)
+
+
+def check_main_context(source: str) -> None:
+    """A folder or a remote context; no other scheme is a build context."""
+    if "://" in source and not is_remote_context(source):
+        raise Unsupported(("context",), f"{shorten(source)!r} is not a build context: give a "
+                          "folder, an http(s) URL or a git URL (git@host:org/repo.git#ref:dir)")
+
+
+# Go's strconv.ParseBool, which buildx (util/buildflags/attests.go) reads `disabled=` with.
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+
+def attest_disabled(spec: AttrSpec) -> bool:
+    value = spec.get("disabled")
+    if value is None or value in _GO_FALSE:
+        return False
+    if value in _GO_TRUE:
+        return True
+    raise Unsupported(("attest",), f"type={spec.type}: disabled={value!r} is not a boolean")
+
+
+def enabled_attests(specs: Iterable[AttrSpec]) -> list[AttrSpec]:
+    """The attestations to ask BuildKit for, without buildx's `disabled` key. Only buildx adds
+    one by default (provenance, docker/buildx build/opt.go); BuildKit itself, so buildctl and
+    nerdctl, attaches none unless asked: a disabled spec is simply left out there."""
+    return [AttrSpec(s.type, tuple((k, v) for k, v in s.attrs if k != "disabled"))
+            for s in specs if not attest_disabled(s)]
+
+
+def attest_value(spec: AttrSpec) -> str:
+    """The frontend option's value, `--opt attest:TYPE=VALUE` (moby/buildkit
+    frontend/attestations/parse.go reads it as CSV; docs/attestations/sbom.md and
+    slsa-provenance.md: `--opt attest:sbom=`, `--opt attest:provenance=mode=max`)."""
+    return csv_join(f"{k}={v}" for k, v in spec.attrs)
+
+
+# Exporters that write an image manifest, which annotations go on (moby/buildkit
+# docs/annotations.md: `annotation.KEY=VALUE` on the `image` or `oci` (and related) exporters).
+IMAGE_EXPORTERS = frozenset({"image", "oci", "docker"})
+CACHE_ONLY = "cacheonly"  # buildx's "fake exporter to opt out of default behaviors" (opt.go)
+
+
+def annotation_attrs(annotations: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """`annotation.KEY=VALUE` exporter attributes: the manifest's, the default level
+    (moby/buildkit exporter/containerimage/exptypes/annotations.go AnnotationKey.String)."""
+    attrs = []
+    for key, value in annotations:
+        if not key or any(c.isspace() for c in key):
+            # exptypes keyAnnotationRegexp: `^annotation(...)\.(\S+)$`
+            raise Unsupported(("annotations",), f"annotation key {key!r}: BuildKit takes a "
+                              "key without blanks")
+        attrs.append((f"annotation.{key}", value))
+    return tuple(attrs)
+
+
+def annotated(spec: AttrSpec, annotations: tuple[tuple[str, str], ...]) -> AttrSpec:
+    """`spec` with the annotations when its exporter writes a manifest, as buildx sets them on
+    every export (docker/buildx controller/build/build.go)."""
+    if spec.type not in IMAGE_EXPORTERS or not annotations:
+        return spec
+    return AttrSpec(spec.type, (*spec.attrs, *annotation_attrs(annotations)))
+
+
+def image_attrs(req: BuildRequest) -> tuple[tuple[str, str], ...]:
+    """The pipeline's image exporter attributes; buildorch alone names and pushes."""
+    taken = [key for key, _ in req.image_attrs if key in ("name", "push")]
+    if taken:
+        raise Unsupported(("outputs",), f"the image output's {taken[0]!r} comes from the "
+                          "image's tags and push setting, not from its attributes")
+    return req.image_attrs
+
+
+def image_output_spec(req: BuildRequest) -> AttrSpec:
+    """The image exporter with the pipeline's attributes and the annotations."""
+    spec = image_spec(req)
+    return annotated(AttrSpec(spec.type, (*spec.attrs, *image_attrs(req))), req.annotations)
+
+
+HOST_GATEWAY = "host-gateway"  # resolved by docker and nerdctl, never by BuildKit itself

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef
+from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef, Ulimit
 
 # Every field of the request set; each backend's test replaces what its tool differs in.
 FULL = BuildRequest(
@@ -29,7 +29,18 @@ FULL = BuildRequest(
     no_cache=True,
     metadata_file="meta.json",
     builder="mybuilder",
+    attest=(AttrSpec.parse("type=sbom,generator=r/scanner:1"),
+            AttrSpec.parse("type=provenance,mode=max")),
+    image_attrs=(("compression", "zstd"), ("oci-mediatypes", "true")),
+    annotations=(("org.opencontainers.image.title", "API"),),
+    pull=True,
+    extra_hosts=(("db.internal", "10.0.0.5"),),
+    shm_size=134217728,
+    ulimits=(Ulimit("nofile", 1024, 2048),),
+    no_cache_filter=("deps",),
 )
+# What nerdctl (and so Finch) has no flag for: each test of theirs leaves these out.
+NERDCTL_LACKS = {"shm_size": None, "ulimits": (), "no_cache_filter": ()}
 MINIMAL = BuildRequest(name="a", context=".", dockerfile="Dockerfile")
 
 

@@ -11,12 +11,16 @@ import pytest
 from buildorch.backends.base import ToolVersion
 from buildorch.backends.buildctl import buildctl_argv
 from buildorch.backends.catalog import get_backend
-from buildorch.backends.request import AttrSpec, SecretRef
+from buildorch.backends.request import AttrSpec, SecretRef, SshRef, Ulimit, Unsupported
 from tests.backends.sample_requests import FULL as BASE_FULL
 from tests.backends.sample_requests import MINIMAL, pairs, tool_help
 
 FULL = dataclasses.replace(BASE_FULL, dockerfile="svc/api/docker/Dockerfile.prod", load=True,
                            builder="tcp://buildkitd:1234")
+
+
+# The image output alone, without the pipeline's attributes or annotations.
+PLAIN_IMAGE = dataclasses.replace(FULL, outputs=(), image_attrs=(), annotations=())
 
 
 def csv_fields(value: str) -> list[str]:
@@ -39,6 +43,13 @@ def test_every_field_is_mapped() -> None:
         "platform=linux/amd64,linux/arm64",
         "label:team=core",
         "force-network-mode=host",
+        "add-hosts=db.internal=10.0.0.5",
+        "shm-size=134217728",
+        "ulimit=nofile=1024:2048",
+        # no `no-cache=deps`: --no-cache already leaves out the cache of every stage
+        "image-resolve-mode=pull",
+        "attest:sbom=generator=r/scanner:1",
+        "attest:provenance=mode=max",
         "context:base=docker-image://r/base@sha256:abc",
         "context:src=local:src",
     ]
@@ -47,8 +58,10 @@ def test_every_field_is_mapped() -> None:
     assert pairs(argv, "--allow") == ["network.host"]
     assert pairs(argv, "--import-cache") == ["type=registry,ref=r/cache:api"]
     assert pairs(argv, "--export-cache") == ["type=registry,ref=r/cache:api,mode=max"]
-    assert pairs(argv, "--output") == ['type=image,"name=r/api:1,r/api:latest",push=true',
-                                       "type=oci,dest=out.tar"]
+    assert pairs(argv, "--output") == [
+        'type=image,"name=r/api:1,r/api:latest",push=true,compression=zstd,oci-mediatypes=true,'
+        "annotation.org.opencontainers.image.title=API",
+        "type=oci,dest=out.tar,annotation.org.opencontainers.image.title=API"]
     assert pairs(argv, "--metadata-file") == ["meta.json"]
     assert "--no-cache" in argv
     assert "--load" not in argv and "--oci-layout" not in argv  # load: no buildctl meaning
@@ -73,7 +86,7 @@ def test_unix_socket_address_is_a_global_flag() -> None:
 
 
 def test_several_tags_are_one_csv_quoted_name_field() -> None:
-    [output] = pairs(buildctl_argv(dataclasses.replace(FULL, outputs=())), "--output")
+    [output] = pairs(buildctl_argv(PLAIN_IMAGE), "--output")
     assert output == 'type=image,"name=r/api:1,r/api:latest",push=true'
     assert csv_fields(output) == ["type=image", "name=r/api:1,r/api:latest", "push=true"]
 
@@ -84,7 +97,7 @@ def test_a_single_tag_needs_no_quotes_and_not_pushing_says_so() -> None:
 
 
 def test_push_by_digest_names_repositories_without_tags() -> None:
-    req = dataclasses.replace(FULL, outputs=(), push=False, push_by_digest=True,
+    req = dataclasses.replace(PLAIN_IMAGE, push=False, push_by_digest=True,
                               tags=("localhost:5000/shop/api:1", "localhost:5000/shop/api:dev",
                                     "r2/api:1"))
     [output] = pairs(buildctl_argv(req), "--output")
@@ -216,3 +229,129 @@ def test_several_outputs_need_buildkit_0_13() -> None:
         backend.version_problem(two, old))
     assert backend.version_problem(two, ToolVersion("buildctl v0.13.0", (0, 13, 0))) is None
     assert backend.version_problem(MINIMAL, old) is None
+
+
+def test_run_limits_are_dockerfile_frontend_options() -> None:
+    """moby/buildkit frontend/dockerui/config.go keys `add-hosts`, `shm-size`, `ulimit`,
+    `no-cache`, `image-resolve-mode`; attr.go reads add-hosts and ulimit as CSV of
+    `host=ip` and go-units `name=soft:hard`, shm-size as bytes, and config.go splits no-cache
+    on commas (empty: every stage)."""
+    req = dataclasses.replace(MINIMAL, extra_hosts=(("a", "10.0.0.1"), ("b", "fd00::1")),
+                              ulimits=(Ulimit("nofile", 1024, 2048), Ulimit("nproc", 64, 64)),
+                              no_cache_filter=("deps", "test"), shm_size=67108864, pull=True)
+    assert pairs(buildctl_argv(req), "--opt") == [
+        "filename=Dockerfile", "add-hosts=a=10.0.0.1,b=fd00::1", "shm-size=67108864",
+        "ulimit=nofile=1024:2048,nproc=64:64", "no-cache=deps,test",
+        "image-resolve-mode=pull"]
+    everything = buildctl_argv(dataclasses.replace(req, no_cache=True))
+    assert "--no-cache" in everything
+    assert not any(o.startswith("no-cache=") for o in pairs(everything, "--opt"))
+
+
+def test_host_gateway_is_not_an_ip_buildkit_takes() -> None:
+    """dockerui attr.go parseExtraHosts: net.ParseIP or "failed to parse IP"."""
+    req = dataclasses.replace(MINIMAL, extra_hosts=(("host.docker.internal", "host-gateway"),))
+    with pytest.raises(Unsupported) as err:
+        buildctl_argv(req)
+    assert err.value.field == ("extra_hosts",)
+
+
+def test_attestations_are_frontend_options_and_disabled_ones_are_left_out() -> None:
+    """docs/attestations/sbom.md `--opt attest:sbom=` / `attest:sbom=generator=<image>`,
+    slsa-provenance.md `--opt attest:provenance=mode=min,inline-only=true`;
+    frontend/attestations/parse.go reads the value as CSV. BuildKit adds no provenance of its
+    own (only buildx does), so `disabled=true` asks for nothing."""
+    req = dataclasses.replace(MINIMAL, attest=tuple(AttrSpec.parse(t) for t in (
+        "type=sbom", "type=provenance,mode=max,builder-id=https://ci/x,disabled=false")))
+    assert pairs(buildctl_argv(req), "--opt") == [
+        "filename=Dockerfile", "attest:sbom=", "attest:provenance=mode=max,builder-id=https://ci/x"]
+    off = dataclasses.replace(MINIMAL, attest=(AttrSpec.parse("type=provenance,disabled=true"),))
+    assert pairs(buildctl_argv(off), "--opt") == ["filename=Dockerfile"]
+    bad = dataclasses.replace(MINIMAL, attest=(AttrSpec.parse("type=sbom,disabled=maybe"),))
+    with pytest.raises(Unsupported) as err:
+        buildctl_argv(bad)
+    assert err.value.field == ("attest",)
+
+
+def test_annotations_and_image_attributes_are_output_attributes() -> None:
+    """README.md "Image/Registry" and docs/annotations.md: `annotation.KEY=VALUE` on the image
+    and oci exporters, CSV-quoted like any output attribute; nothing on a local folder."""
+    req = dataclasses.replace(
+        MINIMAL, tags=("r/a:1",), image_attrs=(("compression", "zstd"),
+                                               ("force-compression", "true")),
+        annotations=(("org.opencontainers.image.description", "a, b"),),
+        outputs=(AttrSpec.parse("type=local,dest=out"),
+                 AttrSpec.parse("type=docker,dest=a.tar")))
+    image, local, docker = pairs(buildctl_argv(req), "--output")
+    assert csv_fields(image) == [
+        "type=image", "name=r/a:1", "push=false", "compression=zstd", "force-compression=true",
+        "annotation.org.opencontainers.image.description=a, b"]
+    assert local == "type=local,dest=out"
+    assert csv_fields(docker) == ["type=docker", "dest=a.tar",
+                                  "annotation.org.opencontainers.image.description=a, b"]
+
+
+def test_image_attributes_alone_still_ask_for_the_image_output() -> None:
+    req = dataclasses.replace(MINIMAL, image_attrs=(("oci-mediatypes", "true"),),
+                              outputs=(AttrSpec.parse("type=local,dest=out"),))
+    assert pairs(buildctl_argv(req), "--output") == [
+        "type=image,push=false,oci-mediatypes=true", "type=local,dest=out"]
+    with pytest.raises(Unsupported) as err:
+        buildctl_argv(dataclasses.replace(MINIMAL, image_attrs=(("name", "r/x"),)))
+    assert err.value.field == ("outputs",)
+
+
+def test_cacheonly_is_no_output_and_docker_needs_a_file() -> None:
+    """buildx's `cacheonly` (build/opt.go) means no export: buildctl with no `--output`
+    keeps the result in BuildKit's cache. buildctl has no image store to load `type=docker`
+    into: without `dest` it would write the tarball to stdout (cmd/buildctl/build/output.go)."""
+    cache = dataclasses.replace(MINIMAL, outputs=(AttrSpec.parse("type=cacheonly"),))
+    assert "--output" not in buildctl_argv(cache)
+    tagged = dataclasses.replace(cache, tags=("r/a:1",))
+    assert pairs(buildctl_argv(tagged), "--output") == ["type=image,name=r/a:1,push=false"]
+    load = dataclasses.replace(MINIMAL, outputs=(AttrSpec.parse("type=docker"),))
+    with pytest.raises(Unsupported) as err:
+        buildctl_argv(load)
+    assert err.value.field == ("outputs",)
+
+
+def test_remote_context_is_the_frontend_context_option() -> None:
+    """moby/buildkit README.md `--opt context=https://github.com/moby/moby.git`;
+    frontend/dockerui/context.go initContext reads the main context and the Dockerfile from
+    a git (DetectGitContext: `#ref:subdir`) or http(s) source, `filename` inside it."""
+    req = dataclasses.replace(MINIMAL, context="https://github.com/org/repo.git#main:svc",
+                              dockerfile="docker/Dockerfile", named_contexts=(("lib", "../lib"),))
+    argv = buildctl_argv(req)
+    assert pairs(argv, "--local") == ["lib=../lib"]
+    assert pairs(argv, "--opt")[:2] == ["context=https://github.com/org/repo.git#main:svc",
+                                        "filename=docker/Dockerfile"]
+    assert "--ssh" not in argv
+
+
+def test_inline_dockerfile_with_a_remote_context_stays_local() -> None:
+    """context.go: `dockerfilekey` makes the frontend read the Dockerfile from that local
+    (moby/buildkit#947), as docker/buildx build/opt.go does for a local Dockerfile with a
+    remote context."""
+    req = dataclasses.replace(MINIMAL, context="https://host/ctx.tar.gz",
+                              dockerfile=".buildorch/run/api.Dockerfile",
+                              dockerfile_inline="FROM scratch\n")
+    argv = buildctl_argv(req)
+    assert pairs(argv, "--local") == ["dockerfile=.buildorch/run"]
+    assert pairs(argv, "--opt") == ["context=https://host/ctx.tar.gz", "filename=api.Dockerfile",
+                                    "dockerfilekey=dockerfile"]
+
+
+def test_git_context_over_ssh_forwards_the_default_agent() -> None:
+    """client/llb/source.go: llb.Git mounts the SSH socket `default` for an SSH remote;
+    buildx adds `--ssh default` for such a context by itself (IsGitSSH)."""
+    for context in ("git@github.com:org/repo.git#main", "ssh://git@host:2222/org/repo.git"):
+        req = dataclasses.replace(MINIMAL, context=context, ssh=(SshRef("deploy", ("/k",)),))
+        assert pairs(buildctl_argv(req), "--ssh") == ["deploy=/k", "default"]
+        given = dataclasses.replace(req, ssh=(SshRef("default", ("/k",)),))
+        assert pairs(buildctl_argv(given), "--ssh") == ["default=/k"]
+
+
+def test_a_scheme_buildkit_does_not_fetch_is_no_context() -> None:
+    with pytest.raises(Unsupported) as err:
+        buildctl_argv(dataclasses.replace(MINIMAL, context="oci-layout:///var/oci"))
+    assert err.value.field == ("context",)

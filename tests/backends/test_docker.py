@@ -1,13 +1,19 @@
-"""argv contract for `docker buildx build`: every field of the request is mapped."""
+"""argv contract for `docker buildx build`: every field of the request is mapped.
+
+Syntax from docker/buildx docs/reference/buildx_build.md and the buildx 0.13 sources named at
+each test (commands/build.go, build/opt.go, util/buildflags/attests.go and export.go)."""
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+
+import pytest
 
 from buildorch.backends.docker import docker_argv
-from buildorch.backends.request import AttrSpec, BuildRequest
+from buildorch.backends.request import AttrSpec, BuildRequest, Ulimit, Unsupported
 from tests.backends.sample_requests import FULL as BASE_FULL
-from tests.backends.sample_requests import pairs
+from tests.backends.sample_requests import MINIMAL, pairs
 
 FULL = dataclasses.replace(BASE_FULL, outputs=(AttrSpec.parse("type=oci,dest=out.tar"),))
 
@@ -28,10 +34,21 @@ def test_every_field_is_mapped() -> None:
     assert pairs(argv, "--tag") == ["r/api:1", "r/api:latest"]
     assert pairs(argv, "--cache-from") == ["type=registry,ref=r/cache:api"]
     assert pairs(argv, "--cache-to") == ["type=registry,ref=r/cache:api,mode=max"]
-    assert pairs(argv, "--output") == ["type=oci,dest=out.tar"]
+    assert pairs(argv, "--attest") == ["type=sbom,generator=r/scanner:1",
+                                       "type=provenance,mode=max"]
+    assert pairs(argv, "--annotation") == ["org.opencontainers.image.title=API"]
+    # image attributes: the push is spelled out as the image output it stands for
+    assert pairs(argv, "--output") == ["type=oci,dest=out.tar",
+                                       "type=image,push=true,compression=zstd,"
+                                       "oci-mediatypes=true"]
     assert pairs(argv, "--network") == ["host"]
+    assert pairs(argv, "--add-host") == ["db.internal:10.0.0.5"]
+    assert pairs(argv, "--shm-size") == ["134217728"]
+    assert pairs(argv, "--ulimit") == ["nofile=1024:2048"]
+    assert pairs(argv, "--no-cache-filter") == ["deps"]
     assert pairs(argv, "--metadata-file") == ["meta.json"]
-    assert "--push" in argv and "--no-cache" in argv and "--load" not in argv
+    assert "--pull" in argv and "--no-cache" in argv
+    assert "--push" not in argv and "--load" not in argv
 
 
 def test_minimal_request_has_no_optional_flags() -> None:
@@ -45,3 +62,108 @@ def test_docker_host_address_goes_before_buildx() -> None:
                                     builder="unix:///run/d.sock", load=True))
     assert argv[:4] == ["docker", "--host", "unix:///run/d.sock", "buildx"]
     assert "--builder" not in argv and "--load" in argv
+
+
+def test_push_and_load_without_image_attributes_stay_shorthands() -> None:
+    plain = dataclasses.replace(FULL, image_attrs=(), load=True)
+    argv = docker_argv(plain)
+    assert "--push" in argv and "--load" in argv
+    assert pairs(argv, "--output") == ["type=oci,dest=out.tar"]
+
+
+def test_image_attributes_replace_load_and_push_by_the_outputs_they_stand_for() -> None:
+    """commands/build.go: `--load` is "Shorthand for --output=type=docker", `--push` for
+    `type=registry` (= `type=image,push=true`); build/opt.go fills `name` of image, oci and
+    docker exports from `--tag`."""
+    attrs = (("compression", "zstd"), ("force-compression", "true"))
+    load = dataclasses.replace(MINIMAL, tags=("r/a:1",), load=True, image_attrs=attrs)
+    argv = docker_argv(load)
+    assert pairs(argv, "--output") == ["type=docker,compression=zstd,force-compression=true"]
+    assert pairs(argv, "--tag") == ["r/a:1"] and "--load" not in argv
+    both = docker_argv(dataclasses.replace(load, push=True))
+    assert pairs(both, "--output") == [
+        "type=image,push=true,compression=zstd,force-compression=true",
+        "type=docker,compression=zstd,force-compression=true"]
+    # neither loaded nor pushed: the image output the pipeline asked for still carries them
+    alone = docker_argv(dataclasses.replace(load, load=False))
+    assert pairs(alone, "--output") == ["type=image,compression=zstd,force-compression=true"]
+
+
+def test_image_attributes_never_name_or_push() -> None:
+    with pytest.raises(Unsupported) as err:
+        docker_argv(dataclasses.replace(MINIMAL, image_attrs=(("push", "false"),)))
+    assert err.value.field == ("outputs",)
+
+
+def test_disabled_provenance_is_passed_on_to_turn_off_buildx_default() -> None:
+    """build/opt.go adds `attest:provenance=mode=min,inline-only=true` unless the request has a
+    provenance attestation; util/buildflags/attests.go reads `disabled=true` as "none"."""
+    req = dataclasses.replace(MINIMAL, attest=(AttrSpec.parse("type=provenance,disabled=true"),))
+    assert pairs(docker_argv(req), "--attest") == ["type=provenance,disabled=true"]
+
+
+def test_annotation_key_with_a_colon_gets_the_manifest_type() -> None:
+    """util/buildflags/export.go ParseAnnotations reads `TYPE[,TYPE]:KEY=VALUE`; the manifest
+    is the default level, so `manifest:` changes nothing but keeps the colon in the key."""
+    req = dataclasses.replace(MINIMAL, annotations=(("com.example:build", "7"), ("k", "a=b,c")))
+    assert pairs(docker_argv(req), "--annotation") == ["manifest:com.example:build=7",
+                                                       "k=a=b,c"]
+    with pytest.raises(Unsupported) as err:
+        docker_argv(dataclasses.replace(MINIMAL, annotations=(("a b", "x"),)))
+    assert err.value.field == ("annotations",)
+
+
+def test_run_limits_follow_buildx_flag_syntax() -> None:
+    """build/utils.go toBuildkitExtraHosts (0.13) cuts `host:ip` at the first colon, so an
+    IPv6 address goes bare; `--ulimit` is docker's UlimitOpt (`name=soft:hard`)."""
+    req = dataclasses.replace(MINIMAL, extra_hosts=(("a", "10.0.0.1"), ("b", "fd00::1")),
+                              ulimits=(Ulimit("nofile", 1024, 2048), Ulimit("nproc", 64, 64)),
+                              no_cache_filter=("deps", "test"), shm_size=0)
+    argv = docker_argv(req)
+    assert pairs(argv, "--add-host") == ["a:10.0.0.1", "b:fd00::1"]
+    assert pairs(argv, "--ulimit") == ["nofile=1024:2048", "nproc=64:64"]
+    assert pairs(argv, "--no-cache-filter") == ["deps", "test"]
+    assert pairs(argv, "--shm-size") == ["0"]
+    assert "--pull" not in argv
+
+
+def test_user_outputs_go_as_written() -> None:
+    """Several `--output`s (BuildKit >= 0.13); `type=cacheonly` is buildx's own "fake exporter
+    to opt out of default behaviors" (build/opt.go)."""
+    outputs = tuple(AttrSpec.parse(t) for t in (
+        "type=local,dest=out", "type=tar,dest=o.tar", "type=oci,dest=o.oci", "type=docker",
+        "type=cacheonly"))
+    argv = docker_argv(dataclasses.replace(MINIMAL, outputs=outputs))
+    assert pairs(argv, "--output") == ["type=local,dest=out", "type=tar,dest=o.tar",
+                                       "type=oci,dest=o.oci", "type=docker", "type=cacheonly"]
+
+
+def test_remote_context_is_the_positional_argument() -> None:
+    """buildx_build.md: `docker buildx build [OPTIONS] PATH | URL | -`; with a URL, a relative
+    `--file` names a file inside it (build/opt.go loadInputs sets `filename` to it)."""
+    for context in ("https://github.com/org/repo.git#main:svc", "https://host/ctx.tar.gz",
+                    "git@github.com:org/repo.git#v1", "ssh://git@host/org/repo.git",
+                    "git://host/org/repo.git"):
+        req = dataclasses.replace(MINIMAL, context=context, dockerfile="docker/Dockerfile")
+        argv = docker_argv(req)
+        assert argv[-1] == context and pairs(argv, "--file") == ["docker/Dockerfile"]
+
+
+def test_inline_dockerfile_with_a_remote_context_is_an_absolute_local_file() -> None:
+    """build/opt.go loadInputs: with a remote context, an absolute `--file` is read from this
+    machine (`dockerfilekey=dockerfile`); checked with buildx 0.13.1."""
+    req = dataclasses.replace(MINIMAL, context="https://host/org/repo.git",
+                              dockerfile=".buildorch/run/api.Dockerfile",
+                              dockerfile_inline="FROM scratch\n")
+    [dockerfile] = pairs(docker_argv(req), "--file")
+    assert Path(dockerfile).is_absolute()
+    assert dockerfile.endswith("/.buildorch/run/api.Dockerfile")
+    local = dataclasses.replace(req, context="svc")
+    assert pairs(docker_argv(local), "--file") == [".buildorch/run/api.Dockerfile"]
+
+
+def test_other_schemes_are_no_context() -> None:
+    req = dataclasses.replace(MINIMAL, context="docker-image://alpine")
+    with pytest.raises(Unsupported) as err:
+        docker_argv(req)
+    assert err.value.field == ("context",)
