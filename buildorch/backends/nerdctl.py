@@ -27,6 +27,18 @@ secrets work (buildctl >= v0.8, moby/buildkit#1534) and a multi-name output is C
   image config digest that Docker's `--iidfile` writes. So `name@<that digest>` is pinnable.
 - --build-context: added by containerd/nerdctl#2861 (March 2024, nerdctl v2.0; not in the
   v1.7.x line); `oci-layout://` values are handled by later nerdctl v2 releases.
+- --attest type=sbom[,generator=IMAGE] / type=provenance,mode=max: containerd/nerdctl#2786
+  (February 2024, in nerdctl v2.0). nerdctl cuts it at the first comma into buildctl's
+  `--opt attest:TYPE=REST`, so a `disabled=true` spec would ask FOR the attestation
+  (containerd/nerdctl#4328): it is left out, BuildKit attaching none unasked.
+- --pull: `--opt image-resolve-mode=pull`.
+- --add-host host:ip: only from nerdctl v2.0.3 (containerd/nerdctl#3786, December 2024;
+  Finch 1.7 bundles it); `version_problem` says so before the run.
+- No --shm-size, --ulimit, --no-cache-filter or --annotation flag: those fields are
+  Unsupported. Annotations and the pipeline's image exporter attributes ride on an `--output`
+  buildorch writes (a push), never on the output nerdctl picks to load into containerd.
+- The context must be a local folder: nerdctl refuses one with `://` ("unsupported build
+  context", cmd/nerdctl/builder/builder_build.go); a remote context is Unsupported.
 """
 
 from __future__ import annotations
@@ -37,10 +49,14 @@ import json
 from buildorch.backends.base import Argv, Backend, ToolVersion, version_number
 from buildorch.backends.capabilities import Capabilities
 from buildorch.backends.flags import (
+    CACHE_ONLY,
     OCI_LAYOUT,
+    annotated,
+    enabled_attests,
     flag_pairs,
-    image_spec,
+    image_output_spec,
     is_local_context,
+    is_remote_context,
     network_mode,
     pushes,
     secret_spec,
@@ -49,6 +65,7 @@ from buildorch.backends.flags import (
     ssh_spec,
 )
 from buildorch.backends.request import AttrSpec, BuildRequest, Unsupported
+from buildorch.errors import shorten
 
 
 def _image_flags(req: BuildRequest) -> list[str]:
@@ -56,19 +73,75 @@ def _image_flags(req: BuildRequest) -> list[str]:
     if len(req.outputs) > 1:
         raise Unsupported(("outputs",), f"nerdctl build takes a single --output "
                                         f"({len(req.outputs)} requested)")
+    if any(spec.type == CACHE_ONLY for spec in req.outputs):
+        raise Unsupported(("outputs",), "nerdctl build has no cache-only output: without "
+                          "--output it loads the image (pkg/cmd/builder/build.go), and BuildKit "
+                          "has no cacheonly exporter (a docker buildx notion)")
     if pushes(req):
-        if req.outputs:
-            raise Unsupported(("outputs",), "nerdctl build cannot push and write "
-                              f"{spec_text(req.outputs[0])!r}: it takes a single --output")
-        # With no -t, nerdctl appends `dangling-name-prefix=<none>` to the output, and
-        # BuildKit >= 0.21 then also names (and pushes) `<none>@sha256:...` unless
-        # `danging-name-empty-only` (sic: exptypes.OptKeyDanglingEmptyOnly, moby/buildkit#5858;
-        # moby sets it through that constant; older BuildKit keeps an unknown
-        # attribute as metadata).
-        spec = image_spec(req)
-        spec = AttrSpec(spec.type, (*spec.attrs, ("danging-name-empty-only", "true")))
-        return ["--output", spec_text(spec)]
-    return flag_pairs("--tag", req.tags) + flag_pairs("--output", spec_texts(req.outputs))
+        return _push_output(req)
+    _check_own_output(req)
+    outputs = [annotated(spec, req.annotations) for spec in req.outputs]
+    return flag_pairs("--tag", req.tags) + flag_pairs("--output", spec_texts(outputs))
+
+
+def _push_output(req: BuildRequest) -> list[str]:
+    if req.outputs:
+        raise Unsupported(("outputs",), "nerdctl build cannot push and write "
+                          f"{spec_text(req.outputs[0])!r}: it takes a single --output")
+    # With no -t, nerdctl appends `dangling-name-prefix=<none>` to the output, and
+    # BuildKit >= 0.21 then also names (and pushes) `<none>@sha256:...` unless
+    # `danging-name-empty-only` (sic: exptypes.OptKeyDanglingEmptyOnly, moby/buildkit#5858;
+    # moby sets it through that constant; older BuildKit keeps an unknown
+    # attribute as metadata).
+    spec = image_output_spec(req)
+    spec = AttrSpec(spec.type, (*spec.attrs, ("danging-name-empty-only", "true")))
+    return ["--output", spec_text(spec)]
+
+
+def _check_own_output(req: BuildRequest) -> None:
+    """Loading into containerd, nerdctl writes the image output itself (`type=image,unpack=true`,
+    or `type=docker`/`type=oci` it then imports: pkg/cmd/builder/build.go) and has no flag for
+    its attributes, nor an `--annotation` flag (cmd/nerdctl/builder/builder_build.go)."""
+    if req.image_attrs:
+        raise Unsupported(("outputs",), "nerdctl build takes image output attributes "
+                          f"({', '.join(k for k, _ in req.image_attrs)}) only where buildorch "
+                          "writes its --output, to push: loading into containerd nerdctl picks "
+                          "the output itself")
+    if req.annotations and not req.outputs:
+        raise Unsupported(("annotations",), "nerdctl build has no --annotation flag and picks "
+                          "its own output to load into containerd; annotations can only ride "
+                          "on an --output buildorch writes (a push, or the pipeline's own)")
+
+
+def _run_flags(req: BuildRequest) -> list[str]:
+    """`--add-host host:ip` (nerdctl >= 2.0.3), `--pull`, `--attest type=...` (nerdctl turns
+    `type=T,REST` into buildctl's `--opt attest:T=REST`: pkg/cmd/builder/build.go); no flag for
+    the rest (cmd/nerdctl/builder/builder_build.go)."""
+    lacking = _lacking(req)
+    if lacking:
+        field, flag = lacking[0]
+        raise Unsupported((field,), f"nerdctl build has no {flag} flag "
+                          "(cmd/nerdctl/builder/builder_build.go)")
+    flags = flag_pairs("--add-host", [f"{host}:{ip}" for host, ip in req.extra_hosts])
+    flags += ["--pull"] if req.pull else []
+    # A disabled spec is left out: nerdctl would pass `attest:provenance=disabled=true`, which
+    # asks BuildKit FOR provenance (containerd/nerdctl#4328); BuildKit adds none by default.
+    return flags + flag_pairs("--attest", spec_texts(enabled_attests(req.attest)))
+
+
+def _lacking(req: BuildRequest) -> list[tuple[str, str]]:
+    """The request's fields nerdctl build has no flag for, with the flag buildx has."""
+    lacking = [("shm_size", "--shm-size")] if req.shm_size is not None else []
+    lacking += [("ulimits", "--ulimit")] if req.ulimits else []
+    return lacking + ([("no_cache_filter", "--no-cache-filter")] if req.no_cache_filter else [])
+
+
+def _check_context(context: str) -> None:
+    """cmd/nerdctl/builder/builder_build.go refuses a context with `://` ("unsupported build
+    context") and would take `git@host:repo` for a folder."""
+    if "://" in context or is_remote_context(context):
+        raise Unsupported(("context",), "nerdctl build takes a local folder as its context, "
+                          f"not {shorten(context)!r}: use the docker or buildctl backend")
 
 
 def _context_flags(req: BuildRequest) -> list[str]:
@@ -110,6 +183,7 @@ def _network_flags(network: str | None) -> list[str]:
 
 
 def nerdctl_argv(req: BuildRequest, binary: str = "nerdctl") -> list[str]:
+    _check_context(req.context)
     argv = [binary, "build", *(["--buildkit-host", req.builder] if req.builder else [])]
     argv += ["--progress", "plain", "--file", req.dockerfile]
     if req.target:
@@ -125,6 +199,7 @@ def nerdctl_argv(req: BuildRequest, binary: str = "nerdctl") -> list[str]:
     argv += flag_pairs("--cache-from", spec_texts(req.cache_from))
     argv += flag_pairs("--cache-to", spec_texts(req.cache_to))
     argv += _network_flags(req.network)
+    argv += _run_flags(req)
     if req.no_cache:
         argv.append("--no-cache")
     if req.metadata_file:
@@ -148,6 +223,8 @@ def nerdctl_push_argv(
 
 
 NAMED_CONTEXTS_SINCE = (2, 0, 0)  # --build-context: containerd/nerdctl#2861, nerdctl v2.0
+# --add-host: containerd/nerdctl#3786, "targeted for v2.0.3" (runfinch/finch#1223: Finch 1.7)
+EXTRA_HOSTS_SINCE = (2, 0, 3)
 
 
 def nerdctl_version(output: str) -> ToolVersion:
@@ -164,13 +241,27 @@ def nerdctl_version(output: str) -> ToolVersion:
     return ToolVersion(", ".join(parts), version_number(version))
 
 
-def named_context_problem(request: BuildRequest, version: ToolVersion, tool: str) -> str | None:
-    if not request.named_contexts or version.number is None:
+def _needs(request: BuildRequest) -> list[tuple[tuple[int, int, int], str]]:
+    """The nerdctl versions that first have what `request` uses, with what it is."""
+    needs = [(NAMED_CONTEXTS_SINCE, "named build contexts (--build-context)")]
+    needs = needs if request.named_contexts else []
+    if request.extra_hosts:
+        needs.append((EXTRA_HOSTS_SINCE, "extra hosts (--add-host)"))
+    return needs
+
+
+def _version_text(number: tuple[int, int, int]) -> str:
+    return ".".join(str(n) for n in (number if number[2] else number[:2]))
+
+
+def nerdctl_version_problem(request: BuildRequest, version: ToolVersion, tool: str) -> str | None:
+    if version.number is None:
         return None
-    if version.number >= NAMED_CONTEXTS_SINCE:
-        return None
-    return (f"it needs named build contexts (--build-context), which {tool} gets from "
-            f"nerdctl 2.0 on; found {version.text}")
+    for since, what in _needs(request):
+        if version.number < since:
+            return (f"it needs {what}, which {tool} gets from nerdctl {_version_text(since)} "
+                    f"on; found {version.text}")
+    return None
 
 
 class NerdctlBackend(Backend):
@@ -202,7 +293,7 @@ class NerdctlBackend(Backend):
         return nerdctl_version(output)
 
     def version_problem(self, request: BuildRequest, version: ToolVersion) -> str | None:
-        return named_context_problem(request, version, self.binary)
+        return nerdctl_version_problem(request, version, self.binary)
 
     def capabilities(self, probe_output: str) -> Capabilities:
         caps = self.assumed_capabilities()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 
 from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef, Ulimit
 
@@ -39,8 +40,11 @@ FULL = BuildRequest(
     ulimits=(Ulimit("nofile", 1024, 2048),),
     no_cache_filter=("deps",),
 )
-# What nerdctl (and so Finch) has no flag for: each test of theirs leaves these out.
-NERDCTL_LACKS = {"shm_size": None, "ulimits": (), "no_cache_filter": ()}
+
+
+def without_nerdctl_lacks(request: BuildRequest) -> BuildRequest:
+    """`request` without what nerdctl (and so Finch) has no flag for."""
+    return replace(request, shm_size=None, ulimits=(), no_cache_filter=())
 MINIMAL = BuildRequest(name="a", context=".", dockerfile="Dockerfile")
 
 

@@ -17,12 +17,19 @@ from buildorch.backends.finch import (
     finch_push_argv,
     vm_unshared_paths,
 )
-from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef
+from buildorch.backends.request import (
+    AttrSpec,
+    BuildRequest,
+    SecretRef,
+    SshRef,
+    Ulimit,
+    Unsupported,
+)
 from tests.backends.sample_requests import FULL as BASE_FULL
-from tests.backends.sample_requests import pairs
+from tests.backends.sample_requests import MINIMAL, pairs, without_nerdctl_lacks
 
 FULL = dataclasses.replace(
-    BASE_FULL,
+    without_nerdctl_lacks(BASE_FULL),
     args=(("A", "1"),),
     secrets=(SecretRef("tok", env="TOKEN"), SecretRef("aws", env="AWS_ACCESS_KEY_ID"),
              SecretRef("netrc", src="/home/u/.netrc")),
@@ -30,8 +37,10 @@ FULL = dataclasses.replace(
     platforms=("linux/arm64",),
     outputs=(AttrSpec.parse("type=tar,dest=out.tar"),),
     push=False, load=True, network="none", builder="unix:///run/buildkit/buildkitd.sock",
+    image_attrs=(),
 )
-FULL_PUSH = dataclasses.replace(FULL, outputs=(), push=True, push_by_digest=True, load=False)
+FULL_PUSH = dataclasses.replace(FULL, outputs=(), push=True, push_by_digest=True, load=False,
+                                image_attrs=(("compression", "zstd"),))
 
 
 def test_every_field_is_mapped() -> None:
@@ -55,14 +64,19 @@ def test_every_field_is_mapped() -> None:
     assert pairs(argv, "--cache-from") == ["type=registry,ref=r/cache:api"]
     assert pairs(argv, "--cache-to") == ["type=registry,ref=r/cache:api,mode=max"]
     assert pairs(argv, "--network") == ["none"]
+    assert pairs(argv, "--add-host") == ["db.internal:10.0.0.5"]
+    assert pairs(argv, "--attest") == ["type=sbom,generator=r/scanner:1",
+                                       "type=provenance,mode=max"]
     assert pairs(argv, "--iidfile") == ["meta.json"]
-    assert "--no-cache" in argv and "--load" not in argv and "--push" not in argv
+    assert "--no-cache" in argv and "--pull" in argv
+    assert "--load" not in argv and "--push" not in argv
 
 
 def test_push_by_digest_output() -> None:
     argv = finch_argv(FULL_PUSH)
     assert pairs(argv, "--output") == [
         "type=image,name=r/api,push=true,push-by-digest=true,name-canonical=true,"
+        "compression=zstd,annotation.org.opencontainers.image.title=API,"
         "danging-name-empty-only=true"]
     assert "--tag" not in argv
 
@@ -100,9 +114,14 @@ def flags(argv: list[str]) -> set[str]:
     return {a for a in argv if a.startswith("--")}
 
 
-def test_every_emitted_flag_is_documented_but_build_context() -> None:
+# Passed through to nerdctl, which defines them (containerd/nerdctl
+# cmd/nerdctl/builder/builder_build.go), without being in Finch's generated docs.
+NERDCTL_ONLY = {"--build-context", "--attest", "--pull", "--add-host"}
+
+
+def test_every_emitted_flag_is_documented_or_nerdctls() -> None:
     emitted = flags(finch_argv(FULL)) | flags(finch_argv(FULL_PUSH))
-    assert emitted - DOCUMENTED_BUILD == {"--build-context"}
+    assert emitted - DOCUMENTED_BUILD == NERDCTL_ONLY
 
 
 def test_every_emitted_flag_is_in_finch_help() -> None:
@@ -111,10 +130,10 @@ def test_every_emitted_flag_is_in_finch_help() -> None:
     done = subprocess.run(["finch", "build", "--help"], capture_output=True, text=True,
                           timeout=120, check=False)
     build_help = done.stdout + done.stderr
-    # --build-context is left out: Finch passes it to nerdctl, whose >= v2.0 has it, but
-    # Finch's own help lists it only where it bundles such a nerdctl.
+    # nerdctl's flags are left out: Finch passes them on, but its own help lists them only
+    # where it bundles a nerdctl that has them.
     for req in (FULL, FULL_PUSH):
-        for flag in flags(finch_argv(req)) - {"--build-context"}:
+        for flag in flags(finch_argv(req)) - NERDCTL_ONLY:
             assert flag in build_help, flag
     push = subprocess.run(["finch", "push", "--help"], capture_output=True, text=True,
                           timeout=120, check=False)
@@ -148,6 +167,10 @@ def test_version_is_finchs_and_the_nerdctl_it_bundles() -> None:
     assert version == ToolVersion("finch v1.4.1, nerdctl v1.7.7", (1, 7, 7))
     needs = dataclasses.replace(FULL, named_contexts=(("b", "docker-image://r/b"),))
     assert "which finch gets from nerdctl 2.0 on" in str(backend.version_problem(needs, version))
+    # --add-host: nerdctl v2.0.3, which Finch bundles from 1.7 on (runfinch/finch#1223)
+    hosts = dataclasses.replace(MINIMAL, extra_hosts=(("db", "10.0.0.5"),))
+    assert "extra hosts (--add-host), which finch gets from nerdctl 2.0.3 on" in str(
+        backend.version_problem(hosts, version))
     # with the VM stopped finch prints its own version only
     assert backend.tool_version("Finch version:\tv1.4.1\n") == ToolVersion("finch v1.4.1")
 
@@ -157,3 +180,17 @@ def test_paths_outside_home_are_what_the_macos_vm_cannot_see(tmp_path: Path) -> 
     (home / "repo").mkdir(parents=True)
     inside, outside = home / "repo", tmp_path / "srv" / "secret.txt"
     assert vm_unshared_paths([inside, outside, outside, home], home) == [outside.resolve()]
+
+
+@pytest.mark.parametrize(("field", "request_"), [
+    ("shm_size", dataclasses.replace(MINIMAL, shm_size=1 << 26)),
+    ("ulimits", dataclasses.replace(MINIMAL, ulimits=(Ulimit("nofile", 1, 2),))),
+    ("no_cache_filter", dataclasses.replace(MINIMAL, no_cache_filter=("deps",))),
+    ("context", dataclasses.replace(MINIMAL, context="https://github.com/org/repo.git")),
+])
+def test_what_nerdctl_refuses_finch_refuses(field: str, request_: BuildRequest) -> None:
+    """finch build is nerdctl build (runfinch/finch cmd/finch/nerdctl.go), so the fields
+    nerdctl has no flag for, and remote contexts, are Unsupported here too."""
+    with pytest.raises(Unsupported) as err:
+        finch_argv(request_)
+    assert err.value.field == (field,)

@@ -16,17 +16,19 @@ import pytest
 from buildorch.backends.base import ToolVersion
 from buildorch.backends.catalog import get_backend
 from buildorch.backends.nerdctl import nerdctl_argv, nerdctl_push_argv
-from buildorch.backends.request import AttrSpec, SecretRef, Unsupported
+from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, Ulimit, Unsupported
 from tests.backends.sample_requests import FULL as BASE_FULL
-from tests.backends.sample_requests import MINIMAL, pairs, tool_help
+from tests.backends.sample_requests import MINIMAL, pairs, tool_help, without_nerdctl_lacks
 
-# Every field set. nerdctl takes one --output, so the pushing variant below drops `outputs`.
+# Every field nerdctl has a flag for. It takes one --output, so the pushing variant drops
+# `outputs`; image exporter attributes go only on the output it pushes.
 FULL = dataclasses.replace(
-    BASE_FULL,
+    without_nerdctl_lacks(BASE_FULL),
     named_contexts=(*BASE_FULL.named_contexts, ("lay", "oci-layout:///var/oci")),
-    push=False, load=True, builder="unix:///run/buildkit/buildkitd.sock",
+    push=False, load=True, builder="unix:///run/buildkit/buildkitd.sock", image_attrs=(),
 )
-FULL_PUSH = dataclasses.replace(FULL, outputs=(), push=True, load=False)
+FULL_PUSH = dataclasses.replace(FULL, outputs=(), push=True, load=False,
+                                image_attrs=BASE_FULL.image_attrs)
 
 
 def test_every_field_is_mapped() -> None:
@@ -46,12 +48,17 @@ def test_every_field_is_mapped() -> None:
     assert pairs(argv, "--platform") == ["linux/amd64,linux/arm64"]
     assert pairs(argv, "--label") == ["team=core"]
     assert pairs(argv, "--tag") == ["r/api:1", "r/api:latest"]
-    assert pairs(argv, "--output") == ["type=oci,dest=out.tar"]
+    # the pipeline's oci output writes a manifest: the annotations go on it
+    assert pairs(argv, "--output") == [
+        "type=oci,dest=out.tar,annotation.org.opencontainers.image.title=API"]
     assert pairs(argv, "--cache-from") == ["type=registry,ref=r/cache:api"]
     assert pairs(argv, "--cache-to") == ["type=registry,ref=r/cache:api,mode=max"]
     assert pairs(argv, "--network") == ["host"]
+    assert pairs(argv, "--add-host") == ["db.internal:10.0.0.5"]
+    assert pairs(argv, "--attest") == ["type=sbom,generator=r/scanner:1",
+                                       "type=provenance,mode=max"]
     assert pairs(argv, "--iidfile") == ["meta.json"]
-    assert "--no-cache" in argv
+    assert "--no-cache" in argv and "--pull" in argv
     # nerdctl has neither flag: it loads into containerd by itself, pushes through --output.
     assert "--load" not in argv and "--push" not in argv
 
@@ -59,14 +66,16 @@ def test_every_field_is_mapped() -> None:
 def test_push_is_one_image_output_carrying_every_tag() -> None:
     argv = nerdctl_argv(FULL_PUSH)
     assert pairs(argv, "--output") == [
-        'type=image,"name=r/api:1,r/api:latest",push=true,danging-name-empty-only=true']
+        'type=image,"name=r/api:1,r/api:latest",push=true,compression=zstd,oci-mediatypes=true,'
+        "annotation.org.opencontainers.image.title=API,danging-name-empty-only=true"]
     # No -t: nerdctl would append name=<first tag> and re-tag the rest in containerd.
     assert "--tag" not in argv
     assert pairs(argv, "--iidfile") == ["meta.json"]
 
 
 def test_push_by_digest_pushes_repositories_untagged() -> None:
-    argv = nerdctl_argv(dataclasses.replace(FULL_PUSH, push=False, push_by_digest=True))
+    argv = nerdctl_argv(dataclasses.replace(FULL_PUSH, push=False, push_by_digest=True,
+                                            image_attrs=(), annotations=()))
     [output] = pairs(argv, "--output")
     assert next(csv.reader([output])) == [
         "type=image", "name=r/api", "push=true", "push-by-digest=true", "name-canonical=true",
@@ -195,3 +204,96 @@ def test_version_and_what_it_cannot_do() -> None:
     assert new.number == (2, 0, 3) and backend.version_problem(with_contexts, new) is None
     # pkg/cmd/builder/build.go: --network host asks for both entitlements
     assert any("security.insecure" in note for note in backend.capabilities("").notes)
+
+
+@pytest.mark.parametrize(("field", "request_", "flag"), [
+    ("shm_size", dataclasses.replace(MINIMAL, shm_size=67108864), "--shm-size"),
+    ("ulimits", dataclasses.replace(MINIMAL, ulimits=(Ulimit("nofile", 1024, 2048),)),
+     "--ulimit"),
+    ("no_cache_filter", dataclasses.replace(MINIMAL, no_cache_filter=("deps",)),
+     "--no-cache-filter"),
+])
+def test_fields_nerdctl_has_no_flag_for_are_refused(field: str, request_: BuildRequest,
+                                                    flag: str) -> None:
+    """cmd/nerdctl/builder/builder_build.go defines none of these flags, and
+    pkg/cmd/builder/build.go passes no `shm-size`, `ulimit` or `no-cache` frontend option."""
+    with pytest.raises(Unsupported, match=flag) as err:
+        nerdctl_argv(request_)
+    assert err.value.field == (field,)
+
+
+def test_attest_pull_and_add_host_flags() -> None:
+    """builder_build.go: `--attest` ("format: type=sbom,generator=image"), `--pull`,
+    `--add-host` ("format: host:ip"); build.go cuts an attest spec at its first comma into
+    `--opt=attest:TYPE=REST`, so a disabled spec is dropped, not passed on: nerdctl would ask
+    for the attestation (containerd/nerdctl#4328)."""
+    req = dataclasses.replace(
+        MINIMAL, attest=tuple(AttrSpec.parse(t) for t in (
+            "type=sbom", "type=provenance,disabled=true", "type=provenance,disabled=0,mode=min")),
+        pull=True, extra_hosts=(("gw", "host-gateway"), ("db", "10.0.0.5")))
+    argv = nerdctl_argv(req)
+    assert pairs(argv, "--attest") == ["type=sbom", "type=provenance,mode=min"]
+    assert pairs(argv, "--add-host") == ["gw:host-gateway", "db:10.0.0.5"]
+    assert "--pull" in argv
+
+
+def test_image_attributes_and_annotations_need_an_output_buildorch_writes() -> None:
+    """pkg/cmd/builder/build.go: with no --output nerdctl picks `type=image,unpack=true` or
+    `type=docker`/`type=oci` itself to load into containerd; builder_build.go has no
+    `--annotation` flag. A pushed image or the pipeline's own output can carry them."""
+    load = dataclasses.replace(MINIMAL, tags=("r/a:1",), load=True)
+    with pytest.raises(Unsupported) as err:
+        nerdctl_argv(dataclasses.replace(load, image_attrs=(("compression", "zstd"),)))
+    assert err.value.field == ("outputs",)
+    with pytest.raises(Unsupported) as err:
+        nerdctl_argv(dataclasses.replace(load, annotations=(("k", "v"),)))
+    assert err.value.field == ("annotations",)
+    pushed = dataclasses.replace(load, load=False, push=True, annotations=(("k", "v,w"),),
+                                 image_attrs=(("compression", "zstd"),))
+    [output] = pairs(nerdctl_argv(pushed), "--output")
+    assert next(csv.reader([output])) == [
+        "type=image", "name=r/a:1", "push=true", "compression=zstd", "annotation.k=v,w",
+        "danging-name-empty-only=true"]
+    local = dataclasses.replace(load, annotations=(("k", "v"),),
+                                outputs=(AttrSpec.parse("type=local,dest=out"),))
+    assert pairs(nerdctl_argv(local), "--output") == ["type=local,dest=out"]
+
+
+def test_cacheonly_output_is_refused() -> None:
+    """With no --output nerdctl loads the image (build.go), and BuildKit has no `cacheonly`
+    exporter: that is docker buildx's own (build/opt.go)."""
+    req = dataclasses.replace(MINIMAL, outputs=(AttrSpec.parse("type=cacheonly"),))
+    with pytest.raises(Unsupported) as err:
+        nerdctl_argv(req)
+    assert err.value.field == ("outputs",)
+    docker = dataclasses.replace(MINIMAL, outputs=(AttrSpec.parse("type=docker"),))
+    assert pairs(nerdctl_argv(docker), "--output") == ["type=docker"]  # nerdctl loads it
+
+
+@pytest.mark.parametrize("context", [
+    "https://github.com/org/repo.git#main:svc", "http://host/ctx.tar.gz",
+    "git@github.com:org/repo.git", "git://host/org/repo.git", "ssh://git@host/org/repo.git"])
+def test_remote_context_is_refused(context: str) -> None:
+    """cmd/nerdctl/builder/builder_build.go: `strings.Contains(buildContext, "://")` is an
+    "unsupported build context"; `git@host:repo` would be read as a folder."""
+    with pytest.raises(Unsupported) as err:
+        nerdctl_argv(dataclasses.replace(MINIMAL, context=context))
+    assert err.value.field == ("context",)
+
+
+def test_inline_dockerfile_is_the_file_the_run_writes() -> None:
+    req = dataclasses.replace(MINIMAL, dockerfile=".buildorch/run/a.Dockerfile",
+                              dockerfile_inline="FROM scratch\n")
+    assert pairs(nerdctl_argv(req), "--file") == [".buildorch/run/a.Dockerfile"]
+
+
+def test_add_host_needs_nerdctl_2_0_3() -> None:
+    """containerd/nerdctl#3786 added `build --add-host`, released in v2.0.3
+    (runfinch/finch#1223)."""
+    backend = get_backend("nerdctl")
+    hosts = dataclasses.replace(MINIMAL, extra_hosts=(("db", "10.0.0.5"),))
+    older = backend.tool_version(NERDCTL_VERSION_JSON.replace("v1.7.7", "v2.0.2"))
+    assert "extra hosts (--add-host), which nerdctl gets from nerdctl 2.0.3 on; found " \
+        "nerdctl v2.0.2" in str(backend.version_problem(hosts, older))
+    newer = backend.tool_version(NERDCTL_VERSION_JSON.replace("v1.7.7", "v2.0.3"))
+    assert backend.version_problem(hosts, newer) is None
