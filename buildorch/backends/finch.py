@@ -11,6 +11,10 @@ Differences from nerdctl:
 - `--build-context` is missing from Finch's generated docs; it is passed through and works
   only where Finch bundles nerdctl >= v2.0 (runfinch/finch-core#473; Finch shipped nerdctl
   v1.7.7 until then, runfinch/finch#1097).
+- Likewise `--attest`, `--pull` and `--add-host` are nerdctl's flags, missing from Finch's
+  generated docs; `--add-host` needs the nerdctl v2.0.3 that Finch bundles from 1.7 on
+  (runfinch/finch#1223). What nerdctl refuses (shm size, ulimits, no-cache filter, remote
+  contexts, see buildorch.backends.nerdctl) Finch refuses too.
 - On macOS and Windows nerdctl runs inside Finch's VM: the `--buildkit-host` address is one
   inside the VM, and only a fixed list of environment variables reaches it
   (cmd/finch/nerdctl_remote.go, `passedEnvs`). So `BUILDKIT_HOST` must be given as the flag,
