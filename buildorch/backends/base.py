@@ -56,6 +56,9 @@ class Backend(ABC):
     binary: ClassVar[str]
     local_store: ClassVar[bool]  # built images stay in the tool's own image store
     chaining: ClassVar[str]  # how a dependent build reaches its dependency's digest
+    # The tool attaches a provenance attestation unless told not to (buildx does, where
+    # the builder supports it), so buildorch leaves published images to that default.
+    default_provenance: ClassVar[bool] = False
 
     @abstractmethod
     def build_argv(self, request: BuildRequest) -> Argv: ...

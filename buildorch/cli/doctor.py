@@ -56,5 +56,5 @@ def pipeline_paths(pipeline: LoadedPipeline) -> Iterable[Path]:
 
     yield pipeline.folder
     for image in pipeline.images.values():
-        yield from (image.context_dir, image.dockerfile)
+        yield from (p for p in (image.context_dir, image.dockerfile) if p is not None)
         yield from (pipeline_path(pipeline.folder, value) for _, value in named_paths(image.spec))

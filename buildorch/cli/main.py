@@ -28,7 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = command(args)
         return code
     except BuildorchError as exc:
-        print(f"buildorch: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:  # several configuration errors: one each
+            print(f"buildorch: error: {line}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("buildorch: interrupted", file=sys.stderr)

@@ -31,6 +31,20 @@ _KNOWN_ARCH = frozenset({"386", "amd64", "amd64p32", "arm", "armbe", "arm64", "a
                          "s390x", "sparc", "sparc64", "wasm"})
 
 
+# Variants per architecture, as Go's GOAMD64/GOARM/GOARM64/GOPPC64/GORISCV64/GOMIPS name
+# them and containerd/platforms normalises them (amd64 v1 and arm64 v8 are implied).
+_KNOWN_VARIANTS = {
+    "amd64": ("v2", "v3", "v4"),
+    "arm": ("v5", "v6", "v7", "v8"),
+    "arm64": ("v8", *(f"v8.{n}" for n in range(10)), "v9", *(f"v9.{n}" for n in range(6))),
+    "ppc64le": ("power8", "power9", "power10"),
+    "ppc64": ("power8", "power9", "power10"),
+    "riscv64": ("rva20u64", "rva22u64"),
+    "mips": ("hardfloat", "softfloat"), "mipsle": ("hardfloat", "softfloat"),
+    "mips64": ("hardfloat", "softfloat"), "mips64le": ("hardfloat", "softfloat"),
+}
+
+
 class InvalidPlatform(ValueError):
     """Not a platform containerd would parse; the message says why."""
 
@@ -81,6 +95,21 @@ def parse(text: str) -> Platform:
     os_name = "darwin" if parts[0] == "macos" else parts[0]
     architecture, variant = _arch(parts[1], parts[2] if len(parts) == 3 else "")
     return Platform(os_name, architecture, variant)
+
+
+def unknown_part(platform: Platform) -> str | None:
+    """Why a parsed platform names no real OS, architecture or variant, if it does not: BuildKit
+    would take it and fail later (no base image has it, no worker can run it)."""
+    if platform.os not in _KNOWN_OS:
+        return f"unknown operating system {platform.os!r}"
+    if platform.architecture not in _KNOWN_ARCH:
+        return f"unknown architecture {platform.architecture!r}"
+    known = _KNOWN_VARIANTS.get(platform.architecture, ())
+    if platform.variant and platform.variant not in known:
+        choice = f"one of {', '.join(known)}" if known else "none"
+        return (f"unknown variant {platform.variant!r} of {platform.architecture} "
+                f"(known: {choice})")
+    return None
 
 
 def native() -> Platform:

@@ -18,14 +18,17 @@ from buildorch.pipeline.yaml_source import Located, Path_, dotted
 @dataclass(frozen=True)
 class ResolvedImage:
     name: str
-    spec: Image  # defaults merged in
-    context_dir: Path
-    dockerfile: Path
+    spec: Image  # what it inherits and defaults merged in
+    context_dir: Path | None  # None: a remote context (`remote_context`)
+    dockerfile: Path | None  # None: written inline, or inside a remote context
     dockerfile_display: str
-    info: PlatformAnalyses  # the Dockerfile as built for each of the image's platforms
+    # The Dockerfile as built for each of the image's platforms; None when it is inside a
+    # remote context (only the builder fetches it: no implicit edges, no stages known).
+    info: PlatformAnalyses | None
     cache: CacheProfile | None
     cache_name: str | None
     cache_source: Located | None = None  # the profile's file, for errors that name it
+    remote_context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,24 @@ class LoadedPipeline:
 
         `rest` continues the path: a list index (lists are replaced whole) or a mapping key
         (mappings merge key by key, so the key decides)."""
-        own = self.model.images[image]
-        if field in own.model_fields_set and not (
-                rest and isinstance(rest[0], str) and rest[0] not in getattr(own, field)):
-            return ("images", image, field, *rest)
-        return ("defaults", field, *rest)
+        key = rest[0] if rest and isinstance(rest[0], str) else None
+        owner = self._owner(image, field, key, set())
+        return ("images", owner, field, *rest) if owner else ("defaults", field, *rest)
+
+    def _owner(self, image: str, field: str, key: str | None, seen: set[str]) -> str | None:
+        """The image or template whose own fields give `field` (the last it inherits
+        from wins), or None: `defaults`."""
+        own = self.model.images.get(image)
+        if own is None or image in seen:
+            return None
+        seen.add(image)
+        if field in own.model_fields_set and (key is None or key in getattr(own, field)):
+            return image
+        for parent in reversed(own.inherits):
+            found = self._owner(parent, field, key, seen)
+            if found:
+                return found
+        return None
 
     def error(self, message: str, path: Path_) -> ConfigError:
         file, line = self.where(path)

@@ -16,17 +16,21 @@ from pydantic import ValidationError
 from buildorch.cache.profiles import CacheProfile, find_profile, profile_search_path
 from buildorch.dockerfiles.parser import BuildPlatforms, parse_dockerfile, read_dockerfile
 from buildorch.dockerfiles.per_platform import PlatformAnalyses
-from buildorch.errors import ConfigError, shorten
+from buildorch.errors import ConfigError, ConfigErrors, Problems, shorten
 from buildorch.localpaths import InvalidPath, expand_home, is_dir, is_file
 from buildorch.oci import platforms as oci_platforms
+from buildorch.pipeline.as_written import as_written
+from buildorch.pipeline.foreign import check_foreign_content, check_not_foreign
 from buildorch.pipeline.gitinfo import git_builtins
+from buildorch.pipeline.inherits import Inheritance, InheritError, merge_defaults
 from buildorch.pipeline.interpolation import InterpolationError, VarResolver
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
-from buildorch.pipeline.model import Image, ImageFields, Pipeline
+from buildorch.pipeline.model import Image
 from buildorch.pipeline.named_paths import named_paths
 from buildorch.pipeline.overrides import apply_sets, parse_set
 from buildorch.pipeline.references import check_duplicate_tags, check_references
-from buildorch.pipeline.validation_errors import Origins, config_error_from
+from buildorch.pipeline.validation_errors import Origins, config_errors_from, validate_model
+from buildorch.pipeline.value_checks import check_values, is_remote, remote_context_problem
 from buildorch.pipeline.yaml_source import Located, Path_, dotted, load_yaml
 
 
@@ -40,36 +44,64 @@ class LoadOptions:
 
 
 def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipeline:
+    """The pipeline at `path`, checked; every configuration error found is raised at once
+    (ConfigErrors), each naming its file, line and field."""
     options = options or LoadOptions()
     env = os.environ if options.env is None else options.env
     display = str(path)
+    check_not_foreign(path, display)
     source = load_yaml(path, display)
-    data = source.data
-    if not isinstance(data, dict):
+    if not isinstance(source.data, dict):
         raise ConfigError("a pipeline file must be a YAML mapping", file=display,
                           line=source.line_of(()))
+    check_foreign_content(source)
+    problems = Problems()
     folder = path.resolve().parent
-    resolver = _resolver(data, source, folder, options, env)
-    data = _interpolate(data, source, resolver)
+    data = as_written(source)
+    assert isinstance(data, dict)
+    resolver = _resolver(data, source, folder, options, env, problems)
+    data = _interpolate(data, source, resolver, problems)
     images = data.get("images")
     origins: Origins = {}
     if isinstance(images, dict):
         origins = apply_sets(images, [parse_set(s) for s in options.sets])
-    try:
-        model = Pipeline.model_validate(data)
-    except ValidationError as exc:
-        raise config_error_from(exc, Pipeline, source, origins) from None
+    model, broken = validate_model(data, source, origins, problems)
+    if model is None:
+        problems.raise_if_any()
+        raise AssertionError("a pipeline that did not validate gave no error")
     partial = LoadedPipeline(path, display, folder, model, {}, source, origins, resolver)
-    specs = {name: merge_defaults(model.defaults, own) for name, own in model.images.items()}
-    check_references(partial, specs)
-    check_duplicate_tags(partial, specs)
-    resolved = _resolve_images(partial, specs, options, resolver)
+    specs = _merged_specs(partial, problems)
+    check_references(partial, specs, problems, broken)
+    check_duplicate_tags(partial, specs, problems)
+    resolved = _resolve_images(partial, specs, options, resolver, problems)
+    problems.raise_if_any()
     return LoadedPipeline(path, display, folder, model, resolved, source, origins, resolver)
+
+
+def _merged_specs(p: LoadedPipeline, problems: Problems) -> dict[str, Image]:
+    """Each image (not the templates) with what it inherits and `defaults` merged in."""
+    inheritance = Inheritance(p.model.images)
+    specs: dict[str, Image] = {}
+    for name in p.model.images:
+        if name.startswith("_"):
+            continue
+        try:
+            spec = merge_defaults(p.model.defaults, inheritance.image(name))
+        except InheritError as exc:
+            index = () if exc.index is None else (exc.index,)
+            problems.add(p.error(exc.message, ("images", exc.image, "inherits", *index)))
+            continue
+        if spec.context is None:
+            problems.add(p.error("required field is missing (on the image, an image it "
+                                 "inherits, or defaults)", ("images", name, "context")))
+        else:
+            specs[name] = spec
+    return specs
 
 
 def _resolver(
     data: dict[str, object], source: Located, folder: Path, options: LoadOptions,
-    env: Mapping[str, str],
+    env: Mapping[str, str], problems: Problems,
 ) -> VarResolver:
     raw = data.get("vars") or {}
     if not isinstance(raw, dict):
@@ -85,7 +117,9 @@ def _resolver(
         **git_builtins(folder, env), "PIPELINE": lambda: str(name) if name else None,
     }
     resolver = VarResolver(pipeline_vars, options.variables, builtins, env)
-    for var in pipeline_vars:  # an unresolvable variable is an error even if unused
+    # An unresolvable variable is an error even if unused. The first one stops loading:
+    # variables build on each other, and every later use would repeat it.
+    for var in pipeline_vars:
         try:
             resolver(var)
         except InterpolationError as exc:
@@ -94,15 +128,18 @@ def _resolver(
     return resolver
 
 
-def _interpolate(data: dict[str, object], source: Located,
-                 resolver: VarResolver) -> dict[str, object]:
+def _interpolate(data: dict[str, object], source: Located, resolver: VarResolver,
+                 problems: Problems) -> dict[str, object]:
+    """${NAME} expanded in every string but `vars`; a string that cannot be is reported
+    and kept as written."""
     def walk(value: object, path: Path_) -> object:
         if isinstance(value, str):
             try:
                 return resolver.expand(value)
             except InterpolationError as exc:
-                raise ConfigError(str(exc), file=source.file, line=source.line_of(path),
-                                  field=dotted(path)) from None
+                problems.add(ConfigError(str(exc), file=source.file, line=source.line_of(path),
+                                         field=dotted(path)), settles=True)
+                return value
         if isinstance(value, dict):
             return {k: walk(v, (*path, k)) for k, v in value.items()}
         if isinstance(value, list):
@@ -116,49 +153,74 @@ def _interpolate(data: dict[str, object], source: Located,
     return result
 
 
-def merge_defaults(defaults: ImageFields, image: Image) -> Image:
-    """`defaults` under an image: mappings merge key by key, other fields are replaced."""
-    base = defaults.model_dump(exclude_unset=True)
-    own = image.model_dump(exclude_unset=True)
-    merged = {**base, **own}
-    for key in ("args", "labels", "contexts"):
-        if key in base and key in own:
-            merged[key] = {**base[key], **own[key]}
-    return Image.model_validate(merged) if base else image
-
-
 def _resolve_images(
-    p: LoadedPipeline, specs: Mapping[str, Image], options: LoadOptions, resolver: VarResolver
+    p: LoadedPipeline, specs: Mapping[str, Image], options: LoadOptions, resolver: VarResolver,
+    problems: Problems,
 ) -> dict[str, ResolvedImage]:
-    search = profile_search_path(p.folder, options.cache_config)
-    profiles: dict[str, tuple[CacheProfile, Located]] = {}
+    profiles = _Profiles(p, options, resolver)
     resolved: dict[str, ResolvedImage] = {}
     for name, spec in specs.items():
-        # normpath, not resolve(): one stat per image instead of one per path component
         try:
-            context_dir = Path(os.path.normpath(p.folder / expand_home(spec.context)))
-        except InvalidPath as exc:
-            raise p.error(str(exc), p.field_path(name, "context")) from None
-        if not is_dir(context_dir):
-            raise p.error(f"build context folder not found: {shorten(spec.context)}",
-                          ("images", name, "context"))
-        dockerfile = context_dir / (spec.dockerfile or "Dockerfile")
-        df_display = os.path.relpath(dockerfile)
-        if not is_file(dockerfile):
-            where = p.field_path(name, "dockerfile") if spec.dockerfile else (
-                "images", name, "context")
-            raise p.error(f"Dockerfile not found: {df_display}", where)
-        _check_local_paths(p, name, spec)
-        info = _analyse(p, name, dockerfile, df_display, spec)
-        wanted = options.cache if options.cache is not None else spec.cache
-        cache_name = None if wanted in (None, "none") else wanted
-        if cache_name is not None and cache_name not in profiles:
-            profiles[cache_name] = _load_profile(p, name, cache_name, search, resolver,
-                                                 from_cli=options.cache is not None)
-        profile, source = profiles[cache_name] if cache_name else (None, None)
-        resolved[name] = ResolvedImage(name, spec, context_dir, dockerfile, df_display, info,
-                                       profile, cache_name, source)
+            resolved[name] = _resolve(p, name, spec, options, profiles, problems)
+        except ConfigError as exc:
+            problems.add(exc)
     return resolved
+
+
+def _resolve(p: LoadedPipeline, name: str, spec: Image, options: LoadOptions,
+             profiles: _Profiles, problems: Problems) -> ResolvedImage:
+    where = _where(p, name, spec)
+    with problems.collecting():
+        _check_local_paths(p, name, spec)
+    with problems.collecting():
+        check_values(p, name, spec)
+    wanted = options.cache if options.cache is not None else spec.cache
+    cache_name = None if wanted in (None, "none") else wanted
+    profile, profile_source = profiles.get(name, cache_name)
+    return ResolvedImage(name, spec, where.context_dir, where.dockerfile, where.display,
+                         _analyse(p, name, where, spec), profile, cache_name, profile_source,
+                         where.remote)
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where an image's context and Dockerfile are."""
+
+    context_dir: Path | None  # None: a remote context
+    dockerfile: Path | None  # None: inline, or inside a remote context
+    display: str  # the Dockerfile as messages name it
+    text: str | None = None  # the Dockerfile, where it is not a local file
+    remote: str | None = None  # the URL of a remote context
+
+
+def _where(p: LoadedPipeline, name: str, spec: Image) -> _Where:
+    assert spec.context is not None  # checked when merging
+    inline = spec.dockerfile_inline
+    inline_display = f"{p.display}:images.{name}.dockerfile_inline"
+    if is_remote(spec.context):
+        if problem := remote_context_problem(spec.context):
+            raise p.error(problem, p.field_path(name, "context"))
+        if inline is not None:
+            raise p.error("dockerfile_inline needs a local context folder (a remote context "
+                          "brings its own Dockerfile)", p.field_path(name, "dockerfile_inline"))
+        return _Where(None, None, spec.dockerfile or "Dockerfile", remote=spec.context)
+    # normpath, not resolve(): one stat per image instead of one per path component
+    try:
+        context_dir = Path(os.path.normpath(p.folder / expand_home(spec.context)))
+    except InvalidPath as exc:
+        raise p.error(str(exc), p.field_path(name, "context")) from None
+    if not is_dir(context_dir):
+        raise p.error(f"build context folder not found: {shorten(spec.context)}",
+                      p.field_path(name, "context"))
+    if inline is not None:
+        return _Where(context_dir, None, inline_display, text=inline)
+    dockerfile = context_dir / (spec.dockerfile or "Dockerfile")
+    display = os.path.relpath(dockerfile)
+    if not is_file(dockerfile):
+        field = p.field_path(name, "dockerfile") if spec.dockerfile else p.field_path(
+            name, "context")
+        raise p.error(f"Dockerfile not found: {display}", field)
+    return _Where(context_dir, dockerfile, display)
 
 
 def _check_local_paths(p: LoadedPipeline, name: str, spec: Image) -> None:
@@ -170,53 +232,99 @@ def _check_local_paths(p: LoadedPipeline, name: str, spec: Image) -> None:
             raise p.error(str(exc), p.field_path(name, *where)) from None
 
 
-def _analyse(
-    p: LoadedPipeline, name: str, dockerfile: Path, display: str, spec: Image
-) -> PlatformAnalyses:
+def _analyse(p: LoadedPipeline, name: str, where: _Where, spec: Image) -> PlatformAnalyses | None:
     """The Dockerfile as BuildKit reads it for each platform the image is built for (this
-    machine's when none is given), on this machine's platform."""
+    machine's when none is given), on this machine's platform; None for a Dockerfile in a
+    remote context, which only the builder fetches."""
+    if where.dockerfile is None and where.text is None:
+        return None
     targets = _platforms(p, name, spec)
     native = oci_platforms.native().format()
+    display = where.display
     try:
-        text = read_dockerfile(dockerfile, display)
+        text = read_dockerfile(where.dockerfile, display) if where.dockerfile else where.text
+        assert text is not None
         infos = tuple(parse_dockerfile(text, display, spec.args,
                                        BuildPlatforms(target, native, spec.target))
                       for target in targets)
         infos[0].target_stage(spec.target)
     except ConfigError as exc:
-        where = p.field_path(name, "target") if spec.target else p.field_path(name, "context")
+        field = "target" if spec.target else (
+            "dockerfile_inline" if where.text is not None else "context")
         detail = exc.message if exc.line is None else f"{display}:{exc.line}: {exc.message}"
-        raise p.error(detail, where) from None
-    return PlatformAnalyses(targets, infos)
+        raise p.error(detail, p.field_path(name, field)) from None
+    analyses = PlatformAnalyses(targets, infos)
+    _check_stage_names(p, name, analyses, spec.no_cache_filter)
+    return analyses
+
+
+def _check_stage_names(p: LoadedPipeline, name: str, info: PlatformAnalyses,
+                       stages: list[str]) -> None:
+    """no_cache_filter names stages as BuildKit matches them: named stages, any case."""
+    known = {s.lower() for s in info.stage_names()}
+    for i, stage in enumerate(stages):
+        if stage.lower() not in known:
+            shown = ", ".join(info.stage_names()) or "none are named"
+            raise p.error(f"no stage '{shorten(stage)}' in {info.path} (stages: {shown})",
+                          p.field_path(name, "no_cache_filter", i))
 
 
 def _platforms(p: LoadedPipeline, name: str, spec: Image) -> tuple[str, ...]:
     found: dict[str, None] = {}
     for i, text in enumerate(spec.platforms):
         try:
-            found[oci_platforms.parse(text).format()] = None
+            platform = oci_platforms.parse(text)
         except oci_platforms.InvalidPlatform as exc:
             raise p.error(str(exc), p.field_path(name, "platforms", i)) from None
+        if problem := oci_platforms.unknown_part(platform):
+            raise p.error(f"{shorten(text)!r}: {problem}", p.field_path(name, "platforms", i))
+        found[platform.format()] = None
     return tuple(found) or (oci_platforms.native().format(),)
 
 
-def _load_profile(
-    p: LoadedPipeline, image: str, name: str, search: list[Path], resolver: VarResolver,
-    from_cli: bool = False,
-) -> tuple[CacheProfile, Located]:
-    found = find_profile(name, search)
-    if found is None:
-        folders = ", ".join(os.path.relpath(f) for f in search[:3])
+class _Profiles:
+    """Cache profiles, each loaded once; a profile's own errors are reported once."""
+
+    def __init__(self, p: LoadedPipeline, options: LoadOptions, resolver: VarResolver) -> None:
+        self.p = p
+        self.from_cli = options.cache is not None
+        self.search = profile_search_path(p.folder, options.cache_config)
+        self.resolver = resolver
+        self.loaded: dict[str, tuple[CacheProfile, Located] | ConfigError] = {}
+
+
+    def get(self, image: str, name: str | None) -> tuple[CacheProfile | None, Located | None]:
+        if name is None:
+            return None, None
+        if name not in self.loaded:
+            found = find_profile(name, self.search)
+            if found is None:
+                raise self._missing(image, name)  # against each image that names it
+            try:
+                self.loaded[name] = self._load(found)
+            except ConfigError as exc:  # reported once: equal errors are merged
+                self.loaded[name] = exc
+        entry = self.loaded[name]
+        if isinstance(entry, ConfigError):
+            raise entry
+        return entry
+
+    def _missing(self, image: str, name: str) -> ConfigError:
+        folders = ", ".join(os.path.relpath(f) for f in self.search[:3])
         message = f"cache profile '{name}' not found (looked in {folders})"
-        if from_cli:
-            raise ConfigError(f"--cache {name}: {message}")
-        raise p.error(message, p.field_path(image, "cache"))
-    display = os.path.relpath(found)
-    source = load_yaml(found, display)
-    if not isinstance(source.data, dict):
-        raise ConfigError("a cache profile must be a YAML mapping", file=display, line=1)
-    data = _interpolate(source.data, source, resolver)
-    try:
-        return CacheProfile.model_validate(data), source
-    except ValidationError as exc:
-        raise config_error_from(exc, CacheProfile, source) from None
+        if self.from_cli:
+            return ConfigError(f"--cache {name}: {message}")
+        return self.p.error(message, self.p.field_path(image, "cache"))
+
+    def _load(self, found: Path) -> tuple[CacheProfile, Located]:
+        display = os.path.relpath(found)
+        source = load_yaml(found, display)
+        if not isinstance(source.data, dict):
+            raise ConfigError("a cache profile must be a YAML mapping", file=display, line=1)
+        problems = Problems()
+        data = _interpolate(source.data, source, self.resolver, problems)
+        problems.raise_if_any()
+        try:
+            return CacheProfile.model_validate(data), source
+        except ValidationError as exc:
+            raise ConfigErrors(config_errors_from(exc, CacheProfile, source)) from None

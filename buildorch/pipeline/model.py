@@ -1,4 +1,8 @@
-"""The pipeline file (version 1) as pydantic models: the user-facing contract."""
+"""The pipeline file (version 1) as pydantic models: the user-facing contract.
+
+Each field has a description: `buildorch schema` carries them, so an editor shows them.
+Checks that need more than one value (files, Dockerfiles, other images) are the loader's.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,19 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from buildorch.backends.catalog import BackendChoice
+from buildorch.pipeline import bake_values
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+# An image, or a template (a name starting with `_`) that only others inherit from.
+IMAGE_KEY_PATTERN = r"^_?[A-Za-z0-9][A-Za-z0-9_.-]*$"
 ImageName = Annotated[str, Field(pattern=NAME_PATTERN)]
+ImageKey = Annotated[str, Field(pattern=IMAGE_KEY_PATTERN)]
 NonEmpty = Annotated[str, Field(min_length=1)]
+StringMap = dict[NonEmpty, str]
+
+
+def described(text: str, **kwargs: Any) -> Any:
+    return Field(description=text, **kwargs)
 
 
 class _Strict(BaseModel):
@@ -20,10 +33,13 @@ class _Strict(BaseModel):
 class Secret(_Strict):
     """A secret mount source: a file (`src`) or an environment variable (`env`)."""
 
-    id: NonEmpty
-    src: NonEmpty | None = None
-    env: NonEmpty | None = None
-    required: bool = True
+    id: NonEmpty = described("The id a `RUN --mount=type=secret,id=...` names.")
+    src: NonEmpty | None = described("A file holding the value (relative to the pipeline; "
+                                      "~ expands).", default=None)
+    env: NonEmpty | None = described("An environment variable holding the value.",
+                                      default=None)
+    required: bool = described("false: build without the secret when its source is absent.",
+                               default=True)
 
     @model_validator(mode="after")
     def _one_source(self) -> Secret:
@@ -35,22 +51,20 @@ class Secret(_Strict):
 class Ssh(_Strict):
     """SSH forwarding: `default` is the agent at SSH_AUTH_SOCK; `paths` are keys or sockets."""
 
-    id: NonEmpty
-    paths: list[NonEmpty] = Field(default_factory=list)
+    id: NonEmpty = described("The id a `RUN --mount=type=ssh,id=...` names (`default`).")
+    paths: list[NonEmpty] = described("Agent sockets or key files; none: SSH_AUTH_SOCK.",
+                                      default_factory=list)
 
 
 class ImageContext(_Strict):
     """A named build context that is another image of this pipeline, pinned by digest."""
 
-    image: ImageName
+    image: ImageName = described("The pipeline image whose digest from this run is used.")
 
 
-def _args_to_strings(value: Any) -> Any:
-    # YAML reads `3.12` as a float and `true` as a bool; build args are strings.
-    if isinstance(value, dict):
-        return {k: (str(v).lower() if isinstance(v, bool) else str(v))
-                if isinstance(v, int | float | bool) else v for k, v in value.items()}
-    return value
+class UlimitLimits(_Strict):
+    soft: int = described("Soft limit (-1: unlimited).", ge=-1)
+    hard: int = described("Hard limit (-1: unlimited).", ge=-1)
 
 
 def _ssh_shorthand(value: Any) -> Any:
@@ -63,48 +77,110 @@ def _ssh_shorthand(value: Any) -> Any:
 class ImageFields(_Strict):
     """Fields an image and `defaults` share. In `defaults` every field is optional."""
 
-    context: NonEmpty | None = None
-    dockerfile: NonEmpty | None = None
-    target: NonEmpty | None = None
-    depends_on: list[ImageName] = Field(default_factory=list)
-    contexts: dict[NonEmpty, ImageContext | NonEmpty] = Field(default_factory=dict)
-    args: dict[NonEmpty, str] = Field(default_factory=dict)
-    labels: dict[NonEmpty, str] = Field(default_factory=dict)
-    tags: list[NonEmpty] = Field(default_factory=list)
-    platforms: list[NonEmpty] = Field(default_factory=list)
-    secrets: list[Secret] = Field(default_factory=list)
-    ssh: list[Ssh] = Field(default_factory=list)
-    cache: NonEmpty | None = None
-    push: bool = False
-    no_cache: bool = False
-    network: NonEmpty | None = None
-    builder: NonEmpty | None = None
-    estimated_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    context: NonEmpty | None = described(
+        "Build context: a folder (relative to the pipeline file), an https:// URL, or a git "
+        "URL (`https://host/repo.git#ref:subdir`, `git@host:repo.git`).", default=None)
+    dockerfile: NonEmpty | None = described(
+        "Dockerfile path, relative to the context (default: Dockerfile).", default=None)
+    dockerfile_inline: str | None = described(
+        "The Dockerfile's text, written in the pipeline instead of a file.", default=None)
+    target: NonEmpty | None = described("The Dockerfile stage to build (default: the last).",
+                                        default=None)
+    description: str | None = described("What the image is, for people (shown by `plan`).",
+                                        default=None)
+    inherits: list[ImageKey] = described(
+        "Images or templates (`_name`) whose fields this one starts from, in order: "
+        "mappings merge key by key, other fields are replaced; the image's own fields last.",
+        default_factory=list)
+    depends_on: list[ImageName] = described(
+        "Images built before this one, besides those its Dockerfile names.",
+        default_factory=list)
+    contexts: dict[NonEmpty, ImageContext | NonEmpty] = described(
+        "Named build contexts: a folder, a URL (`docker-image://`, `https://`, git), or "
+        "`{image: NAME}` for another image of this run, pinned by digest.",
+        default_factory=dict)
+    args: StringMap = described("Build args, each value exactly as written.",
+                                default_factory=dict)
+    labels: StringMap = described("Image labels, each value exactly as written.",
+                                  default_factory=dict)
+    annotations: StringMap = described(
+        "OCI annotations on the image manifest (`KEY: value`; buildx's `index:`/`manifest:` "
+        "prefixes are kept).", default_factory=dict)
+    tags: list[NonEmpty] = described("Image references the result is tagged (and pushed) as.",
+                                     default_factory=list)
+    platforms: list[NonEmpty] = described(
+        "Target platforms, `os/arch[/variant]` (default: this machine's).",
+        default_factory=list)
+    secrets: list[Secret] = described("Secrets RUN steps may mount; passed by reference.",
+                                      default_factory=list)
+    ssh: list[Ssh] = described("SSH agent sockets or keys RUN steps may use.",
+                               default_factory=list)
+    cache: NonEmpty | None = described("A cache profile in cache-config/, or `none`.",
+                                       default=None)
+    push: bool = described("Publish the tags once every image of the run has built.",
+                           default=False)
+    outputs: list[NonEmpty] = described(
+        "Extra exports, as bake's `output`: `type=local,dest=DIR`, `type=tar,dest=FILE`, "
+        "`type=oci,dest=FILE`, `type=docker`, `type=cacheonly`, or `type=image,ATTR=...` "
+        "(attributes of the image export).", default_factory=list)
+    attest: list[NonEmpty] = described(
+        "Attestations: `type=sbom`, `type=provenance,mode=min|max`, "
+        "`type=provenance,disabled=true`. Default: provenance (mode=min) on published "
+        "images, none on others.", default_factory=list)
+    pull: bool = described("Always look up newer versions of base images.", default=False)
+    no_cache: bool = described("Build without any cache.", default=False)
+    no_cache_filter: list[NonEmpty] = described("Stages to build without cache.",
+                                                default_factory=list)
+    network: NonEmpty | None = described("Network of RUN steps: default, host or none.",
+                                         default=None)
+    extra_hosts: dict[NonEmpty, NonEmpty] = described(
+        "Host names RUN steps resolve: `{host: ip}`, or compose's `[\"host:ip\"]`.",
+        default_factory=dict)
+    shm_size: Annotated[int, Field(ge=0)] | None = described(
+        "Size of /dev/shm for RUN steps: bytes, or `64m`, `1g` (powers of 1024).", default=None)
+    ulimits: dict[NonEmpty, UlimitLimits] = described(
+        "Limits of RUN steps: `{nofile: 1024}`, `{nofile: {soft: 1024, hard: 2048}}`, or "
+        "bake's `[\"nofile=1024:2048\"]`.", default_factory=dict)
+    builder: NonEmpty | None = described("The builder (of `builders`) that builds it.",
+                                         default=None)
+    estimated_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = described(
+        "Expected build time before any run was recorded (orders the schedule).",
+        default=None)
 
-    _args = field_validator("args", "labels", mode="before")(_args_to_strings)
     _ssh = field_validator("ssh", mode="before")(_ssh_shorthand)
+    _hosts = field_validator("extra_hosts", mode="before")(bake_values.extra_hosts)
+    _shm = field_validator("shm_size", mode="before")(bake_values.byte_size)
+    _ulimits = field_validator("ulimits", mode="before")(bake_values.ulimits)
+    _outputs = field_validator("outputs", mode="after")(bake_values.check_outputs)
+    _attest = field_validator("attest", mode="after")(bake_values.check_attests)
 
 
 class Image(ImageFields):
-    context: NonEmpty  # required on an image
+    """One image (a Dockerfile target), or a template (`_name`) others inherit from."""
 
 
 class Builder(_Strict):
-    name: ImageName
-    backend: BackendChoice = "auto"
-    address: NonEmpty | None = None
-    max_parallel: Annotated[int, Field(ge=1)] = 4
+    name: ImageName = described("How images and `--builder` name it.")
+    backend: BackendChoice = described("The tool that drives BuildKit.", default="auto")
+    address: NonEmpty | None = described(
+        "BuildKit host (nerdctl, finch, buildctl) or docker host, context or buildx builder.",
+        default=None)
+    max_parallel: Annotated[int, Field(ge=1)] = described("Builds at once on this builder.",
+                                                           default=4)
 
 
 class Pipeline(_Strict):
-    version: Literal[1]
-    name: ImageName
-    vars: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(
-        default_factory=dict
-    )
-    defaults: ImageFields = Field(default_factory=ImageFields)
-    builders: list[Builder] = Field(default_factory=list)
-    images: Annotated[dict[ImageName, Image], Field(min_length=1)]
-    groups: dict[ImageName, list[ImageName]] = Field(default_factory=dict)
-
-    _vars = field_validator("vars", mode="before")(_args_to_strings)
+    version: Literal[1] = described("The pipeline file format: 1.")
+    name: ImageName = described("The pipeline's name, in cache keys and records.")
+    vars: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = described(
+        "Variables for ${NAME} in string values; --var NAME=VALUE overrides.",
+        default_factory=dict)
+    defaults: ImageFields = described("Fields merged under every image.",
+                                      default_factory=ImageFields)
+    builders: list[Builder] = described("Where builds run (default: one auto-detected).",
+                                        default_factory=list)
+    images: Annotated[dict[ImageKey, Image], Field(min_length=1)] = described(
+        "The images, by name; names starting with `_` are templates, never built.")
+    groups: dict[ImageName, list[ImageName]] = described(
+        "Named selections of images and groups (`default` is built when none is named).",
+        default_factory=dict)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from buildorch.backends.flags import context_scheme_problem
-from buildorch.errors import shorten
+from buildorch.errors import Problems, shorten
 from buildorch.oci.reference import InvalidReference, check
 from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.pipeline.model import Image
@@ -16,12 +16,19 @@ from buildorch.pipeline.model import Image
 DOCKER_IMAGE = "docker-image://"
 
 
-def check_references(p: LoadedPipeline, specs: Mapping[str, Image]) -> None:
-    _check_builders(p)
+def check_references(p: LoadedPipeline, specs: Mapping[str, Image], problems: Problems,
+                     broken: Iterable[str] = ()) -> None:
+    """Every problem found goes to `problems`. `broken` are images left out because of
+    errors of their own: naming them is not another error."""
+    with problems.collecting():
+        _check_builders(p)
     builders = {b.name for b in p.model.builders}
+    known = frozenset(n for n in p.model.images if not n.startswith("_")) | frozenset(broken)
     for name, spec in specs.items():
-        _check_image(p, name, spec, specs, builders)
-    _check_groups(p, specs)
+        with problems.collecting():
+            _check_image(p, name, spec, known, builders)
+    with problems.collecting():
+        _check_groups(p, known)
 
 
 def _check_builders(p: LoadedPipeline) -> None:
@@ -32,7 +39,7 @@ def _check_builders(p: LoadedPipeline) -> None:
         seen.add(builder.name)
 
 
-def _check_image(p: LoadedPipeline, name: str, spec: Image, specs: Mapping[str, Image],
+def _check_image(p: LoadedPipeline, name: str, spec: Image, specs: frozenset[str],
                  builders: set[str]) -> None:
     for i, dep in enumerate(spec.depends_on):
         if dep not in specs:
@@ -68,7 +75,7 @@ def _check_reference(p: LoadedPipeline, ref: str, where: tuple[str | int, ...],
         raise p.error(f"{shorten(ref)!r} is not an image reference: {exc}", where) from None
 
 
-def _check_groups(p: LoadedPipeline, specs: Mapping[str, Image]) -> None:
+def _check_groups(p: LoadedPipeline, specs: frozenset[str]) -> None:
     groups = p.model.groups
     for group, members in groups.items():
         if group in specs:
@@ -108,13 +115,14 @@ def _group_cycle(groups: Mapping[str, list[str]]) -> list[str]:
     return []
 
 
-def check_duplicate_tags(p: LoadedPipeline, specs: Mapping[str, Image]) -> None:
+def check_duplicate_tags(p: LoadedPipeline, specs: Mapping[str, Image],
+                         problems: Problems) -> None:
     owner: dict[str, str] = {}
     for name, spec in specs.items():
         for i, tag in enumerate(spec.tags):
             if tag in owner and owner[tag] != name:
-                raise p.error(f"tag '{shorten(tag)}' is also a tag of image '{owner[tag]}'",
-                              p.field_path(name, "tags", i))
+                problems.add(p.error(f"tag '{shorten(tag)}' is also a tag of image '{owner[tag]}'",
+                              p.field_path(name, "tags", i)))
             owner[tag] = name
 
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ValidationError
 
-from buildorch.errors import ConfigError
+from buildorch.errors import ConfigError, Problems
+from buildorch.pipeline.model import Pipeline
 from buildorch.pipeline.yaml_source import Located, Path_, dotted
 
 Origins = dict[Path_, tuple[str, int | None]]  # where `--set` gave a value
@@ -26,6 +27,35 @@ _MESSAGES = {
 }
 
 
+# What compose and bake call some fields (bake's HCL names use `-`; `cache_from`/`cache_to`
+# are one cache profile here).
+_ALIASES = {
+    "build_args": "args", "build-args": "args", "arg": "args",
+    "additional_contexts": "contexts", "additional-contexts": "contexts",
+    "cache_from": "cache",
+    "cache-from": "cache",
+    "cache_to": "cache",
+    "cache-to": "cache",
+    "platform": "platforms", "tag": "tags", "image": "tags", "label": "labels",
+    "output": "outputs", "secret": "secrets", "annotation": "annotations",
+    "dockerfile-inline": "dockerfile_inline", "no-cache": "no_cache",
+    "no-cache-filter": "no_cache_filter", "extra-hosts": "extra_hosts",
+    "shm-size": "shm_size", "network_mode": "network", "depends-on": "depends_on",
+    "ulimit": "ulimits", "inherit": "inherits", "group": "groups", "target_stage": "target",
+}
+
+
+def did_you_mean(name: str, allowed: Iterable[str]) -> str:
+    """` (did you mean 'args'?)` for a compose or bake name or a near miss, else ``."""
+    known = list(allowed)
+    alias = _ALIASES.get(name)
+    if alias in known:
+        note = ", a cache profile in cache-config/" if alias == "cache" else ""
+        return f" (did you mean '{alias}'{note}?)"
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def _clean_loc(loc: Iterable[str | int], models: set[str]) -> Path_:
     # Unions add the member's name (`str`, `ImageContext`, `function-after[...]`) to loc.
     return tuple(
@@ -39,9 +69,7 @@ def _message(error: dict[str, object], path: Path_, allowed: Iterable[str]) -> s
     kind = str(error["type"])
     if kind == "extra_forbidden":
         name = str(path[-1])
-        close = difflib.get_close_matches(name, list(allowed), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return f"unknown field '{name}'{hint}"
+        return f"unknown field '{name}'{did_you_mean(name, allowed)}"
     if kind == "literal_error":
         return f"must be one of {error['ctx']['expected']}"  # type: ignore[index]
     if kind == "too_short":
@@ -71,27 +99,19 @@ def _allowed_fields(model: type[BaseModel], path: Path_) -> list[str]:
     return list(current.model_fields)
 
 
-def config_error_from(
+def config_errors_from(
     exc: ValidationError, model: type[BaseModel], source: Located,
     origins: Origins | None = None,
-) -> ConfigError:
-    """The first error (by line) of `exc` as a ConfigError naming file, line and field."""
+) -> list[ConfigError]:
+    """Every error of `exc` as a ConfigError naming file, line and field."""
     models = {m.__name__ for m in _model_classes(model)}
-    best: ConfigError | None = None
-    best_key: tuple[int, int] = (1 << 30, 0)
-    for index, error in enumerate(exc.errors()):
+    found: list[ConfigError] = []
+    for error in exc.errors():
         path = _clean_loc(error["loc"], models)
         file, line = locate(path, source, origins or {})
-        key = (line or 0, index)
-        if best is None or key < best_key:
-            text = _message(dict(error), path, _allowed_fields(model, path))
-            best, best_key = ConfigError(text, file=file, line=line, field=dotted(path)), key
-    count = len(exc.errors())
-    assert best is not None
-    if count > 1:
-        best.message += f" (and {count - 1} more error{'s' if count > 2 else ''})"
-        best.args = (best.render(),)
-    return best
+        text = _message(dict(error), path, _allowed_fields(model, path))
+        found.append(ConfigError(text, file=file, line=line, field=dotted(path)))
+    return found
 
 
 def locate(path: Path_, source: Located, origins: Origins) -> tuple[str, int | None]:
@@ -122,3 +142,30 @@ def _models_in(annotation: object) -> list[type[BaseModel]]:
     for arg in getattr(annotation, "__args__", ()):
         found.extend(_models_in(arg))
     return found
+
+
+def validate_model(
+    data: dict[str, object], source: Located, origins: Origins, problems: Problems,
+) -> tuple[Pipeline | None, frozenset[str]]:
+    """The model, with every validation error recorded. Images with errors are left out so
+    that the others are checked further (their names are returned); errors elsewhere but in
+    `groups` stop here (None)."""
+    try:
+        return Pipeline.model_validate(data), frozenset()
+    except ValidationError as exc:
+        for error in config_errors_from(exc, Pipeline, source, origins):
+            problems.add(error)
+        locs = [error["loc"] for error in exc.errors()]
+    broken = frozenset(str(loc[1]) for loc in locs if len(loc) > 2 and loc[0] == "images")
+    if any(loc[:1] not in (("images",), ("groups",)) or (len(loc) <= 2 and loc[0] == "images")
+           for loc in locs):
+        return None, broken
+    images = data.get("images")
+    assert isinstance(images, dict)
+    rest = {**data, "images": {k: v for k, v in images.items() if k not in broken}}
+    if any(loc[0] == "groups" for loc in locs):
+        rest.pop("groups", None)
+    try:
+        return Pipeline.model_validate(rest), broken
+    except ValidationError:  # no image left
+        return None, broken

@@ -9,7 +9,7 @@ crashes. Merge keys follow YAML: `<<: *base` then `target: x` overrides the merg
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -36,6 +36,9 @@ class Located:
     file: str
     data: object  # plain dicts, lists and scalars
     lines: dict[Path_, int]
+    # The text of each plain scalar that YAML read as something other than a string
+    # (`3.10`, `0755`, `yes`, `~`), so that string fields can take it as written.
+    written: dict[Path_, str] = field(default_factory=dict)
 
     def line_of(self, path: Path_) -> int | None:
         """The line of `path`, or of its nearest ancestor that has one."""
@@ -64,6 +67,7 @@ class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
         self.lines: dict[Path_, int] = {}
+        self.written: dict[Path_, str] = {}
         self.count = 0
 
     def build(self, root: yaml.Node) -> object:
@@ -129,11 +133,15 @@ class _Builder:
         if construct is None:
             construct = type(_constructor).construct_undefined
         try:
-            return construct(_constructor, node)
+            value = construct(_constructor, node)
         except yaml.constructor.ConstructorError as exc:
             message = f"YAML error: {exc.problem}"
         except (ValueError, KeyError, IndexError, TypeError, AttributeError, OverflowError):
             message = f"{shorten(node.value)} is not a valid {node.tag.rsplit(':', 1)[-1]}"
+        else:
+            if not node.style and not isinstance(value, str):  # plain: None or ""
+                self.written[path] = node.value
+            return value
         raise self._error(message, node.start_mark.line + 1, path)
 
     def _error(self, message: str, line: int | None, path: Path_) -> ConfigError:
@@ -162,7 +170,7 @@ def parse_yaml(text: str, file: str) -> Located:
         return Located(file, None, {})
     builder = _Builder(file)
     data = builder.build(node)
-    return Located(file, data, builder.lines)
+    return Located(file, data, builder.lines, builder.written)
 
 
 def load_yaml(path: Path, display: str) -> Located:

@@ -73,6 +73,8 @@ def _implicit_edges(images: Mapping[str, ResolvedImage]) -> Iterable[Edge]:
     owners = {ImageRef.parse(tag).tagged_name(): name
               for name, img in images.items() for tag in img.spec.tags}
     for name, image in images.items():
+        if image.info is None:
+            continue  # a Dockerfile in a remote context: only the builder reads it
         named_contexts = {context_key(key) for key in image.spec.contexts}
         # A named context called like a stage replaces that stage: BuildKit never
         # resolves its FROM (dockerfile2llb/convert.go, namedContext(st.Name)).

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from buildorch.dockerfiles.per_platform import PlatformAnalyses
-from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
+from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.planning.graph import Edge
 from buildorch.planning.plan import Plan
 
@@ -38,7 +38,7 @@ def _drawing(p: LoadedPipeline, plan: Plan, stages: bool) -> _Drawing:
     for name, i in index.items():
         image = p.images[name]
         nodes: tuple[_Node, ...] = ()
-        if stages:
+        if stages and image.info is not None:
             needed = image.info.needed_stages(image.spec.target)
             nodes = tuple(_Node(_stage_id(i, s.index), s.name or f"stage {s.index}")
                           for s in needed)
@@ -53,26 +53,26 @@ def _drawing(p: LoadedPipeline, plan: Plan, stages: bool) -> _Drawing:
 
 
 def _end_of(p: LoadedPipeline, index: dict[str, int], name: str, stages: bool) -> str:
-    if not stages:
-        return f"i{index[name]}"
     image = p.images[name]
+    if not stages or image.info is None:
+        return f"i{index[name]}"
     return _stage_id(index[name], image.info.target_stage(image.spec.target).index)
 
 
 def _starts_of(p: LoadedPipeline, index: dict[str, int], edge: Edge, stages: bool) -> list[str]:
     i = index[edge.target]
-    if not stages:
-        return [f"i{i}"]
     image = p.images[edge.target]
-    return [_stage_id(i, s) for s in _using_stages(image, edge)]
+    if not stages or image.info is None:
+        return [f"i{i}"]
+    return [_stage_id(i, s) for s in _using_stages(image.info, image.spec.target, edge)]
 
 
-def _using_stages(image: ResolvedImage, edge: Edge) -> list[int]:
+def _using_stages(info: PlatformAnalyses, target: str | None, edge: Edge) -> list[int]:
     """The stages of `image` that use the dependency of `edge` (its first stage if none)."""
     context = edge.field.rsplit(".", 1)[-1] if edge.kind == "context" and edge.field else None
-    using = sorted({ref.stage for ref in image.info.external_references(image.spec.target)
+    using = sorted({ref.stage for ref in info.external_references(target)
                     if (edge.ref is not None and ref.line == edge.line) or ref.ref == context})
-    return using or [image.info.needed_stages(image.spec.target)[0].index]
+    return using or [info.needed_stages(target)[0].index]
 
 
 def _quote(text: str) -> str:
@@ -113,9 +113,9 @@ def to_text(p: LoadedPipeline, plan: Plan, stages: bool = False) -> str:
     for planned in plan.images:
         after = f"  <- {', '.join(planned.depends_on)}" if planned.depends_on else ""
         lines.append(f"{planned.name}{after}")
-        if stages:
-            image = p.images[planned.name]
-            info = image.info
+        image = p.images[planned.name]
+        info = image.info
+        if stages and info is not None:
             for stage in info.needed_stages(image.spec.target):
                 uses = sorted({_label(info, a) for a, b, _, _ in info.stage_edges()
                                if b == stage.index})

@@ -13,7 +13,7 @@ import networkx as nx
 from buildorch.backends.base import Backend
 from buildorch.backends.catalog import OFFLINE_DEFAULT
 from buildorch.backends.flags import is_local_context
-from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef
+from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef, Ulimit
 from buildorch.cache.plan import CacheContext, ImageCache, plan_cache
 from buildorch.oci.reference import context_key, repository_of
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
@@ -121,6 +121,33 @@ def _outputs(ctx: RequestContext, image: ResolvedImage) -> Outputs:
     return Outputs(tags=tuple(image.spec.tags))
 
 
+PROVENANCE = "provenance"
+
+
+def attestations(ctx: RequestContext, image: ResolvedImage) -> tuple[AttrSpec, ...]:
+    """As the pipeline asks; else provenance (mode=min) on published images, as buildx
+    attaches by default, and none on the others (an unpublished image's provenance is
+    work nobody reads)."""
+    specs = tuple(AttrSpec.parse(text) for text in image.spec.attest)
+    if any(spec.type == PROVENANCE for spec in specs):
+        return specs
+    if ctx.published(image.name):
+        if ctx.backend.default_provenance:
+            return specs
+        return (*specs, AttrSpec(PROVENANCE, (("mode", "min"),)))
+    if ctx.backend.default_provenance:
+        return (*specs, AttrSpec(PROVENANCE, (("disabled", "true"),)))
+    return specs
+
+
+def user_outputs(image: ResolvedImage) -> tuple[tuple[AttrSpec, ...], tuple[tuple[str, str], ...]]:
+    """The pipeline's `outputs`: exports besides the image, and the image export's own
+    attributes (from a `type=image` entry)."""
+    specs = tuple(AttrSpec.parse(text) for text in image.spec.outputs)
+    image_attrs = next((s.attrs for s in specs if s.type == "image"), ())
+    return tuple(s for s in specs if s.type != "image"), image_attrs
+
+
 def image_cache(ctx: RequestContext, image: ResolvedImage) -> ImageCache:
     if image.cache is None or ctx.options.cache is None:
         return ImageCache()
@@ -133,10 +160,14 @@ def make_request(ctx: RequestContext, image: ResolvedImage, cache: ImageCache) -
     builder = ctx.options.builder or next(
         (b.address for b in p.model.builders if b.name == spec.builder), None)
     out = _outputs(ctx, image)
+    extra_outputs, image_attrs = user_outputs(image)
+    inline = spec.dockerfile_inline
     return BuildRequest(
         name=image.name,
-        context=os.path.relpath(image.context_dir),
-        dockerfile=image.dockerfile_display,
+        context=image.remote_context or os.path.relpath(image.context_dir or "."),
+        dockerfile=f"{RUN_DIR}/{image.name}.Dockerfile" if inline is not None
+        else image.dockerfile_display,
+        dockerfile_inline=inline,
         target=spec.target,
         args=tuple(spec.args.items()),
         named_contexts=_named_contexts(ctx, image),
@@ -151,7 +182,15 @@ def make_request(ctx: RequestContext, image: ResolvedImage, cache: ImageCache) -
         tags=out.tags,
         cache_from=cache.imports,
         cache_to=cache.exports,
-        outputs=out.outputs,
+        outputs=(*out.outputs, *extra_outputs),
+        image_attrs=image_attrs,
+        attest=attestations(ctx, image),
+        annotations=tuple(spec.annotations.items()),
+        pull=spec.pull,
+        extra_hosts=tuple(spec.extra_hosts.items()),
+        shm_size=spec.shm_size,
+        ulimits=tuple(Ulimit(n, u.soft, u.hard) for n, u in spec.ulimits.items()),
+        no_cache_filter=tuple(spec.no_cache_filter),
         push=out.push,
         push_by_digest=out.push_by_digest,
         load=out.load,

@@ -76,6 +76,7 @@ class BuildRunner:
             mismatch = self._check_dependencies(image)
             if mismatch:
                 return self._failed(image, run, Failure(message=mismatch))
+            self._write_inline_dockerfile(image)
             problem = self.cache.download(image, run)
             if problem and self.options.cache_strict:
                 return self._failed(image, run, Failure(message=problem))
@@ -87,6 +88,13 @@ class BuildRunner:
             return state
         finally:
             run.ended = time.time()
+
+    def _write_inline_dockerfile(self, image: PlannedImage) -> None:
+        """`dockerfile_inline`: the plan names a file in the run folder; write it there."""
+        text = image.request.dockerfile_inline
+        if text is not None:
+            path = self.state.root / fill([image.request.dockerfile], {}, self.state.run_id)[0]
+            path.write_text(text, encoding="utf-8")
 
     def _check_dependencies(self, image: PlannedImage) -> str | None:
         """Each dependency's run-scoped local name must still hold the digest it was built as."""

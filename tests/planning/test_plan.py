@@ -21,8 +21,6 @@ images:
 
 
 @pytest.mark.parametrize(("backend", "network", "key", "value", "field", "line", "problem"), [
-    ("nerdctl", "bridge", "lib", "../a", "images.a.network", 6, "network 'bridge'"),
-    ("buildctl", "bridge", "lib", "../a", "images.a.network", 6, "network 'bridge'"),
     ("nerdctl", "host", "lib", "git://github.com/org/repo", "images.a.contexts.lib", 8,
      "git URL"),
     ("finch", "host", "lib", "oci-layout:///srv/oci@sha256:abc", "images.a.contexts.lib", 8,
@@ -41,6 +39,17 @@ def test_backend_limits_are_exit_2_at_validate_and_plan(
         err = capsys.readouterr().err
         assert err.startswith(f"buildorch: error: {path}:{line}: {field}: backend {backend}: ")
         assert problem in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("backend", ["docker", "nerdctl", "finch", "buildctl"])
+def test_a_network_buildkit_does_not_know_is_refused_at_load(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str], backend: str) -> None:
+    path = make_project(PIPELINE.format(network="bridge", key="lib", value="../a"),
+                        contexts=("a",))
+    assert main(["validate", "-f", str(path), "--backend", backend]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"buildorch: error: {path}:6: images.a.network: network 'bridge': BuildKit "
+                   "takes default, host, none (a build joins no named network)\n")
 
 
 def test_a_target_context_is_refused_for_every_backend(
