@@ -20,28 +20,38 @@ PROFILE_FOLDER = "cache-config"
 class CacheProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    type: CacheType
-    # registry: per image <ref>:<image>-<scope key>
-    ref: Annotated[str, Field(min_length=1)] | None = None
-    mode: Literal["min", "max"] = "max"
-    scope: Literal["branch", "global"] = "branch"
-    default_branch: str = "main"
-    export: Literal["auto", "always", "never"] = "auto"
-    export_branches: list[str] = Field(default_factory=list)
-    oci_mediatypes: bool | None = None
-    image_manifest: bool | None = None
-    # local
-    dir: str | None = None
-    # s3
-    bucket: str | None = None
-    region: str | None = None
-    prefix: str = ""
-    endpoint_url: str | None = None
-    use_path_style: bool = False
-    transport: Literal["auto", "native", "sync"] = "auto"
-    credentials: Literal["daemon", "forward"] = "daemon"
-    # gha
-    url: str | None = None
+    type: CacheType = Field(description="Where the cache lives: registry, s3, local, "
+                                        "inline or gha.")
+    ref: Annotated[str, Field(min_length=1)] | None = Field(
+        None, description="registry: the repository; each image uses <ref>:<image>-<scope>.")
+    mode: Literal["min", "max"] = Field(
+        "max", description="max: export every stage's layers; min: the result's only.")
+    scope: Literal["branch", "global"] = Field(
+        "branch", description="branch: import own branch then the default; export own branch.")
+    default_branch: str = Field("main", description="The branch others fall back to.")
+    export: Literal["auto", "always", "never"] = Field(
+        "auto", description="auto: export on CI or on export_branches, never from a pull "
+                            "request; --cache-readonly forces never.")
+    export_branches: list[str] = Field(
+        default_factory=list, description="Branches that export outside CI (auto).")
+    oci_mediatypes: bool | None = Field(
+        None, description="registry: OCI media types in the cache manifest.")
+    image_manifest: bool | None = Field(
+        None, description="registry: store the cache as an image manifest.")
+    dir: str | None = Field(None, description="local: the cache folder.")
+    bucket: str | None = Field(None, description="s3: the bucket.")
+    region: str | None = Field(None, description="s3: the bucket's region.")
+    prefix: str = Field("", description="s3: a prefix for every key.")
+    endpoint_url: str | None = Field(None, description="s3: an S3-compatible endpoint.")
+    use_path_style: bool = Field(False, description="s3: path-style URLs (most S3-compatible "
+                                                    "stores).")
+    transport: Literal["auto", "native", "sync"] = Field(
+        "auto", description="s3: native (BuildKit type=s3), sync (a local cache folder "
+                            "copied with boto3), or auto.")
+    credentials: Literal["daemon", "forward"] = Field(
+        "daemon", description="s3 native: daemon uses BuildKit's own; forward passes the "
+                              "client's on the command line.")
+    url: str | None = Field(None, description="gha: the cache service URL.")
 
     @model_validator(mode="after")
     def _required_per_type(self) -> CacheProfile:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from buildorch.oci.platforms import InvalidPlatform, parse
+from buildorch.oci.platforms import InvalidPlatform, parse, unknown_part
 
 
 @pytest.mark.parametrize(("text", "normal"), [
@@ -38,3 +38,22 @@ def test_any_text_parses_or_is_refused_cleanly(text: str) -> None:
     except InvalidPlatform:
         return
     assert parse(parsed.format()) == parsed  # normalising is idempotent
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("linux/amd64/v9", "unknown variant 'v9' of amd64 (known: one of v2, v3, v4)"),
+    ("linux/arm/v9", "unknown variant 'v9' of arm (known: one of v5, v6, v7, v8)"),
+    ("linux/s390x/z14", "unknown variant 'z14' of s390x (known: none)"),
+    ("linux/amd46", "unknown architecture 'amd46'"),
+    ("lnux/amd64", "unknown operating system 'lnux'"),
+])
+def test_unknown_parts_are_named(text: str, problem: str) -> None:
+    assert unknown_part(parse(text)) == problem
+
+
+@pytest.mark.parametrize("text", ["linux/amd64", "linux/amd64/v1", "linux/amd64/v3",
+                                  "linux/arm64/v8", "linux/arm64/v8.2", "linux/arm/7",
+                                  "linux/ppc64le/power10", "linux/riscv64/rva22u64",
+                                  "darwin/arm64", "windows/amd64", "x86_64"])
+def test_real_platforms_have_no_unknown_part(text: str) -> None:
+    assert unknown_part(parse(text)) is None

@@ -143,3 +143,21 @@ def test_cache_profile_found_in_parent_folder(make_project: MakeProject,
     (tmp_path / ".git").mkdir()  # the search stops at the repository root
     cache = load_pipeline(moved, LoadOptions(env={})).images["x"].cache
     assert cache is not None and cache.type == "local" and cache.dir == "/tmp/c"
+
+
+def test_dockerfile_inline_is_analysed_and_named(make_project: MakeProject) -> None:
+    path = make_project("version: 1\nname: p\nimages:\n  a:\n    context: a\n"
+                        "    target: two\n    no_cache_filter: [One]\n"
+                        "    dockerfile_inline: |\n      FROM scratch AS one\n"
+                        "      FROM one AS two\n", contexts=("a",))
+    image = load_pipeline(path, LoadOptions(env={})).images["a"]
+    assert image.dockerfile is None and image.info is not None
+    assert image.info.stage_names() == ("one", "two")
+    assert image.dockerfile_display == f"{path}:images.a.dockerfile_inline"
+
+
+def test_no_cache_filter_names_stages(make_project: MakeProject) -> None:
+    path = make_project("version: 1\nname: p\nimages:\n  a:\n    context: a\n"
+                        "    no_cache_filter: [nope]\n", contexts=("a",))
+    with pytest.raises(ConfigError, match=r":6: images.a.no_cache_filter\[0\]: no stage 'nope'"):
+        load_pipeline(path, LoadOptions(env={}))

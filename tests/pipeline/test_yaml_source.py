@@ -71,3 +71,14 @@ def test_values_are_built_in_order_without_recursion() -> None:
     located = parse_yaml(deep, "p.yaml")
     assert list(located.data) == ["a", "b", "c"]  # type: ignore[call-overload]
     assert located.line_of(("b", 1)) == 2 and located.line_of(("c", "d")) == 3
+
+
+def test_plain_non_strings_keep_their_text() -> None:
+    located = parse_yaml("a: 3.10\nb: '0755'\nc: [yes, ~]\nd: text\ne: |\n  7\n", "f.yaml")
+    assert located.data == {"a": 3.1, "b": "0755", "c": [True, None], "d": "text", "e": "7\n"}
+    assert located.written == {("a",): "3.10", ("c", 0): "yes", ("c", 1): "~"}
+
+
+def test_an_alias_keeps_the_text_at_each_place() -> None:
+    located = parse_yaml("x: &v 010\ny: *v\n", "f.yaml")
+    assert located.written == {("x",): "010", ("y",): "010"}
