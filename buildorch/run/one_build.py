@@ -18,6 +18,8 @@ from pathlib import Path
 
 from buildorch import proc
 from buildorch.backends.base import Backend
+from buildorch.backends.flags import IMAGE_EXPORTERS
+from buildorch.backends.request import BuildRequest
 from buildorch.planning.plan import PlannedImage
 from buildorch.proc import render_argv
 from buildorch.run.cache_transfers import CacheTransfers
@@ -49,6 +51,16 @@ def read_digest(path: Path) -> str | None:
         value = json.loads(text).get("containerimage.digest")
         return str(value) if value else None
     return text if text.startswith("sha256:") else None
+
+
+def exports_image(request: BuildRequest) -> bool:
+    """Whether the build writes an image, and so reports its digest. One whose only outputs
+    are files (`type=local`, `type=tar`) or nothing (`type=cacheonly`, buildx's opt-out of
+    the default export) has none: it succeeds without a digest, as with bake. Without any
+    output the backend's default export is an image (buildx: the docker driver's store)."""
+    if request.tags or request.push or request.push_by_digest or request.load:
+        return True
+    return not request.outputs or any(o.type in IMAGE_EXPORTERS for o in request.outputs)
 
 
 class BuildRunner:
@@ -158,16 +170,18 @@ class BuildRunner:
         digest = None
         if metadata:
             digest = read_digest(self.state.root / fill([metadata], {}, self.state.run_id)[0])
-        if digest is None:
+        if digest is None and exports_image(image.request):
             failure = Failure(message="the build succeeded but reported no image digest",
                               tail=tuple(lines[-5:]))
             return self._failed(image, run, failure)
-        self.state.digests[image.name] = run.digest = digest
+        if digest is not None:
+            self.state.digests[image.name] = run.digest = digest
         run.cache.log_problems = cache_problems(lines)
         run.total_steps = sum(1 for line in lines if _STEP_RE.match(line))
         run.cached_steps = sum(1 for line in lines if _CACHED_RE.match(line))
         took = time.time() - (run.started or time.time())
-        self.reporter.finished(image.name, "succeeded", f"in {took:.1f}s {digest[:19]}")
+        self.reporter.finished(image.name, "succeeded",
+                              f"in {took:.1f}s {digest[:19] if digest else '(no image)'}")
         return State.SUCCEEDED
 
     def _failed(self, image: PlannedImage, run: ImageRun, failure: Failure) -> State:
