@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _cache_command(commands)
     commands.add_parser("schema", help="print the JSON Schema of pipeline and cache files")
+    _import_command(commands)
     return parser
 
 
@@ -105,6 +106,16 @@ def _cache_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
             sub.add_argument("--grace-hours", type=float, default=1.0, metavar="HOURS",
                              help="S3: keep unreferenced blobs younger than this, which a "
                                   "running export may be about to use (default 1)")
+
+
+def _import_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    imp = commands.add_parser("import", help="print a pipeline converted from a compose or "
+                                             "bake file")
+    imp.add_argument("kind", choices=("compose", "bake"),
+                     help="compose: a compose file's build sections; bake: the JSON of "
+                          "`docker buildx bake --print`")
+    imp.add_argument("file", type=Path, metavar="FILE")
+    imp.add_argument("--name", help="the pipeline's name (default: the file's folder)")
 
 
 def _positive(text: str) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from buildorch.pipeline.yaml_source import Located, Path_
 
-# Mappings of strings: every value as written, even `~` and `null` (YAML's null).
+# Mappings of strings (and `vars`): every value as written, even `~` and `null`.
 STRING_MAPS = frozenset({"args", "labels", "annotations", "extra_hosts"})
 # Strings and lists of strings: a null stays null (the field is unset), others as written.
 STRINGS = frozenset({"context", "dockerfile", "dockerfile_inline", "target", "description",
@@ -26,7 +26,7 @@ def as_written(source: Located) -> object:
         return data
     result = dict(data)
     if isinstance(data.get("vars"), dict):
-        result["vars"] = _map(data["vars"], ("vars",), source, keep_null=False)
+        result["vars"] = _map(data["vars"], ("vars",), source, keep_null=True)
     if isinstance(data.get("defaults"), dict):
         result["defaults"] = _fields(data["defaults"], ("defaults",), source)
     images = data.get("images")

@@ -1,0 +1,112 @@
+"""A compose file's `build:` sections as a pipeline (pure).
+
+Follows the compose specification's build section (compose-spec/compose-spec build.md):
+`build` is a context path or a mapping of context, dockerfile, dockerfile_inline, args
+(mapping or `K=V` list), ssh, cache_from/cache_to, additional_contexts (`service:NAME` is
+another service's image), extra_hosts, network, target, secrets, labels, no_cache, pull,
+platforms, shm_size, tags and ulimits; the service's `image` names the result. Services
+without `build` are run, not built, and are left out. Paths stay relative to the compose
+file: the pipeline is meant to be written beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from buildorch.pipeline.imported import Imported, key_values, name_of
+from buildorch.pipeline.yaml_source import Located, Path_
+
+# Fields whose value carries over unchanged (compose and pipeline spell them alike).
+SAME = ("context", "dockerfile", "dockerfile_inline", "target", "network", "labels",
+        "no_cache", "pull", "platforms", "shm_size", "ulimits", "extra_hosts")
+DROPPED = {"cache_from": "use a cache profile, cache: NAME",
+           "cache_to": "use a cache profile, cache: NAME",
+           "isolation": "Windows containers only", "privileged": "not a build option here",
+           "entitlements": "not a build option here"}
+
+
+def from_compose(source: Located, name: str) -> Imported:
+    """`source.written` keeps args and labels as written (`3.10` stays `3.10`)."""
+    data = source.data
+    if not isinstance(data, dict):
+        raise ValueError("a compose file is a mapping")
+    result = Imported(name)
+    services = data.get("services")
+    if not isinstance(services, dict):
+        raise ValueError("no 'services' mapping: not a compose file")
+    top_secrets = data.get("secrets") if isinstance(data.get("secrets"), dict) else {}
+    assert isinstance(top_secrets, dict)
+    for service, spec in services.items():
+        if not isinstance(spec, dict) or "build" not in spec:
+            continue
+        image_name = name_of(str(service))
+        build = spec["build"]
+        if isinstance(build, dict):
+            build = {k: _as_written(v, ("services", service, "build", k), source)
+                     if k in ("args", "labels") else v for k, v in build.items()}
+        fields = _build_fields({"context": build} if isinstance(build, str) else build,
+                               top_secrets, result, image_name)
+        extra_tags = fields.get("tags")
+        if isinstance(spec.get("image"), str):
+            fields["tags"] = [spec["image"], *(extra_tags if isinstance(extra_tags, list) else [])]
+        result.images[image_name] = fields
+    if not result.images:
+        raise ValueError("no service has a 'build' section: nothing to build")
+    return result
+
+
+def _build_fields(build: object, secrets: Mapping[str, object], result: Imported,
+                  image: str) -> dict[str, object]:
+    if not isinstance(build, dict):
+        raise ValueError(f"services.{image}.build: expected a path or a mapping")
+    fields: dict[str, object] = {"context": "."}
+    for key, value in build.items():
+        if key in SAME:
+            fields[key] = key_values(value) if key in ("labels",) else value
+        elif key == "args":
+            fields["args"] = key_values(value)
+        elif key == "tags":
+            fields["tags"] = list(value) if isinstance(value, list) else [value]
+        elif key == "additional_contexts":
+            fields["contexts"] = {k: _context(v) for k, v in key_values(value).items()}
+        elif key == "ssh":
+            fields["ssh"] = _ssh(value)
+        elif key == "secrets":
+            fields["secrets"] = [_secret(s, secrets, result, image) for s in value or []]
+        else:
+            result.note(image, key, DROPPED.get(key, "no pipeline field for it"))
+    return fields
+
+
+def _as_written(value: object, path: Path_, source: Located) -> object:
+    if isinstance(value, dict):
+        return {k: source.written.get((*path, k), v) for k, v in value.items()}
+    return value
+
+
+def _context(value: str) -> object:
+    """`service:NAME` is the image another service builds."""
+    if value.startswith("service:"):
+        return {"image": name_of(value.removeprefix("service:"))}
+    return value
+
+
+def _ssh(value: object) -> list[object]:
+    entries = key_values(value) if isinstance(value, dict) else {
+        str(v).partition("=")[0]: str(v).partition("=")[2] for v in value or []}  # type: ignore[attr-defined]
+    return [{"id": k, "paths": [v]} if v else k for k, v in entries.items()]
+
+
+def _secret(entry: object, top: Mapping[str, object], result: Imported,
+            image: str) -> dict[str, object]:
+    source = entry.get("source") if isinstance(entry, dict) else entry
+    target = entry.get("target") if isinstance(entry, dict) else None
+    definition = top.get(str(source))
+    secret_id = str(target or source)
+    if isinstance(definition, dict) and "file" in definition:
+        return {"id": secret_id, "src": definition["file"]}
+    if isinstance(definition, dict) and "environment" in definition:
+        return {"id": secret_id, "env": definition["environment"]}
+    result.note(image, f"secrets.{source}", "no file or environment in the top-level "
+                                            "'secrets': give its src or env by hand")
+    return {"id": secret_id, "env": str(source).upper()}

@@ -1,0 +1,134 @@
+"""`buildorch import compose|bake`: a pipeline that validates, from another tool's file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from buildorch.cli.main import main
+
+DOCKERFILE = "FROM localhost:5000/busybox:latest AS base\nFROM base AS dev\nRUN true\n"
+
+# The shape of docker/example-voting-app's compose file, with build options added.
+COMPOSE = """\
+services:
+  vote:
+    build:
+      context: ./vote
+      target: dev
+      args: {PY: 3.10, MODE: 0755}
+      cache_from: [type=registry,ref=x]
+    image: localhost:5000/vote:dev
+    depends_on:
+      redis: {condition: service_healthy}
+    ports: ["5000:80"]
+  result:
+    build: ./result
+  worker:
+    build:
+      context: ./worker
+      additional_contexts:
+        base: service:vote
+      secrets: [token]
+      extra_hosts: ["db:10.0.0.2"]
+  redis:
+    image: redis:alpine
+secrets:
+  token:
+    environment: TOKEN
+"""
+
+# What `docker buildx bake --print` writes (docker/buildx bake/bake.go Target's JSON names).
+BAKE = {
+    "group": {"default": {"targets": ["api", "docs"]}},
+    "target": {
+        "api": {"context": "api", "dockerfile": "Dockerfile", "target": "dev",
+                "args": {"PY": "3.10"}, "tags": ["localhost:5000/api:1"],
+                "platforms": ["linux/amd64"], "secret": ["id=tok,env=TOKEN"],
+                "ssh": ["default"], "cache-from": ["type=gha"], "no-cache-filter": ["dev"],
+                "output": ["type=docker"], "shm-size": "64m", "extra-hosts": {"db": "10.0.0.2"},
+                "annotations": ["index:org.opencontainers.image.title=api"]},
+        "docs": {"context": "docs", "contexts": {"api": "target:api"},
+                 "output": ["type=local,dest=out/docs"], "description": "the docs"},
+    },
+}
+
+
+def project(tmp_path: Path, folders: tuple[str, ...]) -> Path:
+    for folder in folders:
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "Dockerfile").write_text(DOCKERFILE)
+    return tmp_path
+
+
+def test_compose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = project(tmp_path, ("vote", "result", "worker"))
+    (folder / "compose.yaml").write_text(COMPOSE)
+    assert main(["import", "compose", str(folder / "compose.yaml"), "--name", "vote"]) == 0
+    out, err = capsys.readouterr()
+    data = yaml.safe_load(out)
+    assert set(data["images"]) == {"vote", "result", "worker"}  # redis is pulled, not built
+    vote = data["images"]["vote"]
+    assert vote["args"] == {"PY": "3.10", "MODE": "0755"}  # as written
+    assert vote["tags"] == ["localhost:5000/vote:dev"] and vote["target"] == "dev"
+    worker = data["images"]["worker"]
+    assert worker["contexts"] == {"base": {"image": "vote"}}
+    assert worker["secrets"] == [{"id": "token", "env": "TOKEN"}]
+    assert err == "buildorch: warning: vote: cache_from left out (use a cache profile, cache: " \
+                  "NAME)\n"
+    (folder / "buildorch.yaml").write_text(out)
+    assert main(["validate", "-f", str(folder / "buildorch.yaml")]) == 0
+
+
+def test_bake_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = project(tmp_path, ("api", "docs"))
+    (folder / "bake.json").write_text(json.dumps(BAKE))
+    assert main(["import", "bake", str(folder / "bake.json")]) == 0
+    out, err = capsys.readouterr()
+    data = yaml.safe_load(out)
+    api, docs = data["images"]["api"], data["images"]["docs"]
+    assert api["secrets"] == [{"id": "tok", "env": "TOKEN"}] and api["ssh"] == ["default"]
+    assert api["no_cache_filter"] == ["dev"] and api["shm_size"] == "64m"
+    assert api["annotations"] == {"index:org.opencontainers.image.title": "api"}
+    assert docs["contexts"] == {"api": {"image": "api"}} and docs["description"] == "the docs"
+    assert data["groups"] == {"default": ["api", "docs"]}
+    assert "cache-from left out" in err and "does not validate" not in err
+    (folder / "buildorch.yaml").write_text(out)
+    assert main(["validate", "-f", str(folder / "buildorch.yaml")]) == 0
+
+
+def test_what_does_not_validate_is_said(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  a:\n    build: ./nope\n")
+    assert main(["import", "compose", str(tmp_path / "compose.yaml")]) == 0
+    err = capsys.readouterr().err
+    assert err == ("buildorch: warning: the pipeline does not validate yet: images.a.context: "
+                   "build context folder not found: ./nope\n")
+
+
+@pytest.mark.parametrize(("kind", "text", "message"), [
+    ("compose", "services:\n  db:\n    image: postgres\n", "no service has a 'build' section"),
+    ("compose", "[1, 2]\n", "a compose file is a mapping"),
+    ("bake", '{"group": {}}', "no 'target' mapping"),
+])
+def test_files_that_are_not_what_they_say(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          kind: str, text: str, message: str) -> None:
+    (tmp_path / "f").write_text(text)
+    assert main(["import", kind, str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_import_as_a_subprocess(tmp_path: Path) -> None:
+    folder = project(tmp_path, ("vote", "result", "worker"))
+    (folder / "compose.yaml").write_text(COMPOSE)
+    result = subprocess.run([sys.executable, "-m", "buildorch", "import", "compose",
+                             str(folder / "compose.yaml")], capture_output=True, text=True,
+                            check=False, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert yaml.safe_load(result.stdout)["name"] == folder.name
