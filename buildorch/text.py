@@ -24,9 +24,9 @@ def human_age(age_days: float | None) -> str:
     return f"{age_days * 24:.0f}h" if age_days < 1 else f"{age_days:.1f}d"
 
 
-def plural(count: int, one: str, many: str) -> str:
-    """`1 entry`, `2 entries`."""
-    return f"{count} {one if count == 1 else many}"
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """`1 image`, `2 images`; `1 entry`, `2 entries` (`many` defaults to `one` + s)."""
+    return f"{count} {one if count == 1 else (many if many is not None else one + 's')}"
 
 
 def table(rows: Sequence[Sequence[str]]) -> str:

@@ -111,9 +111,10 @@ def check_load(args: argparse.Namespace, backend: Backend) -> None:
 
 def dry_run(plan: Plan, choice: ChosenBackend) -> str:
     from buildorch.proc import render_argv
+    from buildorch.text import plural
 
-    lines = [f"# {len(plan.images)} builds, backend {choice.backend.name}; {{digest:NAME}} is "
-             "the digest image NAME produces, {run_id} the run's id"]
+    lines = [f"# {plural(len(plan.images), 'build')}, backend {choice.backend.name}; "
+             "{digest:NAME} is the digest image NAME produces, {run_id} the run's id"]
     lines += [render_argv(image.shown_argv) for image in plan.images]
     for image in plan.images:
         for tag in image.publish:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from buildorch.cli.loading import load, requested_backend
+from buildorch.text import plural
 
 
 def command(args: argparse.Namespace) -> int:
@@ -16,6 +17,6 @@ def command(args: argparse.Namespace) -> int:
     pipeline, graph = load(args)
     backend = offline_backend(requested_backend(args, pipeline))
     make_plan(pipeline, graph, list(pipeline.images), PlanOptions(backend=backend))
-    print(f"{pipeline.display}: ok ({len(pipeline.images)} images, "
-          f"{graph.graph.number_of_edges()} dependencies)")
+    print(f"{pipeline.display}: ok ({plural(len(pipeline.images), 'image')}, "
+          f"{plural(graph.graph.number_of_edges(), 'dependency', 'dependencies')})")
     return 0

@@ -44,9 +44,12 @@ class Stage:
     line: int  # 1-based line of the FROM
     platform: str | None  # value of --platform= if given (not expanded)
 
-    def label(self) -> str:
-        """How messages name the stage: its name, else its index."""
-        return self.name if self.name is not None else str(self.index)
+    @property
+    def display_name(self) -> str:
+        """How buildorch names the stage everywhere: its name, else `stage-N` (N its 0-based
+        index), the name BuildKit gives an unnamed stage in its progress output and errors
+        (dockerfile2llb/convert.go buildDispatchStates: `fmt.Sprintf("stage-%d", i)`)."""
+        return self.name if self.name is not None else f"stage-{self.index}"
 
 
 @dataclass(frozen=True)
@@ -183,8 +186,8 @@ class DockerfileInfo:
         for used, user, kind, line in self._edges:
             if user in wanted and used >= user:
                 raise ConfigError(
-                    f"stage {self.stages[used].label()!r} is used by {kind} in stage "
-                    f"{self.stages[user].label()!r} but defined after it; BuildKit needs "
+                    f"stage {self.stages[used].display_name!r} is used by {kind} in stage "
+                    f"{self.stages[user].display_name!r} but defined after it; BuildKit needs "
                     "it to be defined before the stage that uses it",
                     file=self.path, line=line,
                 )
@@ -220,7 +223,7 @@ def _visit(
     for used, line in uses.get(node, ()):
         if state.get(used) == 1:
             raise ConfigError(
-                f"circular dependency detected on stage: {info.stages[used].label()}",
+                f"circular dependency detected on stage: {info.stages[used].display_name}",
                 file=info.path, line=line,
             )
         _visit(used, uses, state, info)

@@ -85,7 +85,7 @@ def _planned(
     cache = image_cache(ctx, image)
     request = make_request(ctx, image, cache)
     stages = () if image.info is None else tuple(
-        s.name or str(s.index) for s in image.info.needed_stages(image.spec.target))
+        s.display_name for s in image.info.needed_stages(image.spec.target))
     publish = tuple(image.spec.tags) if ctx.published(name) else ()
     try:
         argv = tuple(ctx.backend.build_argv(request))

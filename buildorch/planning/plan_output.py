@@ -5,6 +5,7 @@ from __future__ import annotations
 from buildorch.jsontypes import JsonObject
 from buildorch.planning.plan import Plan
 from buildorch.proc import render_argv
+from buildorch.text import plural
 
 PLACEHOLDERS: JsonObject = {
     "{digest:NAME}": "the digest image NAME produces in this run",
@@ -45,7 +46,7 @@ def plan_json(plan: Plan) -> JsonObject:
 
 
 def plan_text(plan: Plan) -> str:
-    lines = [f"pipeline {plan.pipeline} ({plan.file}): {len(plan.images)} images",
+    lines = [f"pipeline {plan.pipeline} ({plan.file}): {plural(len(plan.images), 'image')}",
              f"critical path: {' -> '.join(plan.critical_path)} (~{plan.critical_seconds:.0f}s)",
              ""]
     for step, image in enumerate(plan.images, 1):

@@ -40,8 +40,7 @@ def _drawing(p: LoadedPipeline, plan: Plan, stages: bool) -> _Drawing:
         nodes: tuple[_Node, ...] = ()
         if stages and image.info is not None:
             needed = image.info.needed_stages(image.spec.target)
-            nodes = tuple(_Node(_stage_id(i, s.index), s.name or f"stage {s.index}")
-                          for s in needed)
+            nodes = tuple(_Node(_stage_id(i, s.index), s.display_name) for s in needed)
             keep = {s.index for s in needed}
             edges += [(_stage_id(i, a), _stage_id(i, b), kind)
                       for a, b, kind, _ in image.info.stage_edges() if a in keep and b in keep]
@@ -117,12 +116,9 @@ def to_text(p: LoadedPipeline, plan: Plan, stages: bool = False) -> str:
         info = image.info
         if stages and info is not None:
             for stage in info.needed_stages(image.spec.target):
-                uses = sorted({_label(info, a) for a, b, _, _ in info.stage_edges()
+                uses = sorted({info.stages[a].display_name for a, b, _, _ in info.stage_edges()
                                if b == stage.index})
                 suffix = f"  <- {', '.join(uses)}" if uses else ""
-                lines.append(f"  {stage.name or stage.index} (FROM {stage.base}){suffix}")
+                lines.append(f"  {stage.display_name} (FROM {stage.base}){suffix}")
     return "\n".join(lines)
 
-
-def _label(info: PlatformAnalyses, index: int) -> str:
-    return info.stages[index].name or str(index)

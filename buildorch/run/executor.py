@@ -28,6 +28,7 @@ from buildorch.run.reporting import Reporter
 from buildorch.run.scheduler import schedule
 from buildorch.run.state import RunState, scrub_values
 from buildorch.run.summary import summary
+from buildorch.text import plural
 from buildorch.workdir import run_folder
 
 
@@ -61,7 +62,7 @@ class Executor:
         state = self.state
         state.folder.mkdir(parents=True, exist_ok=True)
         started = time.time()
-        self.reporter.message(f"run {state.run_id}: {len(state.images)} images, backend "
+        self.reporter.message(f"run {state.run_id}: {plural(len(state.images), 'image')}, backend "
                               f"{self.backend.name}, up to {self.options.jobs} at once")
         outcome = schedule(
             self._graph(), {i.name: i.remaining for i in state.plan.images}, self.options.jobs,

@@ -35,7 +35,7 @@ FROM alpine AS test
 
 def needed(text: str, target: str, platform: str) -> list[str]:
     info = parse_dockerfile(text, "Dockerfile", platforms=BuildPlatforms(platform, "linux/amd64"))
-    return [s.name or str(s.index) for s in info.needed_stages(target)]
+    return [s.display_name for s in info.needed_stages(target)]
 
 
 def test_target_os_selects_the_stages_a_target_needs() -> None:

@@ -272,3 +272,16 @@ def test_edges_needed_stages_and_external_references_follow_a_model(
         for ref in refs
         if ref.used.stage is None and ref.user in needed and ref.used.image != "scratch"
     )
+
+
+def test_an_unnamed_stage_is_called_as_buildkit_calls_it() -> None:
+    # dockerfile2llb names a stage without AS `stage-<index>` ([stage-1 2/3] RUN ... in its
+    # progress output); buildorch shows that name everywhere.
+    info = parse("FROM a AS build\nFROM b\nCOPY --from=build /x /x\n")
+    assert [s.display_name for s in info.stages] == ["build", "stage-1"]
+
+
+def test_an_unnamed_stage_used_before_its_definition_is_named_like_buildkit() -> None:
+    info = parse("FROM a AS first\nCOPY --from=1 /x /x\nFROM b\n")
+    with pytest.raises(ConfigError, match="stage 'stage-1' is used by copy in stage 'first'"):
+        info.needed_stages("first")

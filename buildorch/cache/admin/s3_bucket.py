@@ -41,6 +41,7 @@ from buildorch.cache.s3.references import (
     references,
     walk,
 )
+from buildorch.text import plural
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -215,7 +216,7 @@ class Bucket:
     def delete(self, keys: Sequence[str]) -> None:
         for start in range(0, len(keys), DELETE_BATCH):
             batch = keys[start:start + DELETE_BATCH]
-            with s3_errors(self.location, f"deleting {len(batch)} objects"):
+            with s3_errors(self.location, f"deleting {plural(len(batch), 'object')}"):
                 response = self.s3.delete_objects(
                     Bucket=self.location.bucket,
                     Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True})
@@ -223,6 +224,6 @@ class Bucket:
             if failed:
                 first = failed[0]
                 raise S3CacheError(
-                    f"S3 cache {self.location.describe()}: {len(failed)} objects could not be "
-                    f"deleted, e.g. {first.get('Key')}: {first.get('Code')} "
+                    f"S3 cache {self.location.describe()}: {plural(len(failed), 'object')} "
+                    f"could not be deleted, e.g. {first.get('Key')}: {first.get('Code')} "
                     f"{first.get('Message', '')}".rstrip())
