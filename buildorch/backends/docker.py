@@ -26,6 +26,7 @@ from buildorch.backends.capabilities import (
 )
 from buildorch.backends.flags import (
     annotation_attrs,
+    annotation_levels,
     check_main_context,
     flag_pairs,
     image_attrs,
@@ -96,10 +97,12 @@ def _attest_flags(req: BuildRequest) -> list[str]:
 
 def _annotation(key: str, value: str) -> str:
     """`--annotation KEY=VALUE` is the manifest's `annotation.KEY` (buildx
-    util/buildflags/export.go ParseAnnotations); a key holding `:` gets the explicit `manifest:`
-    type so that buildx does not read its first part as one."""
+    util/buildflags/export.go ParseAnnotations). A key written with buildx's level prefix
+    (`index:KEY`, `manifest-descriptor:KEY`, ...) goes as written; any other key holding `:`
+    gets the explicit `manifest:` type so that buildx does not read its first part as one."""
     annotation_attrs([(key, value)])  # the key checks BuildKit makes
-    return f"manifest:{key}={value}" if ":" in key else f"{key}={value}"
+    levels, _ = annotation_levels(key)
+    return f"manifest:{key}={value}" if ":" in key and not levels else f"{key}={value}"
 
 
 def _output_flags(req: BuildRequest) -> list[str]:

@@ -12,6 +12,7 @@ moby/buildkit#2141). `--ssh` is not CSV: `<id>[=<socket>|<key>[,<key>]]`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef, Unsupported
@@ -181,16 +182,41 @@ IMAGE_EXPORTERS = frozenset({"image", "oci", "docker"})
 CACHE_ONLY = "cacheonly"  # buildx's "fake exporter to opt out of default behaviors" (opt.go)
 
 
+# buildx's annotation levels, written `TYPE[,TYPE]:KEY` with an optional `[platform]` after
+# each type (docker/buildx util/buildflags/export.go ParseAnnotations; exptypes/annotations.go).
+ANNOTATION_TYPES = ("index", "index-descriptor", "manifest", "manifest-descriptor")
+_ANNOTATION_TYPE = re.compile(r"^([a-z-]+)(?:\[([A-Za-z0-9_/-]+)\])?$")
+
+
+def annotation_levels(key: str) -> tuple[tuple[tuple[str, str], ...], str]:
+    """((type, platform), ...) of buildx's `index:`, `manifest[linux/amd64]:`, ... prefix,
+    and the key after it; no levels (the manifest, the default) when the key has no such
+    prefix: `com.example:build` is a key with a colon."""
+    types, sep, rest = key.partition(":")
+    levels = []
+    for part in types.split(",") if sep else ():
+        match = _ANNOTATION_TYPE.match(part)
+        if match is None or match.group(1) not in ANNOTATION_TYPES:
+            return (), key
+        levels.append((match.group(1), match.group(2) or ""))
+    return tuple(levels), rest if levels else key
+
+
 def annotation_attrs(annotations: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    """`annotation.KEY=VALUE` exporter attributes: the manifest's, the default level
-    (moby/buildkit exporter/containerimage/exptypes/annotations.go AnnotationKey.String)."""
+    """`annotation.KEY=VALUE` exporter attributes: the manifest's, the default level, or
+    `annotation-index.KEY` (and the other levels) for a key written with buildx's prefix
+    (moby/buildkit exporter/containerimage/exptypes/annotations.go AnnotationKey.String: a
+    platform goes with the manifest levels only)."""
     attrs = []
-    for key, value in annotations:
+    for written, value in annotations:
+        levels, key = annotation_levels(written)
         if not key or any(c.isspace() for c in key):
             # exptypes keyAnnotationRegexp: `^annotation(...)\.(\S+)$`
-            raise Unsupported(("annotations",), f"annotation key {key!r}: BuildKit takes a "
-                              "key without blanks")
-        attrs.append((f"annotation.{key}", value))
+            raise Unsupported(("annotations",), f"annotation key {written!r}: BuildKit takes "
+                              "a key without blanks")
+        for kind, platform in levels or (("", ""),):
+            where = f"[{platform}]" if platform and kind.startswith("manifest") else ""
+            attrs.append((f"annotation{'-' if kind else ''}{kind}{where}.{key}", value))
     return tuple(attrs)
 
 

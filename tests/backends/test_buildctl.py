@@ -291,6 +291,17 @@ def test_annotations_and_image_attributes_are_output_attributes() -> None:
                                   "annotation.org.opencontainers.image.description=a, b"]
 
 
+def test_annotation_levels_written_as_buildx_does_are_buildkit_attribute_levels() -> None:
+    """`index:KEY` is `annotation-index.KEY` (exptypes/annotations.go AnnotationKey.String:
+    the platform only on the manifest levels); a key whose colon names no level is a key."""
+    req = dataclasses.replace(MINIMAL, tags=("r/a:1",), annotations=(
+        ("index:i", "1"), ("manifest[linux/amd64],index-descriptor:m", "2"),
+        ("com.example:build", "3")))
+    assert csv_fields(pairs(buildctl_argv(req), "--output")[0])[3:] == [
+        "annotation-index.i=1", "annotation-manifest[linux/amd64].m=2",
+        "annotation-index-descriptor.m=2", "annotation.com.example:build=3"]
+
+
 def test_image_attributes_alone_still_ask_for_the_image_output() -> None:
     req = dataclasses.replace(MINIMAL, image_attrs=(("oci-mediatypes", "true"),),
                               outputs=(AttrSpec.parse("type=local,dest=out"),))

@@ -113,6 +113,18 @@ def test_annotation_key_with_a_colon_gets_the_manifest_type() -> None:
     assert err.value.field == ("annotations",)
 
 
+def test_annotation_written_with_a_buildx_level_goes_as_written() -> None:
+    """bake's `index:KEY` (and `manifest[PLATFORM]:`, `index,manifest:` ...) names the level,
+    as buildx ParseAnnotations reads it: seen on the engine, `index:` lands on the pushed
+    index, where `manifest:index:KEY` put a key `index:KEY` on the manifest."""
+    req = dataclasses.replace(MINIMAL, annotations=(
+        ("index:org.example.a", "1"), ("manifest[linux/amd64]:b", "2"),
+        ("index,manifest-descriptor:c", "3"), ("manifest:d:e", "4"), ("indexx:f", "5")))
+    assert pairs(docker_argv(req), "--annotation") == [
+        "index:org.example.a=1", "manifest[linux/amd64]:b=2", "index,manifest-descriptor:c=3",
+        "manifest:d:e=4", "manifest:indexx:f=5"]
+
+
 def test_run_limits_follow_buildx_flag_syntax() -> None:
     """build/utils.go toBuildkitExtraHosts (0.13) cuts `host:ip` at the first colon, so an
     IPv6 address goes bare; `--ulimit` is docker's UlimitOpt (`name=soft:hard`)."""
