@@ -82,6 +82,9 @@ def _merged_specs(p: LoadedPipeline, problems: Problems) -> dict[str, Image]:
     """Each image (not the templates) with what it inherits and `defaults` merged in."""
     inheritance = Inheritance(p.model.images)
     specs: dict[str, Image] = {}
+    if p.model.defaults.inherits:
+        problems.add(p.error("defaults inherit nothing: name templates in each image's "
+                             "inherits", ("defaults", "inherits")))
     for name in p.model.images:
         if name.startswith("_"):
             continue

@@ -120,7 +120,27 @@ YAML_PIECES = [
     "l: &l [1, 2]\nm: [*l, *l, *l]\n", "? [a]\n: b\n", "%YAML 1.1\n---\n", "...\n",
     "- a\n", "\t", "a: b: c\n", "{", "[[[[[[[[[[", "'unterminated\n", "groups: {g: [g]}\n",
     "defaults: {contexts: {q: {image: nope}}}\n", "  a: {context: a, tags: ['A:1']}\n",
+    "  a: {context: a, args: {V: 3.10, M: 0755, Y: yes, N: ~, T: 2024-01-01}}\n",
+    "  _t: {args: {V: .inf}, labels: {k: 1e3}}\n  b: {inherits: [_t], context: b}\n",
+    "services: {web: {build: .}}\n", "target: {api: {context: .}}\n",
 ]
+# bake's fields: sensible values, and plausible mistakes
+OUTPUTS = ["type=local,dest=out", "type=tar,dest=o.tar", "type=oci,dest=o.tar", "type=docker",
+           "type=cacheonly", "type=image,compression=zstd", "type=image,oci-mediatypes=true"]
+BAD_OUTPUTS = ["type=registry", "type=local", "type=image,push=true", "dest=x", "type=s3",
+               '"type=local,dest=a', "type=image,name=x"]
+ATTESTS = ["type=sbom", "type=provenance,mode=max", "type=provenance,mode=min",
+           "type=provenance,disabled=true"]
+BAD_ATTESTS = ["type=slsa", "type=provenance,mode=full", "mode=max", "type=sbom,disabled=x"]
+SIZES = ["64m", "1g", "2GiB", "1024", "0"]
+BAD_SIZES = ["lots", "-1", "1x", "1.2.3m"]
+HOSTS = ["db:10.0.0.2", "v6=::1", "gw=host-gateway"]
+BAD_HOSTS = ["db", "db:nowhere", ":1.2.3.4"]
+ULIMITS = ["nofile=1024:2048", "nproc=64", "core=-1"]
+BAD_ULIMITS = ["files=1", "nofile", "nofile=x:y"]
+INLINE = ["FROM scratch AS build\nFROM build AS runtime\nFROM build AS test\n",
+          "FROM localhost:5000/org/base:1 AS build\nFROM build AS runtime\nFROM build AS test\n"]
+REMOTE = ["https://h/r.git#main:dir", "git@github.com:o/r.git", "http://127.0.0.1:1/c.tar"]
 COMMANDS = [["validate"], ["plan", "--format", "json"], ["plan"], ["graph", "--stages"],
             ["graph", "--format", "dot"], ["plan", "--backend", "buildctl", "--format", "json"],
             ["plan", "--backend", "nerdctl"], ["validate", "--backend", "finch"],
@@ -197,17 +217,54 @@ def image_fields(k: Kind, own: str | None, deps: list[str]) -> dict[str, Strateg
             {"id": st.just("x")}, optional={"src": text, "env": text}), secret), max_size=2),
         "ssh": st.lists(ssh, max_size=2),
         "cache": k.rarely(st.just("nope"), pick(["c", "none"])),
-        "push": st.booleans(), "no_cache": st.booleans(),
+        # pushing an image without tags is a mistake
+        "push": st.booleans() if own else k.rarely(st.just(True), st.just(False)),
+        "no_cache": st.booleans(),
         "network": k.rarely(st.just("bridge"), pick(["host", "none", "default"])),
         "builder": k.rarely(st.just("nope"), st.just("local")),
         "estimated_seconds": k.rarely(pick(["inf", "-1", "0"]), st.floats(1, 1e9)),
+        **bake_fields(k, own, deps),
+    }
+
+
+def bake_fields(k: Kind, own: str | None, deps: list[str]) -> dict[str, Strategy[object]]:
+    """The fields bake users write (outputs, attest, inherits, ...); an image inherits from
+    the template `_t` or the images it may depend on (`defaults` only by mistake)."""
+    limits = st.one_of(st.lists(k.rarely(pick(BAD_ULIMITS), pick(ULIMITS)), max_size=2),
+                       st.dictionaries(k.rarely(pick(["files"]), pick(["nofile", "nproc"])),
+                                       st.one_of(st.integers(-1, 4096), st.fixed_dictionaries(
+                                           {"soft": st.integers(-2, 9), "hard": st.integers(
+                                               -1, 9)})), max_size=2))
+    return {
+        "inherits": st.lists(k.rarely(pick(["nope", "api", "a"]), pick(["_t", *deps])),
+                             max_size=2) if own else k.rarely(st.just(["_t"]), st.just([])),
+        "description": text,
+        "outputs": st.lists(k.rarely(pick(BAD_OUTPUTS), pick(OUTPUTS)), max_size=2),
+        "attest": st.lists(k.rarely(pick(BAD_ATTESTS), pick(ATTESTS)), max_size=2),
+        "annotations": st.dictionaries(pick(["org.x", "index:k", "manifest[linux/amd64]:k"]),
+                                       text, max_size=2),
+        "pull": st.booleans(),
+        "extra_hosts": st.one_of(st.lists(k.rarely(pick(BAD_HOSTS), pick(HOSTS)), max_size=2),
+                                 st.dictionaries(pick(["db", "x"]), pick(["10.0.0.1", "::1"]))),
+        "shm_size": st.one_of(k.rarely(pick(BAD_SIZES), pick(SIZES)), st.integers(0, 1 << 40)),
+        "ulimits": limits,
+        "dockerfile_inline": k.rarely(text, pick(INLINE)),  # with a remote context: a mistake
+        "no_cache_filter": st.lists(k.rarely(pick(["nope", ""]), pick(["build", "runtime"])),
+                                    max_size=2),
     }
 
 
 def image(k: Kind, own: str, deps: list[str]) -> Strategy[object]:
     fields = {key: k.maybe(strategy) for key, strategy in image_fields(k, own, deps).items()}
-    context = k.rarely(pick(["nope", "../a", "~nosuchuser-fz/a"]), pick(["a", "b"]))
-    return k.maybe(st.fixed_dictionaries({"context": k.maybe(context)}, optional=fields))
+    context = k.rarely(pick(["nope", "../a", "~nosuchuser-fz/a", "https://"]),
+                       pick(["a", "b"] * 15 + REMOTE))
+    spec = st.fixed_dictionaries({"context": k.maybe(context)}, optional=fields)
+    return k.maybe(spec if k.mistakes else spec.map(_publishable))
+
+
+def _publishable(spec: dict[str, object]) -> dict[str, object]:
+    """Sensible: an image pushed without tags is a mistake, so pushed ones have tags."""
+    return spec if spec.get("tags") else {**spec, "push": False}
 
 
 def pipelines(k: Kind) -> Strategy[bytes]:
@@ -217,8 +274,12 @@ def pipelines(k: Kind) -> Strategy[bytes]:
         "address": k.maybe(pick(["unix:///run/buildkit/buildkitd.sock", "tcp://h:1"])),
         "max_parallel": k.maybe(k.rarely(st.just(-1), st.integers(1, 9)))})
     member = k.rarely(pick(["c", "g", "h", "nope"]), pick(["a", "b"]))
+    template = k.maybe(st.fixed_dictionaries({}, optional={
+        key: k.maybe(strategy) for key, strategy in image_fields(k, None, []).items()
+        if key != "inherits"}))
     images = st.tuples(
-        st.fixed_dictionaries({"a": image(k, "a", []), "b": image(k, "b", ["a"])}, optional={
+        st.fixed_dictionaries({"a": image(k, "a", []), "b": image(k, "b", ["a"]),
+                               "_t": template}, optional={
             "c": image(k, "c", ["a", "b"]), "api": image(k, "api", ["a", "b"])}),
         k.rarely(st.dictionaries(name, image(k, "c", []), max_size=1), st.just({}))).map(
             lambda t: t[0] | t[1])

@@ -91,3 +91,13 @@ def test_defaults_context_is_used(make_project: MakeProject) -> None:
                         contexts=("sub",))
     image = load_pipeline(path, LoadOptions(env={})).images["a"]
     assert image.context_dir is not None and image.context_dir.name == "sub"
+
+
+def test_defaults_cannot_inherit(make_project: MakeProject,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_project("version: 1\nname: p\ndefaults:\n  inherits: [_t]\nimages:\n"
+                        "  _t: {args: {A: b}}\n  a: {context: a}\n", contexts=("a",))
+    assert main(["validate", "-f", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"buildorch: error: {path}:4: defaults.inherits: defaults inherit nothing: name "
+        "templates in each image's inherits\n")
