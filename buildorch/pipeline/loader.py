@@ -7,31 +7,29 @@ assume that images, contexts, Dockerfiles, targets and cache profiles exist.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from buildorch.cache.profiles import CacheProfile, find_profile, profile_search_path
 from buildorch.dockerfiles.parser import BuildPlatforms, parse_dockerfile, read_dockerfile
 from buildorch.dockerfiles.per_platform import PlatformAnalyses
-from buildorch.errors import ConfigError, ConfigErrors, Problems, shorten
+from buildorch.errors import ConfigError, Problems, shorten
 from buildorch.localpaths import InvalidPath, expand_home, is_dir, is_file
 from buildorch.oci import platforms as oci_platforms
 from buildorch.pipeline.as_written import as_written
 from buildorch.pipeline.foreign import check_foreign_content, check_not_foreign
-from buildorch.pipeline.gitinfo import git_builtins
 from buildorch.pipeline.inherits import Inheritance, InheritError, merge_defaults
-from buildorch.pipeline.interpolation import InterpolationError, VarResolver
+from buildorch.pipeline.interpolation import VarResolver
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
 from buildorch.pipeline.model import Image
 from buildorch.pipeline.named_paths import named_paths
 from buildorch.pipeline.overrides import apply_sets, parse_set
+from buildorch.pipeline.profile_loading import ProfileLoader
 from buildorch.pipeline.references import check_duplicate_tags, check_references
-from buildorch.pipeline.validation_errors import Origins, config_errors_from, validate_model
+from buildorch.pipeline.validation_errors import Origins, validate_model
 from buildorch.pipeline.value_checks import check_values, is_remote, remote_context_problem
-from buildorch.pipeline.yaml_source import Located, Path_, dotted, load_yaml
+from buildorch.pipeline.variables import interpolate, pipeline_resolver
+from buildorch.pipeline.yaml_source import load_yaml
 
 
 @dataclass(frozen=True)
@@ -59,8 +57,8 @@ def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipel
     folder = path.resolve().parent
     data = as_written(source)
     assert isinstance(data, dict)
-    resolver = _resolver(data, source, folder, options, env, problems)
-    data = _interpolate(data, source, resolver, problems)
+    resolver = pipeline_resolver(data, source, folder, options.variables, env)
+    data = interpolate(data, source, resolver, problems)
     images = data.get("images")
     origins: Origins = {}
     if isinstance(images, dict):
@@ -102,65 +100,11 @@ def _merged_specs(p: LoadedPipeline, problems: Problems) -> dict[str, Image]:
     return specs
 
 
-def _resolver(
-    data: dict[str, object], source: Located, folder: Path, options: LoadOptions,
-    env: Mapping[str, str], problems: Problems,
-) -> VarResolver:
-    raw = data.get("vars") or {}
-    if not isinstance(raw, dict):
-        raise ConfigError("expected a mapping", file=source.file,
-                          line=source.line_of(("vars",)), field="vars")
-    for name, value in raw.items():
-        if isinstance(value, dict | list):
-            raise ConfigError("a variable's value must be a string", file=source.file,
-                              line=source.line_of(("vars", name)), field=f"vars.{name}")
-    pipeline_vars = {str(k): "" if v is None else str(v) for k, v in raw.items()}
-    name = data.get("name")
-    builtins: dict[str, Callable[[], str | None]] = {
-        **git_builtins(folder, env), "PIPELINE": lambda: str(name) if name else None,
-    }
-    resolver = VarResolver(pipeline_vars, options.variables, builtins, env)
-    # An unresolvable variable is an error even if unused. The first one stops loading:
-    # variables build on each other, and every later use would repeat it.
-    for var in pipeline_vars:
-        try:
-            resolver(var)
-        except InterpolationError as exc:
-            raise ConfigError(str(exc), file=source.file, line=source.line_of(("vars", var)),
-                              field=f"vars.{var}") from None
-    return resolver
-
-
-def _interpolate(data: dict[str, object], source: Located, resolver: VarResolver,
-                 problems: Problems) -> dict[str, object]:
-    """${NAME} expanded in every string but `vars`; a string that cannot be is reported
-    and kept as written."""
-    def walk(value: object, path: Path_) -> object:
-        if isinstance(value, str):
-            try:
-                return resolver.expand(value)
-            except InterpolationError as exc:
-                problems.add(ConfigError(str(exc), file=source.file, line=source.line_of(path),
-                                         field=dotted(path)), settles=True)
-                return value
-        if isinstance(value, dict):
-            return {k: walk(v, (*path, k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [walk(v, (*path, i)) for i, v in enumerate(value)]
-        return value
-
-    vars_section = data.get("vars")
-    result = {k: walk(v, (k,)) for k, v in data.items() if k != "vars"}
-    if "vars" in data:
-        result["vars"] = vars_section
-    return result
-
-
 def _resolve_images(
     p: LoadedPipeline, specs: Mapping[str, Image], options: LoadOptions, resolver: VarResolver,
     problems: Problems,
 ) -> dict[str, ResolvedImage]:
-    profiles = _Profiles(p, options, resolver)
+    profiles = ProfileLoader(p, options.cache, options.cache_config, resolver)
     resolved: dict[str, ResolvedImage] = {}
     for name, spec in specs.items():
         try:
@@ -171,7 +115,7 @@ def _resolve_images(
 
 
 def _resolve(p: LoadedPipeline, name: str, spec: Image, options: LoadOptions,
-             profiles: _Profiles, problems: Problems) -> ResolvedImage:
+             profiles: ProfileLoader, problems: Problems) -> ResolvedImage:
     where = _where(p, name, spec)
     with problems.collecting():
         _check_local_paths(p, name, spec)
@@ -283,51 +227,3 @@ def _platforms(p: LoadedPipeline, name: str, spec: Image) -> tuple[str, ...]:
             raise p.error(f"{shorten(text)!r}: {problem}", p.field_path(name, "platforms", i))
         found[platform.format()] = None
     return tuple(found) or (oci_platforms.native().format(),)
-
-
-class _Profiles:
-    """Cache profiles, each loaded once; a profile's own errors are reported once."""
-
-    def __init__(self, p: LoadedPipeline, options: LoadOptions, resolver: VarResolver) -> None:
-        self.p = p
-        self.from_cli = options.cache is not None
-        self.search = profile_search_path(p.folder, options.cache_config)
-        self.resolver = resolver
-        self.loaded: dict[str, tuple[CacheProfile, Located] | ConfigError] = {}
-
-
-    def get(self, image: str, name: str | None) -> tuple[CacheProfile | None, Located | None]:
-        if name is None:
-            return None, None
-        if name not in self.loaded:
-            found = find_profile(name, self.search)
-            if found is None:
-                raise self._missing(image, name)  # against each image that names it
-            try:
-                self.loaded[name] = self._load(found)
-            except ConfigError as exc:  # reported once: equal errors are merged
-                self.loaded[name] = exc
-        entry = self.loaded[name]
-        if isinstance(entry, ConfigError):
-            raise entry
-        return entry
-
-    def _missing(self, image: str, name: str) -> ConfigError:
-        folders = ", ".join(os.path.relpath(f) for f in self.search[:3])
-        message = f"cache profile '{name}' not found (looked in {folders})"
-        if self.from_cli:
-            return ConfigError(f"--cache {name}: {message}")
-        return self.p.error(message, self.p.field_path(image, "cache"))
-
-    def _load(self, found: Path) -> tuple[CacheProfile, Located]:
-        display = os.path.relpath(found)
-        source = load_yaml(found, display)
-        if not isinstance(source.data, dict):
-            raise ConfigError("a cache profile must be a YAML mapping", file=display, line=1)
-        problems = Problems()
-        data = _interpolate(source.data, source, self.resolver, problems)
-        problems.raise_if_any()
-        try:
-            return CacheProfile.model_validate(data), source
-        except ValidationError as exc:
-            raise ConfigErrors(config_errors_from(exc, CacheProfile, source)) from None

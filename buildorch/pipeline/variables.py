@@ -1,0 +1,67 @@
+"""A pipeline's variables at load time: the resolver (vars, --var, git built-ins, the
+environment), and `${...}` expanded in every string of a document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from buildorch.errors import ConfigError, Problems
+from buildorch.pipeline.gitinfo import git_builtins
+from buildorch.pipeline.interpolation import InterpolationError, VarResolver
+from buildorch.pipeline.yaml_source import Located, Path_, dotted
+
+
+def pipeline_resolver(
+    data: dict[str, object], source: Located, folder: Path, variables: Mapping[str, str],
+    env: Mapping[str, str],
+) -> VarResolver:
+    """`vars`, `--var` values, git built-ins and the environment; every variable checked."""
+    raw = data.get("vars") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError("expected a mapping", file=source.file,
+                          line=source.line_of(("vars",)), field="vars")
+    for name, value in raw.items():
+        if isinstance(value, dict | list):
+            raise ConfigError("a variable's value must be a string", file=source.file,
+                              line=source.line_of(("vars", name)), field=f"vars.{name}")
+    pipeline_vars = {str(k): "" if v is None else str(v) for k, v in raw.items()}
+    name = data.get("name")
+    builtins: dict[str, Callable[[], str | None]] = {
+        **git_builtins(folder, env), "PIPELINE": lambda: str(name) if name else None,
+    }
+    resolver = VarResolver(pipeline_vars, variables, builtins, env)
+    # An unresolvable variable is an error even if unused. The first one stops loading:
+    # variables build on each other, and every later use would repeat it.
+    for var in pipeline_vars:
+        try:
+            resolver(var)
+        except InterpolationError as exc:
+            raise ConfigError(str(exc), file=source.file, line=source.line_of(("vars", var)),
+                              field=f"vars.{var}") from None
+    return resolver
+
+
+def interpolate(data: dict[str, object], source: Located, resolver: VarResolver,
+                 problems: Problems) -> dict[str, object]:
+    """${NAME} expanded in every string but `vars`; a string that cannot be is reported
+    and kept as written."""
+    def walk(value: object, path: Path_) -> object:
+        if isinstance(value, str):
+            try:
+                return resolver.expand(value)
+            except InterpolationError as exc:
+                problems.add(ConfigError(str(exc), file=source.file, line=source.line_of(path),
+                                         field=dotted(path)), settles=True)
+                return value
+        if isinstance(value, dict):
+            return {k: walk(v, (*path, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, (*path, i)) for i, v in enumerate(value)]
+        return value
+
+    vars_section = data.get("vars")
+    result = {k: walk(v, (k,)) for k, v in data.items() if k != "vars"}
+    if "vars" in data:
+        result["vars"] = vars_section
+    return result
