@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from buildorch.cli.loading import load, plan_options, requested_backend, warn
+from buildorch.cli.loading import load, plan_options, requested_backend, warn, warn_hints
 from buildorch.errors import BuildorchError
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ def command(args: argparse.Namespace) -> int:
     native_s3 = S3 in exporters
     plan = make_plan(pipeline, graph, args.names,
                      plan_options(args, pipeline, choice.backend.name, native_s3))
+    warn_hints(pipeline, graph, plan.order)
     check_load(args, choice.backend)
     if choice.exporters is None:
         print(dry_run(plan, choice))

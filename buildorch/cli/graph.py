@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from buildorch.cli.loading import load
+from buildorch.cli.loading import load, warn_hints
 
 
 def command(args: argparse.Namespace) -> int:
@@ -13,6 +13,7 @@ def command(args: argparse.Namespace) -> int:
 
     pipeline, graph = load(args)
     plan = make_plan(pipeline, graph, args.names)
+    warn_hints(pipeline, graph, plan.order, unkept=False)
     draw = {"dot": render_graph.to_dot, "mermaid": render_graph.to_mermaid,
             "text": render_graph.to_text}[args.format]
     print(draw(pipeline, plan, stages=args.stages))

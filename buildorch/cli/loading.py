@@ -8,6 +8,7 @@ import dataclasses
 import os
 import platform
 import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,24 @@ DEFAULT_FILES = ("buildorch.yaml", "buildorch.yml", "pipeline.yaml")
 
 def warn(text: str) -> None:
     print(f"buildorch: warning: {text}", file=sys.stderr)
+
+
+def pipeline_hints(pipeline: LoadedPipeline, graph: BuildGraph, names: Collection[str],
+                   unkept: bool = True) -> list[ConfigError]:
+    """What may be wrong with the images `names` (planning/hints), by file and line: near
+    misses, and with `unkept` the results nobody keeps."""
+    from buildorch.planning.hints import near_miss_hints, unkept_hints
+
+    found = near_miss_hints(pipeline, graph, names)
+    if unkept:
+        found += unkept_hints(pipeline, graph, names)
+    return sorted(found, key=lambda e: (e.file or "", e.line or 0))
+
+
+def warn_hints(pipeline: LoadedPipeline, graph: BuildGraph, names: Collection[str],
+               unkept: bool = True) -> None:
+    for hint in pipeline_hints(pipeline, graph, names, unkept):
+        warn(hint.render())
 
 
 def pipeline_file(given: Path | None) -> Path:

@@ -21,6 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(validate, selection=False)
     validate.add_argument("--backend", choices=BACKEND_CHOICES,
                           help="check for this backend (default: the pipeline's builder)")
+    validate.add_argument("--strict", action="store_true",
+                          help="make the warnings about the pipeline errors: references that "
+                               "nearly name a pipeline image, results nobody keeps")
 
     plan = commands.add_parser("plan", help="print the resolved plan and exact commands")
     _common(plan)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from buildorch.cli.loading import load, plan_options, requested_backend
+from buildorch.cli.loading import load, plan_options, requested_backend, warn_hints
 
 
 def command(args: argparse.Namespace) -> int:
@@ -21,6 +21,7 @@ def command(args: argparse.Namespace) -> int:
     native_s3 = S3 in backend.assumed_capabilities().cache_exporters
     plan = make_plan(pipeline, graph, args.names,
                      plan_options(args, pipeline, backend.name, native_s3))
+    warn_hints(pipeline, graph, plan.order)
     if args.format == "json":
         # Indented for people; compact (and far faster to encode) when piped to a program.
         print(json.dumps(plan_json(plan), indent=2 if sys.stdout.isatty() else None))

@@ -87,14 +87,19 @@ class ImageRef:
 
     def familiar(self) -> str:
         """The short form Docker shows: `docker.io/library/x:1` is `x:1`."""
-        path = self.repository
-        if self.domain == DOCKER_HUB:
-            short = path.removeprefix("library/")
-            path = short if "/" not in short else path
-        else:
-            path = f"{self.domain}/{path}"
+        path = (self.familiar_path() if self.domain == DOCKER_HUB
+                else f"{self.domain}/{self.repository}")
         return (path + (f":{self.tag}" if self.tag is not None else "")
                 + (f"@{self.digest}" if self.digest else ""))
+
+    def familiar_path(self) -> str:
+        """The repository path after the registry host, as Docker shows it: `shop/base` for
+        `localhost:5000/shop/base:1` and `shop/base`; `busybox` for `docker.io/library/busybox`."""
+        if self.domain == DOCKER_HUB:
+            short = self.repository.removeprefix("library/")
+            if "/" not in short:
+                return short
+        return self.repository
 
     def tagged_name(self) -> str:
         """`domain/repository:tag` (tag `latest` when none), digest dropped: which tag a

@@ -2,13 +2,16 @@
 
 Edges point from a dependency to the image built on it. They come from `depends_on`,
 from named contexts `{image: X}`, and from a Dockerfile that names another image's tag
-in `FROM`, `COPY --from=` or `RUN --mount=...,from=`.
+in `FROM`, `COPY --from=` or `RUN --mount=...,from=`. A Dockerfile reference to a pipeline
+image's repository under another tag or registry is no edge but a `NearMiss`, which the
+commands warn about.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 
@@ -34,25 +37,57 @@ class Edge:
 
 
 @dataclass(frozen=True)
+class NearMiss:
+    """A Dockerfile reference to a pipeline image's repository (the path after the registry
+    host) that names none of that image's tags: another tag (`base:latest` for a pipeline tag
+    `base:2024`), or no registry where the tag has one (or the other way round). It is no
+    edge: the build uses whatever the registry holds, not this run's build."""
+
+    image: str  # the image whose Dockerfile has the reference
+    kind: str  # from | copy | mount
+    ref: str  # the image reference as BuildKit reads it (ARGs expanded)
+    file: str  # the Dockerfile, as shown
+    line: int
+    nearly: tuple[tuple[str, str], ...]  # (pipeline image, its tag) it nearly names
+
+    def instruction(self) -> str:
+        """The reference as the Dockerfile writes it: `FROM x`, `COPY --from=x`."""
+        return {"from": f"FROM {self.ref}", "copy": f"COPY --from={self.ref}"}.get(
+            self.kind, f"RUN --mount=...,from={self.ref}")
+
+
+@dataclass(frozen=True)
 class BuildGraph:
     graph: nx.DiGraph  # nodes: image names; edge attribute "edges": list[Edge]
     edges: tuple[Edge, ...]
+    near_misses: tuple[NearMiss, ...] = ()
 
     def edges_into(self, name: str) -> list[Edge]:
         return [e for _, _, edges in self.graph.in_edges(name, data="edges") for e in edges]
+
+    def near_misses_of(self, name: str) -> tuple[NearMiss, ...]:
+        return self._near_misses_by_image.get(name, ())
+
+    @cached_property
+    def _near_misses_by_image(self) -> dict[str, tuple[NearMiss, ...]]:
+        found: dict[str, list[NearMiss]] = {}
+        for miss in self.near_misses:
+            found.setdefault(miss.image, []).append(miss)
+        return {name: tuple(misses) for name, misses in found.items()}
 
 
 def build_graph(p: LoadedPipeline) -> BuildGraph:
     graph: nx.DiGraph = nx.DiGraph()
     graph.add_nodes_from(p.images)
-    edges = [*_explicit_edges(p), *_implicit_edges(p.images)]
+    implicit, near_misses = _dockerfile_references(p.images)
+    edges = [*_explicit_edges(p), *implicit]
     for edge in edges:
         if graph.has_edge(edge.source, edge.target):
             graph.edges[edge.source, edge.target]["edges"].append(edge)
         else:
             graph.add_edge(edge.source, edge.target, edges=[edge])
     _check_acyclic(graph)
-    return BuildGraph(graph, tuple(edges))
+    return BuildGraph(graph, tuple(edges), tuple(near_misses))
 
 
 def _explicit_edges(p: LoadedPipeline) -> Iterable[Edge]:
@@ -67,11 +102,21 @@ def _explicit_edges(p: LoadedPipeline) -> Iterable[Edge]:
                 yield Edge(ctx.image, name, "context", *p.where(path), dotted(path))
 
 
-def _implicit_edges(images: Mapping[str, ResolvedImage]) -> Iterable[Edge]:
+def _dockerfile_references(
+    images: Mapping[str, ResolvedImage],
+) -> tuple[list[Edge], list[NearMiss]]:
+    """The implicit edges, and the references that nearly name a pipeline image."""
     # A reference names a pipeline image when it names one of its tags; a digest it
     # also pins is replaced by this run's build, like the tag.
-    owners = {ImageRef.parse(tag).tagged_name(): name
-              for name, img in images.items() for tag in img.spec.tags}
+    owners: dict[str, str] = {}
+    by_path: dict[str, list[tuple[str, str]]] = {}  # repository path -> (image, tag)
+    for name, img in images.items():
+        for tag in img.spec.tags:
+            parsed = ImageRef.parse(tag)
+            owners[parsed.tagged_name()] = name
+            by_path.setdefault(parsed.familiar_path(), []).append((name, tag))
+    edges: list[Edge] = []
+    misses: list[NearMiss] = []
     for name, image in images.items():
         if image.info is None:
             continue  # a Dockerfile in a remote context: only the builder reads it
@@ -85,9 +130,27 @@ def _implicit_edges(images: Mapping[str, ResolvedImage]) -> Iterable[Edge]:
                 continue  # a named context replaces the image; its edge is explicit
             if ref.kind == "from" and ref.stage in replaced:
                 continue
-            owner = owners.get(ImageRef.parse(ref.ref).tagged_name())
-            if owner is not None and owner != name:
-                yield Edge(owner, name, ref.kind, image.dockerfile_display, ref.line, None, ref.ref)
+            parsed = ImageRef.parse(ref.ref)
+            owner = owners.get(parsed.tagged_name())
+            if owner is not None:
+                if owner != name:  # an image's own tag names what the registry holds
+                    edges.append(Edge(owner, name, ref.kind, image.dockerfile_display,
+                                      ref.line, None, ref.ref))
+                continue
+            nearly = _others(by_path.get(parsed.familiar_path(), ()), name)
+            if nearly:
+                misses.append(NearMiss(name, ref.kind, ref.ref, image.dockerfile_display,
+                                       ref.line, nearly))
+    return edges, misses
+
+
+def _others(candidates: Iterable[tuple[str, str]], name: str) -> tuple[tuple[str, str], ...]:
+    """One (image, tag) per pipeline image other than `name`, in pipeline order."""
+    first: dict[str, str] = {}
+    for image, tag in candidates:
+        if image != name:
+            first.setdefault(image, tag)
+    return tuple(first.items())
 
 
 def _check_acyclic(graph: nx.DiGraph) -> None:

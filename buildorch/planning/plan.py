@@ -19,6 +19,7 @@ from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.planning.graph import (
     BuildGraph,
     Edge,
+    NearMiss,
     build_order,
     critical_path,
     estimates_for,
@@ -41,6 +42,8 @@ class PlannedImage:
     remaining: float  # longest estimated time from this build's start to the run's end
     publish: tuple[str, ...] = ()  # tags published once every build of the run succeeded
     cache: ImageCache = field(default_factory=ImageCache)
+    # Dockerfile references that nearly name a pipeline image (graph.NearMiss)
+    near_misses: tuple[NearMiss, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ def _planned(
     return PlannedImage(name, request, argv,
                         argv if shown is request else tuple(ctx.backend.build_argv(shown)),
                         tuple(sorted(ctx.sub.predecessors(name))), stages, estimates[name],
-                        remaining[name], publish, cache)
+                        remaining[name], publish, cache, ctx.graph.near_misses_of(name))
 
 
 def _unsupported(ctx: RequestContext, name: str, exc: Unsupported) -> ConfigError:

@@ -15,3 +15,20 @@ def test_dry_run_counts_one_build_in_the_singular(
     path = make_project(ONE, contexts=("a",))
     assert main(["build", "-f", str(path), "--dry-run", "--backend", "docker"]) == 0
     assert capsys.readouterr().out.startswith("# 1 build, backend docker;")
+
+
+def test_dry_run_warns_of_the_pipelines_hints(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_project(
+        "version: 1\nname: p\nimages:\n"
+        "  base: {context: a, tags: [localhost:5000/p/base:1]}\n"
+        "  test: {context: test}\n",
+        files={"test/Dockerfile": "FROM localhost:5000/p/base:latest\nRUN true\n"},
+        contexts=("a",))
+    assert main(["build", "-f", str(path), "--dry-run", "--backend", "docker", "test"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(": ")[:4] for line in err] == [
+        ["buildorch", "warning", f"{path}:5", "images.test"]] * 2
+    assert "FROM localhost:5000/p/base:latest nearly names pipeline image 'base'" in err[0]
+    assert "its result is not kept" in err[1]
+

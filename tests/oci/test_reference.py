@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -58,3 +59,18 @@ def test_normalising_is_idempotent_and_keeps_the_reference(
         parsed.host, parsed.repository, parsed.digest)
     assert again.tag == (tag[1:] or (None if digest else "latest"))
     assert repository_of(ref) == domain + "/".join(path)
+
+
+@pytest.mark.parametrize(("ref", "path"), [
+    ("localhost:5000/shop/base:1", "shop/base"),
+    ("shop/base", "shop/base"),
+    ("docker.io/shop/base@sha256:" + "a" * 64, "shop/base"),
+    ("busybox", "busybox"),
+    ("docker.io/library/busybox:1.36", "busybox"),
+    ("library/busybox", "busybox"),
+    ("docker.io/library/a/b", "library/a/b"),
+    ("localhost:5000/busybox", "busybox"),
+])
+def test_familiar_path_is_the_path_after_the_registry_as_docker_shows_it(
+        ref: str, path: str) -> None:
+    assert ImageRef.parse(ref).familiar_path() == path

@@ -215,3 +215,106 @@ def test_a_stage_replaced_by_a_named_context_does_not_reach_for_its_base(
         contexts=("base",))
     graph = build_graph(load_pipeline(path, LoadOptions(env={})))
     assert sorted(graph.graph.predecessors("app")) == ["new"]
+
+
+# -- near misses: a pipeline image's repository under another tag or registry ------------
+
+
+def near_misses_of(path: object) -> set[tuple[str, str, str, int, tuple[tuple[str, str], ...]]]:
+    graph = build_graph(load_pipeline(path, LoadOptions(env={})))  # type: ignore[arg-type]
+    return {(m.image, m.kind, m.ref, m.line, m.nearly) for m in graph.near_misses}
+
+
+NEAR = """\
+version: 1
+name: p
+images:
+  base: {context: base, tags: ["localhost:5000/jupyter/base-notebook:2024"]}
+  app: {context: app}
+"""
+
+
+@pytest.mark.parametrize(("dockerfile", "kind", "ref"), [
+    ("FROM localhost:5000/jupyter/base-notebook:latest\n", "from",
+     "localhost:5000/jupyter/base-notebook:latest"),
+    ("FROM localhost:5000/jupyter/base-notebook\n", "from",
+     "localhost:5000/jupyter/base-notebook"),  # no tag is latest, not 2024
+    ("FROM jupyter/base-notebook:2024\n", "from", "jupyter/base-notebook:2024"),  # no registry
+    ("FROM jupyter/base-notebook:latest\n", "from", "jupyter/base-notebook:latest"),  # neither
+    ("FROM scratch\nCOPY --from=localhost:5000/jupyter/base-notebook:2023 /a /a\n", "copy",
+     "localhost:5000/jupyter/base-notebook:2023"),
+    ("FROM scratch\nRUN --mount=type=bind,from=jupyter/base-notebook:2024,target=/b true\n",
+     "mount", "jupyter/base-notebook:2024"),
+])
+def test_a_reference_to_a_pipeline_images_repository_is_a_near_miss(
+        make_project: MakeProject, dockerfile: str, kind: str, ref: str) -> None:
+    path = make_project(NEAR, files={"app/Dockerfile": dockerfile}, contexts=("base",))
+    line = dockerfile.count("\n")
+    assert near_misses_of(path) == {
+        ("app", kind, ref, line, (("base", "localhost:5000/jupyter/base-notebook:2024"),))}
+    assert edges_of(path) == set()
+
+
+def test_a_registry_the_reference_has_and_the_tag_lacks_is_a_near_miss(
+        make_project: MakeProject) -> None:
+    dockerfile = "FROM localhost:5000/jupyter/base-notebook:2024\n"
+    path = make_project(NEAR.replace("localhost:5000/jupyter/base-notebook:2024",
+                                     "jupyter/base-notebook:2024"),
+                        files={"app/Dockerfile": dockerfile}, contexts=("base",))
+    assert near_misses_of(path) == {("app", "from", "localhost:5000/jupyter/base-notebook:2024",
+                                     1, (("base", "jupyter/base-notebook:2024"),))}
+
+
+def test_docker_hubs_library_path_compares_as_docker_shows_it(
+        make_project: MakeProject) -> None:
+    path = make_project(NEAR.replace("localhost:5000/jupyter/base-notebook:2024",
+                                     "localhost:5000/python:3.12-patched"),
+                        files={"app/Dockerfile": "FROM docker.io/library/python:3.12\n"},
+                        contexts=("base",))
+    assert near_misses_of(path) == {("app", "from", "docker.io/library/python:3.12", 1,
+                                     (("base", "localhost:5000/python:3.12-patched"),))}
+
+
+def test_an_exact_match_of_another_image_is_no_near_miss(make_project: MakeProject) -> None:
+    path = make_project(
+        NEAR + '  legacy: {context: base, tags: ["localhost:5000/jupyter/base-notebook:legacy"]}\n',
+        files={"app/Dockerfile": "FROM localhost:5000/jupyter/base-notebook:legacy\n"},
+        contexts=("base",))
+    assert near_misses_of(path) == set()
+    assert edges_of(path) == {("legacy", "app", "from")}
+
+
+def test_an_images_own_repository_is_no_near_miss(make_project: MakeProject) -> None:
+    # building on the previous release of itself is what the registry holds, on purpose
+    path = make_project(
+        "version: 1\nname: p\nimages:\n"
+        "  app: {context: app, tags: ['localhost:5000/p/app:2']}\n",
+        files={"app/Dockerfile": "FROM localhost:5000/p/app:1\n"})
+    assert near_misses_of(path) == set()
+
+
+def test_references_a_named_context_replaces_are_no_near_misses(
+        make_project: MakeProject) -> None:
+    path = make_project(
+        NEAR.replace("  app: {context: app}\n", "")
+        + "  app:\n    context: app\n    contexts:\n"
+          "      localhost:5000/jupyter/base-notebook: {image: base}\n"
+          "      old: {image: base}\n",
+        files={"app/Dockerfile": "FROM localhost:5000/jupyter/base-notebook:latest\n"
+                                 "FROM jupyter/base-notebook:1 AS old\n"
+                                 "FROM scratch\nCOPY --from=old /a /a\n"},
+        contexts=("base",))
+    assert near_misses_of(path) == set()
+
+
+def test_several_images_of_one_repository_are_all_named(make_project: MakeProject) -> None:
+    path = make_project(
+        "version: 1\nname: p\nimages:\n"
+        "  lib-311: {context: base, tags: ['localhost:5000/p/lib:1-py3.11']}\n"
+        "  lib-312: {context: base, tags: ['localhost:5000/p/lib:1-py3.12', "
+        "'localhost:5000/p/lib:1']}\n"
+        "  app: {context: app}\n",
+        files={"app/Dockerfile": "FROM localhost:5000/p/lib:latest\n"}, contexts=("base",))
+    assert near_misses_of(path) == {("app", "from", "localhost:5000/p/lib:latest", 1, (
+        ("lib-311", "localhost:5000/p/lib:1-py3.11"),
+        ("lib-312", "localhost:5000/p/lib:1-py3.12")))}

@@ -17,6 +17,7 @@ images:
     network: {network}
     contexts:
       {key}: {value}
+    tags: [localhost:5000/limits/a:1]
 """
 
 

@@ -49,7 +49,9 @@ def test_gha_variables_do_not_reach_finchs_vm(
     # runfinch/finch cmd/finch/nerdctl_remote.go `passedEnvs`: no ACTIONS_* variable
     monkeypatch.setenv("ACTIONS_CACHE_URL", "https://cache.example/")
     monkeypatch.setenv("ACTIONS_RUNTIME_TOKEN", "runtime-token-1")
-    path = make_project("version: 1\nname: g\nimages:\n  a: {context: a, cache: gh}\n",
+    # tagged: a warning about an unkept result would name the folder, which says "gha"
+    path = make_project("version: 1\nname: g\nimages:\n"
+                        "  a: {context: a, cache: gh, tags: [localhost:5000/g/a:1]}\n",
                         files={"cache-config/gh.yaml": "type: gha\n"}, contexts=("a",))
     monkeypatch.setattr("platform.system", lambda: "Darwin")
     assert main(["plan", "-f", str(path), "--format", "json", "--backend", "finch"]) == 0

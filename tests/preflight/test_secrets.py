@@ -143,7 +143,8 @@ def test_dry_run_passes_secrets_by_reference_only(make_project: MakeProject,
 def test_credential_like_build_args_warn(make_project: MakeProject) -> None:
     path = make_project(
         "version: 1\nname: s\ndefaults:\n  args: {NPM_TOKEN: x}\nimages:\n  a:\n"
-        "    context: a\n    args: {DB_PASSWORD: y, KEYBOARD_LAYOUT: us, VERSION: '1'}\n",
+        "    context: a\n    args: {DB_PASSWORD: y, KEYBOARD_LAYOUT: us, VERSION: '1'}\n"
+        "    tags: [localhost:5000/s/a:1]\n",
         files={"a/Dockerfile": "FROM localhost:5000/busybox:latest\n"})
     result = run(["validate", "-f", str(path)], path.parent, base_env(None))
     assert result.returncode == 0
