@@ -8,8 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import networkx as nx
-
 from buildorch.backends.base import Backend
 from buildorch.backends.catalog import OFFLINE_DEFAULT
 from buildorch.backends.flags import is_local_context
@@ -18,7 +16,7 @@ from buildorch.cache.plan import CacheContext, ImageCache, plan_cache
 from buildorch.oci.reference import context_key, repository_of
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
 from buildorch.pipeline.secret_sources import pipeline_path
-from buildorch.planning.graph import BuildGraph
+from buildorch.planning.graph import BuildGraph, Dag
 from buildorch.workdir import RUN_DIR
 
 LOCAL_NAMESPACE = "buildorch.local"  # local names of untagged images others build on
@@ -41,7 +39,7 @@ class RequestContext:
 
     pipeline: LoadedPipeline
     graph: BuildGraph
-    sub: nx.DiGraph  # the selection and what it depends on
+    sub: Dag  # the selection and what it depends on
     backend: Backend
     options: PlanOptions
 
@@ -140,12 +138,21 @@ def attestations(ctx: RequestContext, image: ResolvedImage) -> tuple[AttrSpec, .
     return specs
 
 
-def user_outputs(image: ResolvedImage) -> tuple[tuple[AttrSpec, ...], tuple[tuple[str, str], ...]]:
-    """The pipeline's `outputs`: exports besides the image, and the image export's own
-    attributes (from a `type=image` entry)."""
+def user_outputs(folder: Path, image: ResolvedImage
+                 ) -> tuple[tuple[AttrSpec, ...], tuple[tuple[str, str], ...]]:
+    """The pipeline's `outputs`: exports besides the image (a `dest` relative to the
+    pipeline's folder, like every path it names), and the image export's own attributes
+    (from a `type=image` entry)."""
     specs = tuple(AttrSpec.parse(text) for text in image.spec.outputs)
     image_attrs = next((s.attrs for s in specs if s.type == "image"), ())
-    return tuple(s for s in specs if s.type != "image"), image_attrs
+    return tuple(_dest_from(folder, s) for s in specs if s.type != "image"), image_attrs
+
+
+def _dest_from(folder: Path, spec: AttrSpec) -> AttrSpec:
+    if spec.get("dest") in (None, "-"):  # `-`: standard output
+        return spec
+    return AttrSpec(spec.type, tuple((k, _local_path(folder, v) if k == "dest" else v)
+                                     for k, v in spec.attrs))
 
 
 def image_cache(ctx: RequestContext, image: ResolvedImage) -> ImageCache:
@@ -160,7 +167,7 @@ def make_request(ctx: RequestContext, image: ResolvedImage, cache: ImageCache) -
     builder = ctx.options.builder or next(
         (b.address for b in p.model.builders if b.name == spec.builder), None)
     out = _outputs(ctx, image)
-    extra_outputs, image_attrs = user_outputs(image)
+    extra_outputs, image_attrs = user_outputs(p.folder, image)
     inline = spec.dockerfile_inline
     return BuildRequest(
         name=image.name,

@@ -33,6 +33,10 @@ _STEP_RE = re.compile(r"^#\d+ \[[^\]]*\d+/\d+\] ")
 _CACHED_RE = re.compile(r"^#\d+ CACHED$")
 
 
+# Outputs written as one file (a tarball); `local` writes a folder, which buildx makes itself.
+FILE_OUTPUTS = frozenset({"tar", "oci", "docker"})
+
+
 @dataclass(frozen=True)
 class BuildOptions:
     retries: int = 0
@@ -88,7 +92,7 @@ class BuildRunner:
             mismatch = self._check_dependencies(image)
             if mismatch:
                 return self._failed(image, run, Failure(message=mismatch))
-            self._write_inline_dockerfile(image)
+            self._prepare_files(image)
             problem = self.cache.download(image, run)
             if problem and self.options.cache_strict:
                 return self._failed(image, run, Failure(message=problem))
@@ -101,12 +105,18 @@ class BuildRunner:
         finally:
             run.ended = time.time()
 
-    def _write_inline_dockerfile(self, image: PlannedImage) -> None:
-        """`dockerfile_inline`: the plan names a file in the run folder; write it there."""
+    def _prepare_files(self, image: PlannedImage) -> None:
+        """`dockerfile_inline`: the plan names a file in the run folder; write it there.
+        A tarball output's folder is made first, as buildx would not (`failed to open`)."""
         text = image.request.dockerfile_inline
         if text is not None:
             path = self.state.root / fill([image.request.dockerfile], {}, self.state.run_id)[0]
             path.write_text(text, encoding="utf-8")
+        for spec in image.request.outputs:
+            dest = spec.get("dest")
+            if spec.type in FILE_OUTPUTS and dest and dest != "-":
+                file = self.state.root / fill([dest], {}, self.state.run_id)[0]
+                file.parent.mkdir(parents=True, exist_ok=True)
 
     def _check_dependencies(self, image: PlannedImage) -> str | None:
         """Each dependency's run-scoped local name must still hold the digest it was built as."""

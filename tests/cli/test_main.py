@@ -30,6 +30,23 @@ def test_help_imports_nothing_heavy() -> None:
     assert result.stdout.splitlines()[-1] == "HEAVY="
 
 
+@pytest.mark.parametrize("args", [
+    ["validate", "-f", "pipelines/example.yaml"],
+    ["plan", "-f", "pipelines/example.yaml", "--format", "json", "--cache", "s3"],
+    ["graph", "-f", "pipelines/example.yaml", "--stages"],
+])
+def test_validate_plan_and_graph_import_only_what_they_use(args: list[str]) -> None:
+    # networkx (0.1-0.2 s to import) serves a run and the explanation of a cycle; boto3 a
+    # run's S3 transfers and `cache` on S3; rich nothing these commands print.
+    code = ("import sys; from buildorch.cli.main import main\n"
+            f"code = main({args!r})\n"
+            "unused = [m for m in ('networkx', 'boto3', 'botocore', 'rich') if m in sys.modules]\n"
+            "print(f'CODE={code} UNUSED=' + ','.join(unused))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.splitlines()[-1] == "CODE=0 UNUSED="
+
+
 def test_validate_example_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "-f", str(EXAMPLE)]) == 0
     assert "ok (5 images, 4 dependencies)" in capsys.readouterr().out

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import networkx as nx
 import pytest
 
@@ -7,10 +9,12 @@ from buildorch.cli.main import main
 from buildorch.errors import ConfigError
 from buildorch.pipeline.loader import LoadOptions, load_pipeline
 from buildorch.planning.graph import (
+    Dag,
     build_graph,
     build_order,
     critical_path,
     expand_selection,
+    remaining_path,
     with_dependencies,
 )
 from tests.conftest import EXAMPLE, MakeProject
@@ -142,10 +146,8 @@ def test_selection_pulls_in_dependencies() -> None:
     assert set(with_dependencies(graph, ["api"]).nodes) == {"api", "base"}
 
 
-def diamond() -> nx.DiGraph:
-    g = nx.DiGraph()
-    g.add_edges_from([("base", "a"), ("base", "b"), ("a", "c"), ("b", "c"), ("x", "y")])
-    return g
+def diamond() -> Dag:
+    return Dag(edges=[("base", "a"), ("base", "b"), ("a", "c"), ("b", "c"), ("x", "y")])
 
 
 def test_critical_path_uses_estimates() -> None:
@@ -159,6 +161,41 @@ def test_order_is_topological_and_longest_path_first() -> None:
     estimates = {"base": 10.0, "a": 5.0, "b": 50.0, "c": 1.0, "x": 30.0, "y": 30.0}
     order = build_order(diamond(), estimates)
     assert order == ["base", "x", "b", "y", "a", "c"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_order_and_paths_are_networkxs(seed: int) -> None:
+    # The plan's graph is plain dicts sorted by graphlib (networkx costs 0.1-0.2 s of
+    # start-up); what it computes is what networkx computed before.
+    rng = random.Random(seed)
+    names = [f"i{n}" for n in range(rng.randint(1, 40))]
+    rng.shuffle(names)  # a random topological order
+    edges = [(names[j], names[i]) for i in range(len(names)) for j in range(i)
+             if rng.random() < 0.15]
+    rng.shuffle(edges)
+    dag, reference = Dag(names, edges), nx.DiGraph()
+    reference.add_nodes_from(names)
+    reference.add_edges_from(edges)
+    estimates = {n: float(rng.choice([1, 5, 30, 30, 120])) for n in names}
+    longest = remaining_path(dag, estimates)
+    expected = {}
+    for node in reversed(list(nx.topological_sort(reference))):
+        expected[node] = estimates[node] + max(
+            (expected[s] for s in reference.successors(node)), default=0.0)
+    assert longest == expected
+    assert build_order(dag, estimates) == list(nx.lexicographical_topological_sort(
+        reference, key=lambda n: (-longest[n], n)))
+    assert [list(dag.predecessors(n)) for n in dag] == [
+        list(reference.predecessors(n)) for n in reference]
+    assert [list(dag.successors(n)) for n in dag] == [
+        list(reference.successors(n)) for n in reference]
+    assert dag.number_of_edges() == reference.number_of_edges()
+    # networkx lists a subgraph of less than half the nodes in set order; this one keeps
+    # the graph's order
+    keep = rng.sample(names, k=len(names) // 2)
+    sub, reference_sub = dag.subgraph(keep), reference.subgraph(keep)
+    assert list(sub) == [n for n in names if n in keep]
+    assert {(s, t) for s in sub for t in sub.successors(s)} == set(reference_sub.edges)
 
 
 PLATFORM_PIPELINE = """\

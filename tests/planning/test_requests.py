@@ -8,8 +8,11 @@ pkg/cmd/builder/build.go, `parseContextNames`), so the key must already be Build
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from buildorch.backends.flags import spec_text
 from buildorch.pipeline.loader import LoadOptions, load_pipeline
 from buildorch.planning.graph import build_graph
 from buildorch.planning.plan import make_plan
@@ -76,3 +79,38 @@ def test_explicit_context_keys_are_normalised_too(make_project: MakeProject) -> 
     pipeline = load_pipeline(path, LoadOptions(env={}))
     plan = make_plan(pipeline, build_graph(pipeline), ["dep"], PlanOptions(backend="buildctl"))
     assert context_keys(plan.images[1].argv, "buildctl") == ["base"]
+
+
+def test_output_dest_is_relative_to_the_pipeline(make_project: MakeProject) -> None:
+    path = make_project("version: 1\nname: p\nimages:\n  a:\n    context: a\n"
+                        "    outputs: ['type=local,dest=out/a', 'type=tar,dest=-', "
+                        "'type=image,compression=zstd']\n", contexts=("a",))
+    pipeline = load_pipeline(path, LoadOptions(env={}))
+    request = make_plan(pipeline, build_graph(pipeline), ["a"],
+                        PlanOptions(backend="docker")).images[0].request
+    local, tar = request.outputs
+    assert local.type == "local" and Path(local.get("dest") or "").resolve() == (
+        path.parent / "out" / "a")
+    assert tar.get("dest") == "-"  # standard output stays so
+    assert request.image_attrs == (("compression", "zstd"),)
+
+
+@pytest.mark.parametrize(("backend", "push", "attest", "expected"), [
+    ("docker", True, "", ()),  # buildx attaches provenance mode=min itself
+    ("docker", False, "", ("type=provenance,disabled=true",)),
+    ("buildctl", True, "", ("type=provenance,mode=min",)),
+    ("buildctl", False, "", ()),
+    ("buildctl", False, "[type=sbom]", ("type=sbom",)),
+    ("docker", True, "[type=sbom, 'type=provenance,mode=max']",
+     ("type=sbom", "type=provenance,mode=max")),
+])
+def test_attestations_default_as_buildx_for_published_images(
+        make_project: MakeProject, backend: str, push: bool, attest: str,
+        expected: tuple[str, ...]) -> None:
+    path = make_project(f"version: 1\nname: p\nimages:\n  a:\n    context: a\n"
+                        f"    tags: [r/a:1]\n    push: {str(push).lower()}\n"
+                        + (f"    attest: {attest}\n" if attest else ""), contexts=("a",))
+    pipeline = load_pipeline(path, LoadOptions(env={}))
+    request = make_plan(pipeline, build_graph(pipeline), ["a"],
+                        PlanOptions(backend=backend)).images[0].request
+    assert tuple(spec_text(s) for s in request.attest) == expected

@@ -170,7 +170,7 @@ class Run:
     tags: dict[str, str]  # image -> its pushed or stored tag
 
     def run_file(self, name: str) -> Path:
-        return self.folder / ".buildorch" / "runs" / str(self.record["id"]) / name
+        return self.folder.parent / ".buildorch" / "runs" / str(self.record["id"]) / name
 
     def out(self, rel: str) -> Path:
         return self.folder / "out" / rel
@@ -188,9 +188,12 @@ def latest_record(folder: Path) -> dict[str, Any]:
 
 
 def buildorch_build(folder: Path, *names: str) -> subprocess.CompletedProcess[str]:
+    """Run from `folder`'s parent, as `-f <folder>/pipeline.yaml`: output paths are the
+    pipeline's, relative to its folder (and records go to the parent's .buildorch/)."""
     return subprocess.run([sys.executable, "-m", "buildorch", "build", "--backend", "docker",
-                           "-j", "4", *names], cwd=folder, capture_output=True, text=True,
-                          check=False, timeout=600)
+                           "-f", f"{folder.name}/pipeline.yaml", "-j", "4", *names],
+                          cwd=folder.parent, capture_output=True, text=True, check=False,
+                          timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -370,13 +373,13 @@ def run(engine: str, tmp_path_factory: pytest.TempPathFactory,
     for name, content in dockerfiles(uid, pull_tag).items():
         (work / "src").mkdir(exist_ok=True)
         (work / "src" / name).write_text(content)
-    (work / "out").mkdir()  # buildx opens a tar/oci dest; its folder must exist
+    # no out/ folder: buildorch makes the folder of a tar/oci dest, which buildx only opens
     # --keep-going: one field that fails leaves the others' results to check
     done = buildorch_build(work, "--keep-going")
     # The images this left in the engine's store (the pushed ones, the scanner, the local
     # pull base) have names of their own, so they stay: each `docker image rm` costs
     # seconds of containerd garbage collection on a busy engine.
-    yield Run(uid, work, done, latest_record(work), tags)
+    yield Run(uid, work, done, latest_record(work.parent), tags)
 
 
 def test_every_image_builds_and_the_published_ones_are_pushed(run: Run) -> None:
@@ -506,7 +509,7 @@ def test_no_cache_filter_rebuilds_that_stage_only(run: Run) -> None:
     second = {name: run.out(f"nocache/{name}").read_text() for name in ("k", "f")}
     assert second["k"] == first["k"]  # stage `keep`: cached
     assert second["f"] != first["f"]  # stage `fresh`: its RUN ran again
-    assert "--no-cache-filter" in latest_record(run.folder)["images"]["nocache"]["argv"]
+    assert "--no-cache-filter" in latest_record(run.folder.parent)["images"]["nocache"]["argv"]
 
 
 def test_pull_resolves_base_images_from_the_registry(run: Run) -> None:
