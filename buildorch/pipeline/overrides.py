@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from buildorch.errors import ConfigError
 
 # Fields that take a list: a comma-separated value, as `docker buildx bake --set` does.
-_LIST_FIELDS = {"tags", "platforms", "depends_on"}
+_LIST_FIELDS = {"tags", "platforms", "depends_on", "no_cache_filter", "inherits"}
+# Lists of CSV specs: the whole value is one entry (`--set '*.outputs=type=local,dest=out'`),
+# as bake's `--set *.output=...` takes it.
+_SPEC_FIELDS = {"outputs", "attest"}
 # Fields that are mappings: `--set api.args.VERSION=1`.
-_MAP_FIELDS = {"args", "labels", "contexts"}
+_MAP_FIELDS = {"args", "labels", "contexts", "annotations", "extra_hosts"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ def _assign(image: dict[str, object], override: SetOverride) -> None:
     value: object = override.value
     if field in _LIST_FIELDS:
         value = [v.strip() for v in override.value.split(",") if v.strip()]
+    elif field in _SPEC_FIELDS:
+        value = [override.value]
     if len(override.path) == 1:
         image[field] = value
         return

@@ -161,3 +161,19 @@ def test_no_cache_filter_names_stages(make_project: MakeProject) -> None:
                         "    no_cache_filter: [nope]\n", contexts=("a",))
     with pytest.raises(ConfigError, match=r":6: images.a.no_cache_filter\[0\]: no stage 'nope'"):
         load_pipeline(path, LoadOptions(env={}))
+
+
+def test_set_takes_bake_fields(make_project: MakeProject) -> None:
+    """Specs stay whole (`type=local,dest=out`), as bake's `--set *.output=...` takes them;
+    plain lists split on commas; mappings take a key."""
+    path = make_project("version: 1\nname: p\nimages:\n  a:\n    context: a\n",
+                        files={"a/Dockerfile": "FROM scratch AS x\nFROM x AS y\n"})
+    sets = ("a.outputs=type=local,dest=out", "a.attest=type=provenance,mode=max",
+            "a.no_cache_filter=x,y", "a.annotations.k=0755", "a.extra_hosts.db=10.0.0.1",
+            "a.shm_size=64m", "a.pull=true")
+    spec = load_pipeline(path, LoadOptions(env={}, sets=sets)).images["a"].spec
+    assert spec.outputs == ["type=local,dest=out"]
+    assert spec.attest == ["type=provenance,mode=max"]
+    assert spec.no_cache_filter == ["x", "y"]
+    assert spec.annotations == {"k": "0755"} and spec.extra_hosts == {"db": "10.0.0.1"}
+    assert spec.shm_size == 64 << 20 and spec.pull
