@@ -311,7 +311,8 @@ def test_doctor_reports_docker_capabilities(engine: str,
 def test_cache_the_backend_cannot_export_fails_before_any_build(
         engine: str, make_project: MakeProject) -> None:
     path = make_project(
-        "version: 1\nname: nos3\nimages:\n  a:\n    context: a\n    cache: native\n",
+        "version: 1\nname: nos3\nimages:\n  a:\n    context: a\n    cache: native\n"
+        "    tags: [localhost:5000/nos3/a:1]\n",
         files={"a/Dockerfile": f"FROM {BASE}\n",
                "cache-config/native.yaml": "type: s3\nbucket: b\ntransport: native\n"})
     result = buildorch("build", "-f", str(path), "--backend", "docker", cwd=path.parent)
