@@ -111,18 +111,14 @@ def check_load(args: argparse.Namespace, backend: Backend) -> None:
 
 
 def dry_run(plan: Plan, choice: ChosenBackend) -> str:
+    from buildorch.planning.plan_output import publish_lines
     from buildorch.proc import render_argv
     from buildorch.text import plural
 
     lines = [f"# {plural(len(plan.images), 'build')}, backend {choice.backend.name}; "
              "{digest:NAME} is the digest image NAME produces, {run_id} the run's id"]
     lines += [render_argv(image.shown_argv) for image in plan.images]
-    for image in plan.images:
-        for tag in image.publish:
-            push = choice.backend.push_argv(tag, choice.address)
-            lines.append(render_argv(push) if push is not None
-                         else f"# registry: tag {tag} -> {{digest:{image.name}}}")
-    return "\n".join(lines)
+    return "\n".join(lines + publish_lines(plan.publish))
 
 
 def check_cache(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,

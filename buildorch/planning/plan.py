@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from buildorch.backends.base import Backend
 from buildorch.backends.catalog import get_backend
 from buildorch.backends.request import BuildRequest, Unsupported
 from buildorch.cache.plan import ImageCache
@@ -44,6 +45,18 @@ class PlannedImage:
     cache: ImageCache = field(default_factory=ImageCache)
     # Dockerfile references that nearly name a pipeline image (graph.NearMiss)
     near_misses: tuple[NearMiss, ...] = ()
+    description: str | None = None  # the pipeline's `description`, for people
+
+
+@dataclass(frozen=True)
+class PublishStep:
+    """One tag published at the end of a run, once every build succeeded."""
+
+    image: str
+    tag: str
+    # The command that pushes it from the tool's image store; None where the build pushed
+    # the manifest by digest and the registry API sets the tag.
+    argv: tuple[str, ...] | None
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,7 @@ class Plan:
     edges: tuple[Edge, ...]
     critical_path: tuple[str, ...]
     critical_seconds: float
+    publish: tuple[PublishStep, ...] = ()  # in plan order
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -77,7 +91,17 @@ def make_plan(
     planned = tuple(_planned(ctx, name, estimates, remaining) for name in order)
     edges = tuple(e for e in graph.edges if e.source in sub and e.target in sub)
     return Plan(p.model.name, p.display, options.backend, tuple(selection), planned, edges,
-                tuple(path), seconds)
+                tuple(path), seconds, publish_steps(ctx.backend, planned))
+
+
+def publish_steps(backend: Backend, images: Sequence[PlannedImage]) -> tuple[PublishStep, ...]:
+    """Each image's tags to publish, pushed through the builder its request names."""
+    steps = []
+    for image in images:
+        for tag in image.publish:
+            argv = backend.push_argv(tag, image.request.builder)
+            steps.append(PublishStep(image.name, tag, tuple(argv) if argv is not None else None))
+    return tuple(steps)
 
 
 def _planned(
@@ -98,7 +122,8 @@ def _planned(
     return PlannedImage(name, request, argv,
                         argv if shown is request else tuple(ctx.backend.build_argv(shown)),
                         tuple(sorted(ctx.sub.predecessors(name))), stages, estimates[name],
-                        remaining[name], publish, cache, ctx.graph.near_misses_of(name))
+                        remaining[name], publish, cache, ctx.graph.near_misses_of(name),
+                        image.spec.description)
 
 
 def _unsupported(ctx: RequestContext, name: str, exc: Unsupported) -> ConfigError:

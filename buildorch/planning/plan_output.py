@@ -1,10 +1,13 @@
-"""A plan for people and programs: `plan --format json` and the text of `plan`."""
+"""A plan for people and programs: `plan --format json`, the text of `plan`, and the publish
+steps that `build --dry-run` prints too."""
 
 from __future__ import annotations
 
+from buildorch.backends.flags import spec_text
+from buildorch.backends.request import BuildRequest
 from buildorch.jsontypes import JsonObject
 from buildorch.planning.graph import NearMiss
-from buildorch.planning.plan import Plan, PlannedImage
+from buildorch.planning.plan import Plan, PlannedImage, PublishStep
 from buildorch.proc import render_argv
 from buildorch.text import plural
 
@@ -23,6 +26,7 @@ def plan_json(plan: Plan) -> JsonObject:
         "nodes": [
             {
                 "name": i.name,
+                "description": i.description,
                 "context": i.request.context,
                 "dockerfile": i.request.dockerfile,
                 "target": i.request.target,
@@ -31,6 +35,7 @@ def plan_json(plan: Plan) -> JsonObject:
                 "depends_on": list(i.depends_on),
                 "estimated_seconds": i.estimate,
                 "argv": list(i.shown_argv),
+                "outputs": _outputs_json(i.request.redacted()),
                 "publish": list(i.publish),
                 "near_misses": [_near_miss_json(m) for m in i.near_misses],
             }
@@ -43,8 +48,17 @@ def plan_json(plan: Plan) -> JsonObject:
         ],
         "order": list(plan.order),
         "critical_path": {"images": list(plan.critical_path), "seconds": plan.critical_seconds},
+        "publish": [{"image": s.image, "tag": s.tag,
+                     "argv": list(s.argv) if s.argv is not None else None}
+                    for s in plan.publish],
         "placeholders": PLACEHOLDERS,
     }
+
+
+def _outputs_json(request: BuildRequest) -> JsonObject:
+    return {"tags": list(request.tags), "load": request.load, "push": request.push,
+            "push_by_digest": request.push_by_digest,
+            "exports": [spec_text(spec) for spec in request.outputs]}
 
 
 def _near_miss_json(miss: NearMiss) -> JsonObject:
@@ -60,10 +74,15 @@ def plan_text(plan: Plan) -> str:
     matched = {e.target for e in plan.edges if e.ref is not None}
     for step, image in enumerate(plan.images, 1):
         after = f" after {', '.join(image.depends_on)}" if image.depends_on else ""
-        lines.append(f"{step:>3}. {image.name}{after}")
+        about = f": {' '.join(image.description.split())}" if image.description else ""
+        lines.append(f"{step:>3}. {image.name}{after}{about}")
         if image.near_misses and image.name not in matched:
             lines.append(f"     ! {_all_missed(image)}")
         lines.append(f"     {render_argv(image.shown_argv)}")
+        lines.append(f"     outputs: {outputs_text(image.request.redacted())}")
+    lines += ["", "publish, once every build has succeeded:" if plan.publish
+              else "publish: nothing (publish tags with --push or push: true)"]
+    lines += [f"  {line}" for line in publish_lines(plan.publish)]
     return "\n".join(lines)
 
 
@@ -72,3 +91,24 @@ def _all_missed(image: PlannedImage) -> str:
     return (f"no reference of its Dockerfile matches a pipeline image (nearly: "
             f"{', '.join(nearly)}): it builds on what the registry holds, not on this run's "
             "build")
+
+
+def outputs_text(request: BuildRequest) -> str:
+    """Where a build's result goes: `load T1, T2`, `push by digest R`, `push T`, or an image
+    `T (neither loaded nor pushed)`, then each export as its spec."""
+    parts = []
+    tags = ", ".join(request.tags)
+    if request.load:
+        parts.append(f"load {tags}")
+    elif request.push:
+        parts.append(f"push by digest {tags}" if request.push_by_digest else f"push {tags}")
+    elif request.tags:
+        parts.append(f"image {tags} (neither loaded nor pushed)")
+    parts += [spec_text(spec) for spec in request.outputs]
+    return "; ".join(parts) or "none: no tag or output keeps the result"
+
+
+def publish_lines(steps: tuple[PublishStep, ...]) -> list[str]:
+    """Each publish step as a command, or as the registry call that sets the tag."""
+    return [render_argv(step.argv) if step.argv is not None
+            else f"# registry: tag {step.tag} -> {{digest:{step.image}}}" for step in steps]

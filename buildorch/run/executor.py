@@ -76,7 +76,7 @@ class Executor:
         publication = Publication()
         try:
             if succeeded and not outcome.interrupted:
-                publish(state, self.backend, self.reporter, publication)
+                publish(state, self.reporter, publication)
             remove_run_tags(state, self.backend)
         except KeyboardInterrupt:  # Ctrl-C while publishing: say what was published
             outcome.interrupted = True

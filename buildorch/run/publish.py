@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from buildorch import proc
 from buildorch.backends.base import Backend
 from buildorch.oci import registry
+from buildorch.planning.plan import PublishStep
 from buildorch.run.reporting import Reporter
 from buildorch.run.state import RunState
 
@@ -27,29 +28,28 @@ class Publication:
     error: str | None = None
 
 
-def publish(state: RunState, backend: Backend, reporter: Reporter,
-            done: Publication) -> None:
-    """Every selected image's tags, in plan order; stops at the first failure. `done`
-    fills in as tags are published, so an interruption still tells what was."""
-    for image in state.plan.images:
-        for tag in image.publish:
-            try:
-                _publish_tag(state, backend, image.name, tag)
-            except (proc.CommandError, registry.RegistryError, proc.ToolNotFoundError) as exc:
-                done.error = f"publishing {tag} failed: {exc}"
-                reporter.message(f"==> {image.name}: {done.error}")
-                return
-            done.published.append(tag)
-            reporter.message(f"==> {image.name}: published {tag}")
+def publish(state: RunState, reporter: Reporter, done: Publication) -> None:
+    """Every selected image's tags, the plan's publish steps in order; stops at the first
+    failure. `done` fills in as tags are published, so an interruption still tells what
+    was."""
+    for step in state.plan.publish:
+        try:
+            _publish_tag(state, step)
+        except (proc.CommandError, registry.RegistryError, proc.ToolNotFoundError) as exc:
+            done.error = f"publishing {step.tag} failed: {exc}"
+            reporter.message(f"==> {step.image}: {done.error}")
+            return
+        done.published.append(step.tag)
+        reporter.message(f"==> {step.image}: published {step.tag}")
 
 
-def _publish_tag(state: RunState, backend: Backend, name: str, tag: str) -> None:
-    digest = state.digests[name]
-    argv = backend.push_argv(tag, state.image(name).request.builder)
-    if argv is None:
+def _publish_tag(state: RunState, step: PublishStep) -> None:
+    digest, tag = state.digests[step.image], step.tag
+    if step.argv is None:
         registry.tag_digest(tag, digest)
         return
-    output = proc.run(argv, cwd=state.root, secrets=state.log_scrub, timeout=PUSH_TIMEOUT).output
+    output = proc.run(step.argv, cwd=state.root, secrets=state.log_scrub,
+                      timeout=PUSH_TIMEOUT).output
     pushed = _PUSHED_DIGEST.findall(output)
     if pushed and pushed[-1] != digest:
         raise registry.RegistryError(

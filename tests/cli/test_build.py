@@ -32,3 +32,16 @@ def test_dry_run_warns_of_the_pipelines_hints(
     assert "FROM localhost:5000/p/base:latest nearly names pipeline image 'base'" in err[0]
     assert "its result is not kept" in err[1]
 
+
+@pytest.mark.parametrize("backend", ["docker", "buildctl"])
+def test_dry_run_prints_the_publish_steps_plan_shows(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str], backend: str) -> None:
+    path = make_project(ONE, contexts=("a",))
+    assert main(["build", "-f", str(path), "--dry-run", "--push", "--backend", backend]) == 0
+    dry = capsys.readouterr().out.splitlines()
+    assert main(["plan", "-f", str(path), "--push", "--backend", backend]) == 0
+    plan = capsys.readouterr().out.splitlines()
+    steps = plan[plan.index("publish, once every build has succeeded:") + 1:]
+    assert [step.strip() for step in steps] == dry[2:]
+    assert dry[2] == {"docker": "docker push localhost:5000/p/a:1",
+                      "buildctl": "# registry: tag localhost:5000/p/a:1 -> {digest:a}"}[backend]
