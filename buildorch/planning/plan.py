@@ -14,7 +14,7 @@ from buildorch.backends.base import Backend
 from buildorch.backends.catalog import get_backend
 from buildorch.backends.request import BuildRequest, Unsupported
 from buildorch.cache.plan import ImageCache
-from buildorch.errors import ConfigError
+from buildorch.errors import ConfigError, Problems
 from buildorch.oci.reference import context_key
 from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.planning.graph import (
@@ -88,10 +88,15 @@ def make_plan(
     remaining = remaining_path(sub, estimates)
     path, seconds = critical_path(sub, estimates)
     ctx = RequestContext(p, graph, sub, get_backend(options.backend), options)
-    planned = tuple(_planned(ctx, name, estimates, remaining) for name in order)
+    problems = Problems()  # what the backend cannot do, for every image at once
+    planned = []
+    for name in order:
+        with problems.collecting():
+            planned.append(_planned(ctx, name, estimates, remaining))
+    problems.raise_if_any()
     edges = tuple(e for e in graph.edges if e.source in sub and e.target in sub)
-    return Plan(p.model.name, p.display, options.backend, tuple(selection), planned, edges,
-                tuple(path), seconds, publish_steps(ctx.backend, planned))
+    return Plan(p.model.name, p.display, options.backend, tuple(selection), tuple(planned),
+                edges, tuple(path), seconds, publish_steps(ctx.backend, planned))
 
 
 def publish_steps(backend: Backend, images: Sequence[PlannedImage]) -> tuple[PublishStep, ...]:

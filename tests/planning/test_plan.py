@@ -62,3 +62,17 @@ def test_a_target_context_is_refused_for_every_backend(
     assert err.startswith(f"buildorch: error: {path}:8: images.a.contexts.lib: BuildKit takes "
                           "no target: named context; for another image of this pipeline write "
                           "{image: other}")
+
+
+def test_every_image_a_backend_cannot_build_is_listed_at_once(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_project("version: 1\nname: p\nimages:\n  a:\n    context: a\n"
+                        "    shm_size: 64m\n  b:\n    context: a\n    ulimits: [nofile=1:2]\n"
+                        "  c:\n    context: https://h/r.git\n", contexts=("a",))
+    assert main(["validate", "-f", str(path), "--backend", "nerdctl"]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines()
+             if line.startswith("buildorch: error: ")]  # untagged images also get warnings
+    assert [line.split(": ")[2:4] for line in lines] == [
+        [f"{path}:6", "images.a.shm_size"], [f"{path}:9", "images.b.ulimits"],
+        [f"{path}:11", "images.c.context"]]
+    assert all(": backend nerdctl: " in line for line in lines)
