@@ -40,18 +40,20 @@ images:
 
 
 def plan_lines(path: Path, capsys: pytest.CaptureFixture[str], *args: str) -> list[str]:
-    assert main(["plan", "-f", str(path), *args]) == 0
+    assert main(["plan", "-f", path.name, *args]) == 0
     return capsys.readouterr().out.splitlines()
 
 
 def test_plan_text_shows_descriptions_outputs_and_publish_steps(
-        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     path = make_project(SHOP, contexts=("a",))
+    monkeypatch.chdir(path.parent)  # paths are shown relative to here
     lines = plan_lines(path, capsys, "--backend", "docker", "--push")
     assert lines[3] == "  1. base: The base every service is built on"
     assert [line for line in lines if line.startswith("     outputs: ")] == [
         "     outputs: load localhost:5000/shop/base:1, buildorch.local/shop/base:{run_id}",
-        "     outputs: load localhost:5000/shop/api:1; type=local,dest=out/",
+        "     outputs: load localhost:5000/shop/api:1; type=local,dest=out",
         "     outputs: type=cacheonly",
     ]
     assert lines[-3:] == ["publish, once every build has succeeded:",
@@ -60,14 +62,16 @@ def test_plan_text_shows_descriptions_outputs_and_publish_steps(
 
 
 def test_plan_text_shows_what_buildctl_writes_and_the_registry_sets(
-        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     path = make_project(SHOP, contexts=("a",))
+    monkeypatch.chdir(path.parent)  # paths are shown relative to here
     lines = plan_lines(path, capsys, "--backend", "buildctl")
     assert [line for line in lines if line.startswith("     outputs: ")] == [
         # not published: others reach it in an OCI layout, under no tag
         "     outputs: type=oci,dest=.buildorch/runs/{run_id}/base.oci,tar=false",
         "     outputs: image localhost:5000/shop/api:1 (neither loaded nor pushed); "
-        "type=local,dest=out/",
+        "type=local,dest=out",
         "     outputs: type=cacheonly",
     ]
     assert lines[-1] == "publish: nothing (publish tags with --push or push: true)"
@@ -79,15 +83,19 @@ def test_plan_text_shows_what_buildctl_writes_and_the_registry_sets(
 
 
 def test_an_image_without_outputs_says_so(
-        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     path = make_project("version: 1\nname: p\nimages:\n  a: {context: a}\n", contexts=("a",))
+    monkeypatch.chdir(path.parent)
     assert "     outputs: none: no tag or output keeps the result" in plan_lines(path, capsys)
 
 
 def test_plan_json_carries_description_outputs_and_publish(
-        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     path = make_project(SHOP, contexts=("a",))
-    assert main(["plan", "-f", str(path), "--format", "json", "--push",
+    monkeypatch.chdir(path.parent)  # paths are shown relative to here
+    assert main(["plan", "-f", path.name, "--format", "json", "--push",
                  "--backend", "docker"]) == 0
     plan = json.loads(capsys.readouterr().out)
     nodes = {n["name"]: n for n in plan["nodes"]}
@@ -95,7 +103,7 @@ def test_plan_json_carries_description_outputs_and_publish(
     assert nodes["check"]["description"] is None
     assert nodes["api"]["outputs"] == {
         "tags": ["localhost:5000/shop/api:1"], "load": True, "push": False,
-        "push_by_digest": False, "exports": ["type=local,dest=out/"]}
+        "push_by_digest": False, "exports": ["type=local,dest=out"]}
     assert plan["publish"] == [
         {"image": "base", "tag": "localhost:5000/shop/base:1",
          "argv": ["docker", "push", "localhost:5000/shop/base:1"]},
