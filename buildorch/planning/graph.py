@@ -94,9 +94,6 @@ class Dag:
     def __contains__(self, node: object) -> bool:
         return node in self._pred
 
-    def __len__(self) -> int:
-        return len(self._pred)
-
     def predecessors(self, node: str) -> Iterator[str]:
         return iter(self._pred[node])
 
