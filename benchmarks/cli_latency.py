@@ -87,7 +87,7 @@ def check_side(side: Side) -> str:
 def describe_commit(src: Path) -> str:
     out = subprocess.run(["git", "-C", str(src), "log", "-1", "--format=%h %s"],
                          capture_output=True, text=True, check=False).stdout.strip()
-    return out[:100] or "?"
+    return out if len(out) <= 80 else out[:77] + "..."
 
 
 # -- imports ---------------------------------------------------------------------------
