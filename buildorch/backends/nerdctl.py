@@ -69,14 +69,16 @@ from buildorch.errors import shorten
 
 
 def _image_flags(req: BuildRequest) -> list[str]:
-    """Tags and the one `--output` nerdctl takes."""
+    """Tags and the one `--output` nerdctl takes.
+
+    `type=cacheonly` is docker buildx's own (build/opt.go): BuildKit has no such exporter,
+    and nerdctl without --output loads the image (pkg/cmd/builder/build.go). So a build-only
+    image is left out of the outputs and loaded untagged: more than asked, never less, and
+    the same pipeline builds on every backend."""
+    req = dataclasses.replace(req, outputs=tuple(s for s in req.outputs if s.type != CACHE_ONLY))
     if len(req.outputs) > 1:
         raise Unsupported(("outputs",), f"nerdctl build takes a single --output "
                                         f"({len(req.outputs)} requested)")
-    if any(spec.type == CACHE_ONLY for spec in req.outputs):
-        raise Unsupported(("outputs",), "nerdctl build has no cache-only output: without "
-                          "--output it loads the image (pkg/cmd/builder/build.go), and BuildKit "
-                          "has no cacheonly exporter (a docker buildx notion)")
     if pushes(req):
         return _push_output(req)
     _check_own_output(req)

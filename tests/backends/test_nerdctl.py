@@ -259,13 +259,14 @@ def test_image_attributes_and_annotations_need_an_output_buildorch_writes() -> N
     assert pairs(nerdctl_argv(local), "--output") == ["type=local,dest=out"]
 
 
-def test_cacheonly_output_is_refused() -> None:
-    """With no --output nerdctl loads the image (build.go), and BuildKit has no `cacheonly`
-    exporter: that is docker buildx's own (build/opt.go)."""
+def test_cacheonly_output_is_left_to_nerdctls_load() -> None:
+    """BuildKit has no `cacheonly` exporter: that is docker buildx's own (build/opt.go); with
+    no --output nerdctl loads the image (build.go), so it is loaded untagged."""
     req = dataclasses.replace(MINIMAL, outputs=(AttrSpec.parse("type=cacheonly"),))
-    with pytest.raises(Unsupported) as err:
-        nerdctl_argv(req)
-    assert err.value.field == ("outputs",)
+    assert "--output" not in nerdctl_argv(req) and "--tag" not in nerdctl_argv(req)
+    both = dataclasses.replace(MINIMAL, outputs=(AttrSpec.parse("type=cacheonly"),
+                                                 AttrSpec.parse("type=local,dest=o")))
+    assert pairs(nerdctl_argv(both), "--output") == ["type=local,dest=o"]
     docker = dataclasses.replace(MINIMAL, outputs=(AttrSpec.parse("type=docker"),))
     assert pairs(nerdctl_argv(docker), "--output") == ["type=docker"]  # nerdctl loads it
 
