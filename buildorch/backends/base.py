@@ -11,7 +11,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from buildorch.backends.capabilities import ALL_CACHE, ALL_OUTPUTS, Capabilities
 from buildorch.backends.request import BuildRequest
@@ -56,9 +56,10 @@ class Backend(ABC):
     binary: ClassVar[str]
     local_store: ClassVar[bool]  # built images stay in the tool's own image store
     chaining: ClassVar[str]  # how a dependent build reaches its dependency's digest
-    # The tool attaches a provenance attestation unless told not to (buildx does, where
-    # the builder supports it), so buildorch leaves published images to that default.
-    default_provenance: ClassVar[bool] = False
+    # Provenance on a published image the pipeline asks no attestation for, as buildx
+    # attaches by default: "tool" the tool adds it itself (and must be told not to on other
+    # images), "request" buildorch asks for it, "none" left out (the tool may lack --attest).
+    provenance_default: ClassVar[Literal["tool", "request", "none"]] = "request"
 
     @abstractmethod
     def build_argv(self, request: BuildRequest) -> Argv: ...

@@ -167,7 +167,7 @@ class DockerBackend(Backend):
     chaining = ("local image store, under a name only this run creates "
                 "(buildorch.local/PIPELINE/IMAGE:RUN_ID), checked against the recorded digest "
                 "before each dependent starts")
-    default_provenance = True  # docker/buildx build/build.go: provenance mode=min by default
+    provenance_default = "tool"  # docker/buildx build/build.go: provenance mode=min by default
 
     def build_argv(self, request: BuildRequest) -> Argv:
         return docker_argv(request)

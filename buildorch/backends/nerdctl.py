@@ -31,7 +31,10 @@ secrets work (buildctl >= v0.8, moby/buildkit#1534) and a multi-name output is C
   (February 2024, in nerdctl v2.0). nerdctl cuts it at the first comma into buildctl's
   `--opt attest:TYPE=REST`, so a `disabled=true` spec would ask FOR the attestation
   (containerd/nerdctl#4328): it is left out, BuildKit attaching none unasked.
-- --pull: `--opt image-resolve-mode=pull`.
+- --pull: `--opt image-resolve-mode=pull` (containerd/nerdctl#3074, nerdctl v2.0).
+- `--output type=local|tar|oci` (or docker with a dest): Unsupported. With an --output of
+  its own nerdctl does not load the image (no tags, nothing for dependents) and `--iidfile`
+  fails: there is no `containerimage.digest` to read.
 - --add-host host:ip: only from nerdctl v2.0.3 (containerd/nerdctl#3786, December 2024;
   Finch 1.7 bundles it); `version_problem` says so before the run.
 - No --shm-size, --ulimit, --no-cache-filter or --annotation flag: those fields are
@@ -76,6 +79,13 @@ def _image_flags(req: BuildRequest) -> list[str]:
     image is left out of the outputs and loaded untagged: more than asked, never less, and
     the same pipeline builds on every backend."""
     req = dataclasses.replace(req, outputs=tuple(s for s in req.outputs if s.type != CACHE_ONLY))
+    files = [s.type for s in req.outputs
+             if s.type in FILE_EXPORTS or (s.type == "docker" and s.get("dest"))]
+    if files:
+        raise Unsupported(("outputs",), f"nerdctl build cannot write type={files[0]}: with an "
+                          "--output of its own it neither loads the image into containerd (for "
+                          "tags and dependents) nor finds its digest (pkg/cmd/builder/build.go, "
+                          "getDigestFromMetaFile)")
     if len(req.outputs) > 1:
         raise Unsupported(("outputs",), f"nerdctl build takes a single --output "
                                         f"({len(req.outputs)} requested)")
@@ -227,6 +237,11 @@ def nerdctl_push_argv(
 NAMED_CONTEXTS_SINCE = (2, 0, 0)  # --build-context: containerd/nerdctl#2861, nerdctl v2.0
 # --add-host: containerd/nerdctl#3786, "targeted for v2.0.3" (runfinch/finch#1223: Finch 1.7)
 EXTRA_HOSTS_SINCE = (2, 0, 3)
+ATTEST_SINCE = (2, 0, 0)  # --attest: containerd/nerdctl#2786 (February 2024), not in v1.7.x
+PULL_SINCE = (2, 0, 0)  # --pull: containerd/nerdctl#3074 (June 2024), not in v1.7.x
+# Outputs that replace nerdctl's own: it loads with none, or with a type=docker (or oci)
+# whose tarball it pipes into containerd itself, so not with a dest= of the user's.
+FILE_EXPORTS = ("local", "tar", "oci")
 
 
 def nerdctl_version(output: str) -> ToolVersion:
@@ -247,6 +262,10 @@ def _needs(request: BuildRequest) -> list[tuple[tuple[int, int, int], str]]:
     """The nerdctl versions that first have what `request` uses, with what it is."""
     needs = [(NAMED_CONTEXTS_SINCE, "named build contexts (--build-context)")]
     needs = needs if request.named_contexts else []
+    if enabled_attests(request.attest):
+        needs.append((ATTEST_SINCE, "attestations (--attest)"))
+    if request.pull:
+        needs.append((PULL_SINCE, "--pull"))
     if request.extra_hosts:
         needs.append((EXTRA_HOSTS_SINCE, "extra hosts (--add-host)"))
     return needs
@@ -270,6 +289,9 @@ class NerdctlBackend(Backend):
     name = "nerdctl"
     binary = "nerdctl"
     local_store = True
+    # nerdctl adds none, and --attest needs nerdctl 2.0: a pipeline that does not ask keeps
+    # building with nerdctl 1.7 (Finch bundles it)
+    provenance_default = "none"
     chaining = ("local image store, under a name only this run creates "
                 "(buildorch.local/PIPELINE/IMAGE:RUN_ID); needs BuildKit's containerd worker, "
                 "which shares nerdctl's image store")

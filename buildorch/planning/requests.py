@@ -124,16 +124,15 @@ PROVENANCE = "provenance"
 
 def attestations(ctx: RequestContext, image: ResolvedImage) -> tuple[AttrSpec, ...]:
     """As the pipeline asks; else provenance (mode=min) on published images, as buildx
-    attaches by default, and none on the others (an unpublished image's provenance is
-    work nobody reads)."""
+    attaches by default (where the backend takes it: `provenance_default`), and none on the
+    others (an unpublished image's provenance is work nobody reads)."""
     specs = tuple(AttrSpec.parse(text) for text in image.spec.attest)
-    if any(spec.type == PROVENANCE for spec in specs):
+    default = ctx.backend.provenance_default
+    if any(spec.type == PROVENANCE for spec in specs) or default == "none":
         return specs
     if ctx.published(image.name):
-        if ctx.backend.default_provenance:
-            return specs
-        return (*specs, AttrSpec(PROVENANCE, (("mode", "min"),)))
-    if ctx.backend.default_provenance:
+        return specs if default == "tool" else (*specs, AttrSpec(PROVENANCE, (("mode", "min"),)))
+    if default == "tool":
         return (*specs, AttrSpec(PROVENANCE, (("disabled", "true"),)))
     return specs
 

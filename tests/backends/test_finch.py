@@ -35,7 +35,7 @@ FULL = dataclasses.replace(
              SecretRef("netrc", src="/home/u/.netrc")),
     ssh=(SshRef("default"), SshRef("github", ("/k1",))),
     platforms=("linux/arm64",),
-    outputs=(AttrSpec.parse("type=tar,dest=out.tar"),),
+    outputs=(AttrSpec.parse("type=docker"),),
     push=False, load=True, network="none", builder="unix:///run/buildkit/buildkitd.sock",
     image_attrs=(),
 )
@@ -60,7 +60,7 @@ def test_every_field_is_mapped() -> None:
     assert pairs(argv, "--platform") == ["linux/arm64"]
     assert pairs(argv, "--label") == ["team=core"]
     assert pairs(argv, "--tag") == ["r/api:1", "r/api:latest"]
-    assert pairs(argv, "--output") == ["type=tar,dest=out.tar"]
+    assert pairs(argv, "--output") == ["type=docker,annotation.org.opencontainers.image.title=API"]
     assert pairs(argv, "--cache-from") == ["type=registry,ref=r/cache:api"]
     assert pairs(argv, "--cache-to") == ["type=registry,ref=r/cache:api,mode=max"]
     assert pairs(argv, "--network") == ["none"]

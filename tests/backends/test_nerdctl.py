@@ -26,6 +26,7 @@ FULL = dataclasses.replace(
     without_nerdctl_lacks(BASE_FULL),
     named_contexts=(*BASE_FULL.named_contexts, ("lay", "oci-layout:///var/oci")),
     push=False, load=True, builder="unix:///run/buildkit/buildkitd.sock", image_attrs=(),
+    outputs=(AttrSpec.parse("type=docker"),),  # loaded: files would replace nerdctl's load
 )
 FULL_PUSH = dataclasses.replace(FULL, outputs=(), push=True, load=False,
                                 image_attrs=BASE_FULL.image_attrs)
@@ -50,7 +51,7 @@ def test_every_field_is_mapped() -> None:
     assert pairs(argv, "--tag") == ["r/api:1", "r/api:latest"]
     # the pipeline's oci output writes a manifest: the annotations go on it
     assert pairs(argv, "--output") == [
-        "type=oci,dest=out.tar,annotation.org.opencontainers.image.title=API"]
+        "type=docker,annotation.org.opencontainers.image.title=API"]
     assert pairs(argv, "--cache-from") == ["type=registry,ref=r/cache:api"]
     assert pairs(argv, "--cache-to") == ["type=registry,ref=r/cache:api,mode=max"]
     assert pairs(argv, "--network") == ["host"]
@@ -94,8 +95,8 @@ def test_binary_and_absent_address() -> None:
 
 
 def test_one_output_only() -> None:
-    two = dataclasses.replace(MINIMAL, outputs=(AttrSpec.parse("type=local,dest=a"),
-                                                AttrSpec.parse("type=tar,dest=b")))
+    two = dataclasses.replace(MINIMAL, outputs=(AttrSpec.parse("type=docker"),
+                                                AttrSpec.parse("type=docker,name=x")))
     with pytest.raises(ValueError, match="single --output"):
         nerdctl_argv(two)
     with pytest.raises(ValueError, match="single --output"):
@@ -254,9 +255,9 @@ def test_image_attributes_and_annotations_need_an_output_buildorch_writes() -> N
     assert next(csv.reader([output])) == [
         "type=image", "name=r/a:1", "push=true", "compression=zstd", "annotation.k=v,w",
         "danging-name-empty-only=true"]
-    local = dataclasses.replace(load, annotations=(("k", "v"),),
-                                outputs=(AttrSpec.parse("type=local,dest=out"),))
-    assert pairs(nerdctl_argv(local), "--output") == ["type=local,dest=out"]
+    own = dataclasses.replace(load, annotations=(("k", "v"),),
+                              outputs=(AttrSpec.parse("type=docker"),))
+    assert pairs(nerdctl_argv(own), "--output") == ["type=docker,annotation.k=v"]
 
 
 def test_cacheonly_output_is_left_to_nerdctls_load() -> None:
@@ -265,8 +266,8 @@ def test_cacheonly_output_is_left_to_nerdctls_load() -> None:
     req = dataclasses.replace(MINIMAL, outputs=(AttrSpec.parse("type=cacheonly"),))
     assert "--output" not in nerdctl_argv(req) and "--tag" not in nerdctl_argv(req)
     both = dataclasses.replace(MINIMAL, outputs=(AttrSpec.parse("type=cacheonly"),
-                                                 AttrSpec.parse("type=local,dest=o")))
-    assert pairs(nerdctl_argv(both), "--output") == ["type=local,dest=o"]
+                                                 AttrSpec.parse("type=docker")))
+    assert pairs(nerdctl_argv(both), "--output") == ["type=docker"]
     docker = dataclasses.replace(MINIMAL, outputs=(AttrSpec.parse("type=docker"),))
     assert pairs(nerdctl_argv(docker), "--output") == ["type=docker"]  # nerdctl loads it
 
@@ -298,3 +299,34 @@ def test_add_host_needs_nerdctl_2_0_3() -> None:
         "nerdctl v2.0.2" in str(backend.version_problem(hosts, older))
     newer = backend.tool_version(NERDCTL_VERSION_JSON.replace("v1.7.7", "v2.0.3"))
     assert backend.version_problem(hosts, newer) is None
+
+
+@pytest.mark.parametrize(("change", "what"), [
+    ({"attest": (AttrSpec.parse("type=sbom"),)}, "attestations (--attest)"),
+    ({"pull": True}, "--pull"),
+])
+def test_attest_and_pull_need_nerdctl_2_0(change: dict[str, object], what: str) -> None:
+    """containerd/nerdctl#2786 (--attest) and #3074 (--pull) are in v2.0, not in v1.7.x."""
+    backend = get_backend("nerdctl")
+    request = dataclasses.replace(MINIMAL, **change)  # type: ignore[arg-type]
+    old = backend.tool_version(NERDCTL_VERSION_JSON)  # v1.7.7
+    assert f"it needs {what}, which nerdctl gets from nerdctl 2.0 on; found nerdctl v1.7.7" \
+        in str(backend.version_problem(request, old))
+    new = backend.tool_version(NERDCTL_VERSION_JSON.replace("v1.7.7", "v2.0.0"))
+    assert backend.version_problem(request, new) is None
+    disabled = dataclasses.replace(MINIMAL, attest=(AttrSpec.parse(
+        "type=provenance,disabled=true"),))  # passes no --attest at all
+    assert backend.version_problem(disabled, old) is None
+
+
+@pytest.mark.parametrize("output", ["type=local,dest=out", "type=tar,dest=o.tar",
+                                    "type=oci,dest=o.tar", "type=docker,dest=o.tar"])
+def test_file_outputs_are_refused(output: str) -> None:
+    """With an --output of its own nerdctl neither loads the image nor finds its digest for
+    --iidfile (pkg/cmd/builder/build.go, getDigestFromMetaFile)."""
+    for tags in ((), ("r/a:1",)):
+        req = dataclasses.replace(MINIMAL, tags=tags, outputs=(AttrSpec.parse(output),))
+        with pytest.raises(Unsupported, match=f"cannot write type={output[5:].split(',')[0]}"
+                           ) as err:
+            nerdctl_argv(req)
+        assert err.value.field == ("outputs",)

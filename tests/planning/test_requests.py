@@ -114,3 +114,15 @@ def test_attestations_default_as_buildx_for_published_images(
     request = make_plan(pipeline, build_graph(pipeline), ["a"],
                         PlanOptions(backend=backend)).images[0].request
     assert tuple(spec_text(s) for s in request.attest) == expected
+
+
+def test_nerdctl_adds_no_default_provenance(make_project: MakeProject) -> None:
+    """nerdctl attaches none itself, and --attest needs nerdctl 2.0: a published image that
+    asks for nothing keeps building with nerdctl 1.7 (Finch bundles it)."""
+    path = make_project("version: 1\nname: p\nimages:\n  a:\n    context: a\n"
+                        "    tags: [r/a:1]\n    push: true\n", contexts=("a",))
+    pipeline = load_pipeline(path, LoadOptions(env={}))
+    for backend in ("nerdctl", "finch"):
+        request = make_plan(pipeline, build_graph(pipeline), ["a"],
+                            PlanOptions(backend=backend)).images[0].request
+        assert request.attest == ()
