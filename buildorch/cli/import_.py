@@ -15,7 +15,8 @@ from buildorch.errors import ConfigError, ConfigErrors
 def command(args: argparse.Namespace) -> int:
     from buildorch.pipeline.from_bake import from_bake
     from buildorch.pipeline.from_compose import from_compose
-    from buildorch.pipeline.yaml_source import load_yaml
+    from buildorch.pipeline.imported import ConversionError
+    from buildorch.pipeline.yaml_source import dotted, load_yaml
 
     source = load_yaml(args.file, str(args.file))
     if not isinstance(source.data, dict):
@@ -24,6 +25,9 @@ def command(args: argparse.Namespace) -> int:
     try:
         imported = (from_compose(source, name) if args.kind == "compose"
                     else from_bake(source.data, name))
+    except ConversionError as exc:  # names the target or service and the field
+        raise ConfigError(exc.message, file=source.file, line=source.line_of(exc.path),
+                          field=dotted(exc.path) or None) from None
     except ValueError as exc:
         raise ConfigError(str(exc), file=source.file) from None
     text = imported.to_yaml()

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from buildorch.pipeline.imported import Imported, key_values, name_of
+from buildorch.pipeline.imported import ConversionError, Imported, key_values, name_of
+from buildorch.pipeline.yaml_source import Path_
 
 RENAMED = {"context": "context", "dockerfile": "dockerfile",
            "dockerfile-inline": "dockerfile_inline", "target": "target",
@@ -30,11 +31,13 @@ DROPPED = {"cache-from": "use a cache profile, cache: NAME",
 def from_bake(data: Mapping[str, object], name: str) -> Imported:
     targets = data.get("target")
     if not isinstance(targets, dict) or not targets:
-        raise ValueError("no 'target' mapping: not the JSON `docker buildx bake --print` writes")
+        raise ConversionError((), "no 'target' mapping: not the JSON `docker buildx bake "
+                                  "--print` writes")
     result = Imported(name)
     for target, spec in targets.items():
         if isinstance(spec, dict):
-            result.images[name_of(str(target))] = _fields(spec, result, name_of(str(target)))
+            result.images[name_of(str(target))] = _fields(spec, result, name_of(str(target)),
+                                                          ("target", str(target)))
     groups = data.get("group")
     for group, spec in (groups.items() if isinstance(groups, dict) else ()):
         members = spec.get("targets") if isinstance(spec, dict) else None
@@ -43,17 +46,19 @@ def from_bake(data: Mapping[str, object], name: str) -> Imported:
     return result
 
 
-def _fields(spec: Mapping[str, object], result: Imported, image: str) -> dict[str, object]:
+def _fields(spec: Mapping[str, object], result: Imported, image: str,
+            path: Path_) -> dict[str, object]:
     fields: dict[str, object] = {"context": spec.get("context", ".")}
     for key, value in spec.items():
         if key in RENAMED:
             fields[RENAMED[key]] = value
         elif key in MAPS:
-            fields[MAPS[key]] = key_values(value)
+            fields[MAPS[key]] = key_values(value, (*path, key))
         elif key == "annotations":
-            fields["annotations"] = key_values(value)
+            fields["annotations"] = key_values(value, (*path, key))
         elif key == "contexts":
-            fields["contexts"] = {k: _context(v) for k, v in key_values(value).items()}
+            fields["contexts"] = {k: _context(v)
+                                  for k, v in key_values(value, (*path, key)).items()}
         elif key == "secret":
             fields["secrets"] = [_secret(str(s)) for s in value or []]  # type: ignore[attr-defined]
         elif key == "ssh":

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from buildorch.pipeline.imported import Imported, key_values, name_of
+from buildorch.pipeline.imported import ConversionError, Imported, key_values, name_of
 from buildorch.pipeline.yaml_source import Located, Path_
 
 # Fields whose value carries over unchanged (compose and pipeline spell them alike).
@@ -29,11 +29,11 @@ def from_compose(source: Located, name: str) -> Imported:
     """`source.written` keeps args and labels as written (`3.10` stays `3.10`)."""
     data = source.data
     if not isinstance(data, dict):
-        raise ValueError("a compose file is a mapping")
+        raise ConversionError((), "a compose file is a mapping")
     result = Imported(name)
     services = data.get("services")
     if not isinstance(services, dict):
-        raise ValueError("no 'services' mapping: not a compose file")
+        raise ConversionError((), "no 'services' mapping: not a compose file")
     top_secrets = data.get("secrets") if isinstance(data.get("secrets"), dict) else {}
     assert isinstance(top_secrets, dict)
     for service, spec in services.items():
@@ -45,32 +45,33 @@ def from_compose(source: Located, name: str) -> Imported:
             build = {k: _as_written(v, ("services", service, "build", k), source)
                      if k in ("args", "labels") else v for k, v in build.items()}
         fields = _build_fields({"context": build} if isinstance(build, str) else build,
-                               top_secrets, result, image_name)
+                               top_secrets, result, image_name, ("services", service, "build"))
         extra_tags = fields.get("tags")
         if isinstance(spec.get("image"), str):
             fields["tags"] = [spec["image"], *(extra_tags if isinstance(extra_tags, list) else [])]
         result.images[image_name] = fields
     if not result.images:
-        raise ValueError("no service has a 'build' section: nothing to build")
+        raise ConversionError((), "no service has a 'build' section: nothing to build")
     return result
 
 
 def _build_fields(build: object, secrets: Mapping[str, object], result: Imported,
-                  image: str) -> dict[str, object]:
+                  image: str, path: Path_) -> dict[str, object]:
     if not isinstance(build, dict):
-        raise ValueError(f"services.{image}.build: expected a path or a mapping")
+        raise ConversionError(path, "expected a path or a mapping")
     fields: dict[str, object] = {"context": "."}
     for key, value in build.items():
         if key in SAME:
-            fields[key] = key_values(value) if key in ("labels",) else value
+            fields[key] = key_values(value, (*path, key)) if key in ("labels",) else value
         elif key == "args":
-            fields["args"] = key_values(value)
+            fields["args"] = key_values(value, (*path, key))
         elif key == "tags":
             fields["tags"] = list(value) if isinstance(value, list) else [value]
         elif key == "additional_contexts":
-            fields["contexts"] = {k: _context(v) for k, v in key_values(value).items()}
+            fields["contexts"] = {k: _context(v)
+                                  for k, v in key_values(value, (*path, key)).items()}
         elif key == "ssh":
-            fields["ssh"] = _ssh(value)
+            fields["ssh"] = _ssh(value, (*path, key))
         elif key == "secrets":
             fields["secrets"] = [_secret(s, secrets, result, image) for s in value or []]
         else:
@@ -91,8 +92,8 @@ def _context(value: str) -> object:
     return value
 
 
-def _ssh(value: object) -> list[object]:
-    entries = key_values(value) if isinstance(value, dict) else {
+def _ssh(value: object, path: Path_) -> list[object]:
+    entries = key_values(value, path) if isinstance(value, dict) else {
         str(v).partition("=")[0]: str(v).partition("=")[2] for v in value or []}  # type: ignore[attr-defined]
     return [{"id": k, "paths": [v]} if v else k for k, v in entries.items()]
 

@@ -7,7 +7,19 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from buildorch.pipeline.yaml_source import Path_, dotted
+
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class ConversionError(ValueError):
+    """A value the conversion cannot take, and where it is in the converted file
+    (`('target', 'api', 'args')`), so the message names the target or service and field."""
+
+    def __init__(self, path: Path_, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{dotted(path)}: {message}" if path else message)
 
 
 @dataclass
@@ -35,11 +47,26 @@ def name_of(text: str) -> str:
     return cleaned or "image"
 
 
-def key_values(value: object) -> dict[str, str]:
+def key_values(value: object, path: Path_) -> dict[str, str]:
     """A mapping, or compose's list of `K=V` (a bare `K` is an empty value)."""
     if isinstance(value, dict):
-        return {str(k): "" if v is None else str(v) for k, v in value.items()}
+        return {str(k): _scalar(v, (*path, str(k))) for k, v in value.items()}
     if isinstance(value, list):
-        pairs = (str(item).partition("=") for item in value)
-        return {k: v for k, _, v in pairs}
-    raise ValueError("expected a mapping or a list of KEY=VALUE")
+        out: dict[str, str] = {}
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                raise ConversionError((*path, i), "expected a KEY=VALUE string")
+            key, _, text = item.partition("=")
+            out[key] = text
+        return out
+    raise ConversionError(path, "expected a mapping or a list of KEY=VALUE")
+
+
+def _scalar(value: object, path: Path_) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise ConversionError(path, f"expected a string, got {type(value).__name__}")

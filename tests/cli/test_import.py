@@ -132,3 +132,21 @@ def test_import_as_a_subprocess(tmp_path: Path) -> None:
                             check=False, timeout=60)
     assert result.returncode == 0, result.stderr
     assert yaml.safe_load(result.stdout)["name"] == folder.name
+
+
+@pytest.mark.parametrize(("kind", "text", "message"), [
+    ("bake", '{"target": {"api": {"args": "x"}}}',
+     ":1: target.api.args: expected a mapping or a list of KEY=VALUE"),
+    ("bake", '{"target": {"api": {"labels": {"a": [1]}}}}',
+     ":1: target.api.labels.a: expected a string, got list"),
+    ("compose", "services:\n  web:\n    build:\n      context: .\n      args: 3\n",
+     ":5: services.web.build.args: expected a mapping or a list of KEY=VALUE"),
+    ("compose", "services:\n  web:\n    build: [1]\n",
+     ":3: services.web.build: expected a path or a mapping"),
+])
+def test_a_conversion_error_names_the_target_or_service_and_field(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, text: str,
+        message: str) -> None:
+    (tmp_path / "f").write_text(text)
+    assert main(["import", kind, str(tmp_path / "f")]) == 2
+    assert capsys.readouterr().err == f"buildorch: error: {tmp_path / 'f'}{message}\n"
