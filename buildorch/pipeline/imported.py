@@ -32,6 +32,10 @@ class Imported:
     def note(self, image: str, key: str, why: str) -> None:
         self.notes.append(f"{image}: {key} left out ({why})")
 
+    def tell(self, image: str, text: str) -> None:
+        """A change the conversion made that the user should know of."""
+        self.notes.append(f"{image}: {text}")
+
     def to_yaml(self) -> str:
         data: dict[str, object] = {"version": 1, "name": name_of(self.name),
                                    "images": self.images}

@@ -150,3 +150,45 @@ def test_a_conversion_error_names_the_target_or_service_and_field(
     (tmp_path / "f").write_text(text)
     assert main(["import", kind, str(tmp_path / "f")]) == 2
     assert capsys.readouterr().err == f"buildorch: error: {tmp_path / 'f'}{message}\n"
+
+
+# What current buildx's --print writes: entries as objects (util/buildflags MarshalJSON).
+BAKE_OBJECTS = {"target": {
+    "api": {"context": "api", "tags": ["localhost:5000/api:1"],
+            "output": [{"type": "registry"}], "secret": [{"id": "tok", "env": "TOK"}],
+            "ssh": [{"id": "default"}, {"id": "gh", "paths": ["/k"]}],
+            "attest": [{"type": "provenance", "mode": "max"}, {"type": "sbom"}],
+            "cache-from": [{"type": "registry", "ref": "r/c"}]},
+    "docs": {"context": "docs", "output": [{"type": "local", "dest": "out/docs"}]},
+    "notes": "not a target",
+}}
+
+
+def test_bake_json_with_objects_validates(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    folder = project(tmp_path, ("api", "docs"))
+    (folder / "bake.json").write_text(json.dumps(BAKE_OBJECTS, indent=2))
+    assert main(["import", "bake", str(folder / "bake.json")]) == 0
+    out, err = capsys.readouterr()
+    api, docs = yaml.safe_load(out)["images"].values()
+    assert api["push"] is True and "outputs" not in api
+    assert api["secrets"] == [{"id": "tok", "env": "TOK"}]
+    assert api["ssh"] == ["default", {"id": "gh", "paths": ["/k"]}]
+    assert api["attest"] == ["type=provenance,mode=max", "type=sbom"]
+    assert docs["outputs"] == ["type=local,dest=out/docs"]
+    assert err.splitlines() == [
+        "buildorch: warning: api: cache-from left out (use a cache profile, cache: NAME)",
+        "buildorch: warning: api: output type=registry is `push: true` (tags are published "
+        "once every image of the run has built, not as the build ends)",
+        "buildorch: warning: notes: the target left out (a target is a mapping of fields, not "
+        "str 'not a target')"]
+    (folder / "buildorch.yaml").write_text(out)
+    assert main(["validate", "-f", str(folder / "buildorch.yaml")]) == 0
+
+
+def test_bake_json_without_a_usable_target_is_an_error(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "b.json").write_text('{"target": {"api": "x"}}')
+    assert main(["import", "bake", str(tmp_path / "b.json")]) == 2
+    assert capsys.readouterr().err == (f"buildorch: error: {tmp_path / 'b.json'}:1: target: no "
+                                       "target is a mapping of fields: nothing to build\n")
