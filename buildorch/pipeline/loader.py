@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from buildorch.dockerfiles.parser import BuildPlatforms, parse_dockerfile, read_dockerfile
 from buildorch.dockerfiles.per_platform import PlatformAnalyses
@@ -29,7 +30,10 @@ from buildorch.pipeline.references import check_duplicate_tags, check_references
 from buildorch.pipeline.validation_errors import Origins, validate_model
 from buildorch.pipeline.value_checks import check_values, is_remote, remote_context_problem
 from buildorch.pipeline.variables import interpolate, pipeline_resolver
-from buildorch.pipeline.yaml_source import load_yaml
+from buildorch.pipeline.yaml_source import Located, load_yaml
+
+if TYPE_CHECKING:
+    from buildorch.cache.profiles import CacheProfile
 
 
 @dataclass(frozen=True)
@@ -108,25 +112,37 @@ def _resolve_images(
     resolved: dict[str, ResolvedImage] = {}
     for name, spec in specs.items():
         try:
-            resolved[name] = _resolve(p, name, spec, options, profiles, problems)
+            image = _resolve(p, name, spec, options, profiles, problems)
         except ConfigError as exc:
             problems.add(exc)
+            continue
+        if image is not None:
+            resolved[name] = image
     return resolved
 
 
 def _resolve(p: LoadedPipeline, name: str, spec: Image, options: LoadOptions,
-             profiles: ProfileLoader, problems: Problems) -> ResolvedImage:
-    where = _where(p, name, spec)
-    with problems.collecting():
-        _check_local_paths(p, name, spec)
-    with problems.collecting():
-        check_values(p, name, spec)
+             profiles: ProfileLoader, problems: Problems) -> ResolvedImage | None:
+    """The image resolved, or None where an error was recorded. What does not need the
+    context (values, platforms, local paths, the cache profile) is checked regardless of
+    whether the context is there, so that one `validate` lists every error."""
+    platforms = check_values(p, name, spec, problems)
+    _check_local_paths(p, name, spec, problems)
     wanted = options.cache if options.cache is not None else spec.cache
     cache_name = None if wanted in (None, "none") else wanted
-    profile, profile_source = profiles.get(name, cache_name)
+    profile: tuple[CacheProfile | None, Located | None] | None = None
+    with problems.collecting():
+        profile = profiles.get(name, cache_name)
+    try:
+        where = _where(p, name, spec)
+    except ConfigError as exc:
+        problems.add(exc)
+        return None
+    info = _analyse(p, name, where, spec, platforms)
+    if profile is None:
+        return None
     return ResolvedImage(name, spec, where.context_dir, where.dockerfile, where.display,
-                         _analyse(p, name, where, spec), profile, cache_name, profile_source,
-                         where.remote)
+                         info, profile[0], cache_name, profile[1], where.remote)
 
 
 @dataclass(frozen=True)
@@ -170,22 +186,22 @@ def _where(p: LoadedPipeline, name: str, spec: Image) -> _Where:
     return _Where(context_dir, dockerfile, display)
 
 
-def _check_local_paths(p: LoadedPipeline, name: str, spec: Image) -> None:
+def _check_local_paths(p: LoadedPipeline, name: str, spec: Image, problems: Problems) -> None:
     """Named-context folders, secret files and SSH keys can be expanded (`~user`)."""
     for where, value in named_paths(spec):
         try:
             expand_home(value)
         except InvalidPath as exc:
-            raise p.error(str(exc), p.field_path(name, *where)) from None
+            problems.add(p.error(str(exc), p.field_path(name, *where)))
 
 
-def _analyse(p: LoadedPipeline, name: str, where: _Where, spec: Image) -> PlatformAnalyses | None:
+def _analyse(p: LoadedPipeline, name: str, where: _Where, spec: Image,
+             targets: tuple[str, ...]) -> PlatformAnalyses | None:
     """The Dockerfile as BuildKit reads it for each platform the image is built for (this
     machine's when none is given), on this machine's platform; None for a Dockerfile in a
     remote context, which only the builder fetches."""
     if where.dockerfile is None and where.text is None:
         return None
-    targets = _platforms(p, name, spec)
     native = oci_platforms.native().format()
     display = where.display
     try:
@@ -215,15 +231,3 @@ def _check_stage_names(p: LoadedPipeline, name: str, info: PlatformAnalyses,
             raise p.error(f"no stage '{shorten(stage)}' in {info.path} (stages: {shown})",
                           p.field_path(name, "no_cache_filter", i))
 
-
-def _platforms(p: LoadedPipeline, name: str, spec: Image) -> tuple[str, ...]:
-    found: dict[str, None] = {}
-    for i, text in enumerate(spec.platforms):
-        try:
-            platform = oci_platforms.parse(text)
-        except oci_platforms.InvalidPlatform as exc:
-            raise p.error(str(exc), p.field_path(name, "platforms", i)) from None
-        if problem := oci_platforms.unknown_part(platform):
-            raise p.error(f"{shorten(text)!r}: {problem}", p.field_path(name, "platforms", i))
-        found[platform.format()] = None
-    return tuple(found) or (oci_platforms.native().format(),)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from buildorch.cli.main import main
 from buildorch.errors import ConfigError
 from buildorch.pipeline.loader import LoadOptions, load_pipeline
 from tests.conftest import EXAMPLE, MakeProject
@@ -177,3 +178,16 @@ def test_set_takes_bake_fields(make_project: MakeProject) -> None:
     assert spec.no_cache_filter == ["x", "y"]
     assert spec.annotations == {"k": "0755"} and spec.extra_hosts == {"db": "10.0.0.1"}
     assert spec.shm_size == 64 << 20 and spec.pull
+
+
+def test_a_missing_context_hides_no_other_error_of_the_image(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_project("version: 1\nname: p\nimages:\n  a:\n    context: nothere\n"
+                        "    network: foo\n    push: true\n    platforms: [linux/amd64/v9]\n"
+                        "    secrets: [{id: s, src: '~nosuchuser-bo/x'}]\n    cache: nosuch\n")
+    assert main(["validate", "-f", str(path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(": ")[2:4] for line in err] == [
+        [f"{path}:5", "images.a.context"], [f"{path}:6", "images.a.network"],
+        [f"{path}:7", "images.a.push"], [f"{path}:8", "images.a.platforms[0]"],
+        [f"{path}:9", "images.a.secrets[0]"], [f"{path}:10", "images.a.cache"]], err

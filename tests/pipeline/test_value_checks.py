@@ -70,3 +70,16 @@ def test_remote_context_mistakes(make_project: MakeProject, capsys: pytest.Captu
     assert main(["validate", "-f", str(path)]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
+
+
+def test_a_remote_context_still_has_its_platforms_checked(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_project("version: 1\nname: p\nimages:\n  a:\n"
+                        "    context: https://github.com/o/r.git\n"
+                        "    platforms: [linux/arm64, linux/amd64/v9, linx/amd64]\n")
+    assert main(["validate", "-f", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"buildorch: error: {path}:6: images.a.platforms[1]: 'linux/amd64/v9': unknown "
+        "variant 'v9' of amd64 (known: one of v2, v3, v4)",
+        f"buildorch: error: {path}:6: images.a.platforms[2]: 'linx/amd64': unknown operating "
+        "system 'linx'"]
