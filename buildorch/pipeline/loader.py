@@ -28,7 +28,12 @@ from buildorch.pipeline.overrides import apply_sets, parse_set
 from buildorch.pipeline.profile_loading import ProfileLoader
 from buildorch.pipeline.references import check_duplicate_tags, check_references
 from buildorch.pipeline.validation_errors import Origins, validate_model
-from buildorch.pipeline.value_checks import check_values, is_remote, remote_context_problem
+from buildorch.pipeline.value_checks import (
+    check_values,
+    is_remote,
+    remote_context_problem,
+    remote_dockerfile_problem,
+)
 from buildorch.pipeline.variables import interpolate, pipeline_resolver
 from buildorch.pipeline.yaml_source import Located, load_yaml
 
@@ -163,6 +168,8 @@ def _where(p: LoadedPipeline, name: str, spec: Image) -> _Where:
     if is_remote(spec.context):
         if problem := remote_context_problem(spec.context):
             raise p.error(problem, p.field_path(name, "context"))
+        if spec.dockerfile and (problem := remote_dockerfile_problem(spec.dockerfile)):
+            raise p.error(problem, p.field_path(name, "dockerfile"))
         if inline is not None:
             raise p.error("dockerfile_inline needs a local context folder (a remote context "
                           "brings its own Dockerfile)", p.field_path(name, "dockerfile_inline"))

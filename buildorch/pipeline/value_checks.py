@@ -30,6 +30,16 @@ def remote_context_problem(context: str) -> str | None:
     return None
 
 
+def remote_dockerfile_problem(dockerfile: str) -> str | None:
+    """An absolute `dockerfile` beside a remote context: buildx reads an absolute --file
+    from this machine, buildctl (and BuildKit's dockerui) from inside the fetched context."""
+    if dockerfile.startswith("/"):
+        return (f"{shorten(dockerfile)!r}: an absolute Dockerfile path with a remote context "
+                "means this machine's file to docker buildx and a file inside the remote "
+                "context to buildctl; write a path relative to the remote context")
+    return None
+
+
 def check_values(p: LoadedPipeline, name: str, spec: Image, problems: Problems,
                  known: Collection[str] | None = None) -> tuple[str, ...]:
     """Every value of the image the engine would refuse goes to `problems`, whatever else is

@@ -63,6 +63,8 @@ def test_a_remote_context_skips_the_folder_check(
     ("    context: https://\n", "images.a.context: 'https://': a remote context names a host"),
     ("    context: https://h/r.git\n    dockerfile_inline: FROM x\n",
      "images.a.dockerfile_inline: dockerfile_inline needs a local context folder"),
+    ("    context: https://h/r.git\n    dockerfile: /abs/Dockerfile\n",
+     "images.a.dockerfile: '/abs/Dockerfile': an absolute Dockerfile path with a remote context"),
 ])
 def test_remote_context_mistakes(make_project: MakeProject, capsys: pytest.CaptureFixture[str],
                                  fields: str, message: str) -> None:
@@ -83,3 +85,10 @@ def test_a_remote_context_still_has_its_platforms_checked(
         "variant 'v9' of amd64 (known: one of v2, v3, v4)",
         f"buildorch: error: {path}:6: images.a.platforms[2]: 'linx/amd64': unknown operating "
         "system 'linx'"]
+
+
+def test_a_relative_dockerfile_is_inside_a_remote_context(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_project("version: 1\nname: p\nimages:\n  a:\n    context: https://h/r.git\n"
+                        "    dockerfile: sub/../Dockerfile.web\n")
+    assert main(["validate", "-f", str(path)]) == 0, capsys.readouterr().err
