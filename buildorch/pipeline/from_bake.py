@@ -21,7 +21,13 @@ from collections.abc import Mapping
 
 from buildorch.errors import shorten
 from buildorch.pipeline.bake_values import IMAGE_ATTRS_OWNED, OUTPUT_TYPES
-from buildorch.pipeline.imported import ConversionError, Imported, key_values, name_of
+from buildorch.pipeline.imported import (
+    ConversionError,
+    Imported,
+    given,
+    key_values,
+    name_of,
+)
 from buildorch.pipeline.yaml_source import Path_
 
 RENAMED = {"context": "context", "dockerfile": "dockerfile",
@@ -68,12 +74,14 @@ def _fields(spec: Mapping[str, object], result: Imported, image: str,
         where = (*path, key)
         if key in RENAMED:
             fields[RENAMED[key]] = value
-        elif key in MAPS:
-            fields[MAPS[key]] = key_values(value, where)
+        elif key in MAPS or key == "contexts":
+            # bake.go toBuildOpt passes no value for a null arg or label: it stays unset
+            values = given(key_values(value, where), result, image, key,
+                           "null: bake leaves it unset")
+            fields[MAPS.get(key, key)] = (values if key != "contexts"
+                                          else {k: _context(v) for k, v in values.items()})
         elif key == "annotations":
-            fields["annotations"] = key_values(value, where)
-        elif key == "contexts":
-            fields["contexts"] = {k: _context(v) for k, v in key_values(value, where).items()}
+            fields["annotations"] = _annotations(value, where)
         elif key == "secret":
             fields["secrets"] = [_secret(s, (*where, i), result, image)
                                  for i, s in enumerate(_entries(value, where))]
@@ -101,6 +109,17 @@ def _entries(value: object, path: Path_) -> list[object]:
     if not isinstance(value, list):
         raise ConversionError(path, "expected a list")
     return value
+
+
+def _annotations(value: object, path: Path_) -> dict[str, str]:
+    """`["index:KEY=VALUE", ...]`; buildx refuses one without a value (export.go
+    ParseAnnotations)."""
+    values = key_values(value, path)
+    for key, text in values.items():
+        if text is None:
+            where = (*path, value.index(key)) if isinstance(value, list) else (*path, key)
+            raise ConversionError(where, f"annotation {shorten(key)!r}: expected KEY=VALUE")
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def _context(value: str) -> object:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from buildorch.pipeline.imported import ConversionError, Imported, key_values, name_of
+from buildorch.pipeline.imported import ConversionError, Imported, given, key_values, name_of
 from buildorch.pipeline.yaml_source import Located, Path_
 
 # Fields whose value carries over unchanged (compose and pipeline spell them alike).
@@ -61,15 +61,23 @@ def _build_fields(build: object, secrets: Mapping[str, object], result: Imported
         raise ConversionError(path, "expected a path or a mapping")
     fields: dict[str, object] = {"context": "."}
     for key, value in build.items():
-        if key in SAME:
-            fields[key] = key_values(value, (*path, key)) if key in ("labels",) else value
+        if key == "labels":  # a label without a value is an empty one (build.md labels)
+            fields[key] = {k: v or "" for k, v in key_values(value, (*path, key)).items()}
+        elif key in SAME:
+            fields[key] = value
         elif key == "args":
-            fields["args"] = key_values(value, (*path, key))
+            # compose-spec build.md, args: "Value can be omitted when specifying a build
+            # argument, in which case its value at build time MUST be obtained by user
+            # interaction, otherwise build arg won't be set" (docker compose takes it from
+            # its environment). Neither '' nor ${env.NAME} (an error when unset) is that.
+            fields["args"] = given(key_values(value, (*path, key)), result, image, key,
+                                   "no value: compose takes it from the environment, or "
+                                   "leaves the ARG unset; give it here or with --set")
         elif key == "tags":
             fields["tags"] = list(value) if isinstance(value, list) else [value]
         elif key == "additional_contexts":
-            fields["contexts"] = {k: _context(v)
-                                  for k, v in key_values(value, (*path, key)).items()}
+            values = given(key_values(value, (*path, key)), result, image, key, "no value")
+            fields["contexts"] = {k: _context(v) for k, v in values.items()}
         elif key == "ssh":
             fields["ssh"] = _ssh(value, (*path, key))
         elif key == "secrets":
@@ -80,8 +88,11 @@ def _build_fields(build: object, secrets: Mapping[str, object], result: Imported
 
 
 def _as_written(value: object, path: Path_, source: Located) -> object:
+    """Values as written (`3.10`, `0755`); a null (`~`, `null`, nothing) stays None: no
+    value given, never the text `~`."""
     if isinstance(value, dict):
-        return {k: source.written.get((*path, k), v) for k, v in value.items()}
+        return {k: v if v is None else source.written.get((*path, k), v)
+                for k, v in value.items()}
     return value
 
 

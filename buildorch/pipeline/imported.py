@@ -51,24 +51,34 @@ def name_of(text: str) -> str:
     return cleaned or "image"
 
 
-def key_values(value: object, path: Path_) -> dict[str, str]:
-    """A mapping, or compose's list of `K=V` (a bare `K` is an empty value)."""
+def key_values(value: object, path: Path_) -> dict[str, str | None]:
+    """A mapping, or compose's list of `K=V`. A value not given (a bare `K` in the list, or
+    a null in the mapping) is None: each caller says what that means for its field."""
     if isinstance(value, dict):
         return {str(k): _scalar(v, (*path, str(k))) for k, v in value.items()}
     if isinstance(value, list):
-        out: dict[str, str] = {}
+        out: dict[str, str | None] = {}
         for i, item in enumerate(value):
             if not isinstance(item, str):
                 raise ConversionError((*path, i), "expected a KEY=VALUE string")
-            key, _, text = item.partition("=")
-            out[key] = text
+            key, sep, text = item.partition("=")
+            out[key] = text if sep else None
         return out
     raise ConversionError(path, "expected a mapping or a list of KEY=VALUE")
 
 
-def _scalar(value: object, path: Path_) -> str:
+def given(values: dict[str, str | None], result: Imported, image: str, field_name: str,
+          why: str) -> dict[str, str]:
+    """The values given; each key without one is left out with a note saying `why`."""
+    for key, value in values.items():
+        if value is None:
+            result.note(image, f"{field_name}.{key}", why)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _scalar(value: object, path: Path_) -> str | None:
     if value is None:
-        return ""
+        return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str | int | float):

@@ -148,3 +148,15 @@ def test_notes_are_kept_in_order() -> None:
     result.note("a", "x", "why")
     result.tell("a", "did y")
     assert result.notes == ["a: x left out (why)", "a: did y"]
+
+
+def test_a_null_arg_or_label_is_left_out_as_bake_leaves_it_unset() -> None:
+    image, notes = convert(args={"A": "1", "B": None}, labels={"l": None})
+    assert image["args"] == {"A": "1"} and image["labels"] == {}
+    assert notes == ["api: args.B left out (null: bake leaves it unset)",
+                     "api: labels.l left out (null: bake leaves it unset)"]
+
+
+def test_an_annotation_without_a_value_is_an_error() -> None:
+    with pytest.raises(ConversionError, match=r"target\.api\.annotations\[1\]: annotation 'b'"):
+        convert(annotations=["a=1", "b"])
