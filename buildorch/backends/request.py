@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, replace
 
 from buildorch.proc import REDACTED
@@ -85,6 +86,34 @@ class AttrSpec:
         return _sensitive(self.attrs)
 
 
+# `scheme://userinfo@host...`: a URL context may carry a token (`https://TOKEN@github.com/...`,
+# `https://x-access-token:TOKEN@github.com/...`).
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/@#?]+)@")
+
+
+def url_credential(url: str) -> str | None:
+    """The secret part of a URL's userinfo: the password, or over http(s) a lone user name
+    (a token); `ssh://git@host` names a user, not a secret."""
+    match = _USERINFO.match(url)
+    if match is None:
+        return None
+    user, colon, password = match.group(2).partition(":")
+    if colon:
+        return password or None
+    return user if match.group(1).lower() in ("http://", "https://") else None
+
+
+def redact_url(url: str) -> str:
+    secret = url_credential(url)
+    if secret is None:
+        return url
+    match = _USERINFO.match(url)
+    assert match is not None
+    user, colon, _ = match.group(2).partition(":")
+    shown = f"{user}:{REDACTED}" if colon else REDACTED
+    return f"{match.group(1)}{shown}@{url[match.end():]}"
+
+
 def _redacted(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     return tuple((k, REDACTED if k in SENSITIVE_ATTRS else v) for k, v in pairs)
 
@@ -141,10 +170,14 @@ class BuildRequest:
         return replace(self, cache_from=tuple(s.redacted() for s in self.cache_from),
                        cache_to=tuple(s.redacted() for s in self.cache_to),
                        outputs=tuple(s.redacted() for s in self.outputs),
-                       args=_redacted(self.args), labels=_redacted(self.labels))
+                       args=_redacted(self.args), labels=_redacted(self.labels),
+                       context=redact_url(self.context),
+                       named_contexts=tuple((k, redact_url(v)) for k, v in self.named_contexts))
 
     def secret_values(self) -> tuple[str, ...]:
         """Credential values it carries (secrets themselves go by reference)."""
         specs = (*self.cache_from, *self.cache_to, *self.outputs)
+        urls = (self.context, *(v for _, v in self.named_contexts))
         return (*(value for spec in specs for value in spec.secret_values()),
-                *_sensitive(self.args), *_sensitive(self.labels))
+                *_sensitive(self.args), *_sensitive(self.labels),
+                *(secret for url in urls if (secret := url_credential(url))))

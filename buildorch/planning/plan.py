@@ -29,6 +29,7 @@ from buildorch.planning.graph import (
     with_dependencies,
 )
 from buildorch.planning.requests import PlanOptions, RequestContext, image_cache, make_request
+from buildorch.proc import REDACTED
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def _planned(
     try:
         argv = tuple(ctx.backend.build_argv(request))
     except Unsupported as exc:
-        raise _unsupported(ctx, name, exc) from None
+        raise _unsupported(ctx, name, exc, request.secret_values()) from None
     shown = request.redacted()
     return PlannedImage(name, request, argv,
                         argv if shown is request else tuple(ctx.backend.build_argv(shown)),
@@ -131,8 +132,10 @@ def _planned(
                         image.spec.description)
 
 
-def _unsupported(ctx: RequestContext, name: str, exc: Unsupported) -> ConfigError:
-    """What the backend cannot do, against the pipeline field it comes from."""
+def _unsupported(ctx: RequestContext, name: str, exc: Unsupported,
+                 secrets: tuple[str, ...]) -> ConfigError:
+    """What the backend cannot do, against the pipeline field it comes from (without the
+    credentials the request carries, which its message may echo)."""
     pipeline, field = ctx.pipeline, exc.field
     path = pipeline.field_path(name, "context")  # a Dockerfile's own reference
     if field[0] == "contexts":
@@ -141,4 +144,7 @@ def _unsupported(ctx: RequestContext, name: str, exc: Unsupported) -> ConfigErro
             path = pipeline.field_path(name, "contexts", written[0])
     elif field[0] in pipeline.images[name].spec.model_fields_set:
         path = pipeline.field_path(name, field[0])
-    return pipeline.error(f"backend {ctx.backend.name}: {exc.message}", path)
+    message = exc.message
+    for secret in secrets:
+        message = message.replace(secret, REDACTED)
+    return pipeline.error(f"backend {ctx.backend.name}: {message}", path)

@@ -17,30 +17,32 @@ PLACEHOLDERS: JsonObject = {
 }
 
 
+def _node_json(image: PlannedImage) -> JsonObject:
+    shown = image.request.redacted()  # no credential a context URL or cache spec carries
+    return {
+        "name": image.name,
+        "description": image.description,
+        "context": shown.context,
+        "dockerfile": shown.dockerfile,
+        "target": shown.target,
+        "tags": list(shown.tags),
+        "stages": list(image.stages),
+        "depends_on": list(image.depends_on),
+        "estimated_seconds": image.estimate,
+        "argv": list(image.shown_argv),
+        "outputs": _outputs_json(shown),
+        "publish": list(image.publish),
+        "near_misses": [_near_miss_json(m) for m in image.near_misses],
+    }
+
+
 def plan_json(plan: Plan) -> JsonObject:
     return {
         "pipeline": plan.pipeline,
         "file": plan.file,
         "backend": plan.backend,
         "selection": list(plan.selection),
-        "nodes": [
-            {
-                "name": i.name,
-                "description": i.description,
-                "context": i.request.context,
-                "dockerfile": i.request.dockerfile,
-                "target": i.request.target,
-                "tags": list(i.request.tags),
-                "stages": list(i.stages),
-                "depends_on": list(i.depends_on),
-                "estimated_seconds": i.estimate,
-                "argv": list(i.shown_argv),
-                "outputs": _outputs_json(i.request.redacted()),
-                "publish": list(i.publish),
-                "near_misses": [_near_miss_json(m) for m in i.near_misses],
-            }
-            for i in plan.images
-        ],
+        "nodes": [_node_json(i) for i in plan.images],
         "edges": [
             {"from": e.source, "to": e.target, "kind": e.kind,
              "declared_at": f"{e.file}:{e.line}" if e.line else e.file}

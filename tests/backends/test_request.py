@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
 from buildorch.backends.flags import secret_spec, spec_text
 from buildorch.backends.request import REDACTED, AttrSpec, BuildRequest, SecretRef
 
@@ -57,3 +59,20 @@ def test_a_spec_field_without_a_value_is_refused() -> None:
         except ValueError:
             continue
         raise AssertionError(f"{text!r} parsed")
+
+
+@pytest.mark.parametrize(("url", "secret", "shown"), [
+    ("https://x-access-token:ghs_abc123@github.com/o/r.git#main:app", "ghs_abc123",
+     "https://x-access-token:***@github.com/o/r.git#main:app"),
+    ("https://ghp_token456@github.com/o/r.git", "ghp_token456", "https://***@github.com/o/r.git"),
+    ("ssh://git@github.com/o/r.git", None, "ssh://git@github.com/o/r.git"),
+    ("git@github.com:o/r.git", None, "git@github.com:o/r.git"),
+    ("https://github.com/o/r.git#a@b", None, "https://github.com/o/r.git#a@b"),
+])
+def test_credentials_in_url_contexts_are_redacted(url: str, secret: str | None,
+                                                  shown: str) -> None:
+    request = BuildRequest(name="a", context=url, dockerfile="Dockerfile",
+                           named_contexts=(("lib", url),))
+    assert request.secret_values() == ((secret, secret) if secret else ())
+    redacted = request.redacted()
+    assert redacted.context == shown and redacted.named_contexts == (("lib", shown),)

@@ -76,3 +76,20 @@ def test_every_image_a_backend_cannot_build_is_listed_at_once(
         [f"{path}:6", "images.a.shm_size"], [f"{path}:9", "images.b.ulimits"],
         [f"{path}:11", "images.c.context"]]
     assert all(": backend nerdctl: " in line for line in lines)
+
+
+@pytest.mark.parametrize("backend", ["docker", "buildctl", "nerdctl"])
+def test_a_token_in_a_context_url_is_never_shown(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
+    token = "ghs_SecretToken12345"
+    monkeypatch.setenv("GH_TOKEN", token)
+    path = make_project("version: 1\nname: p\nimages:\n  a:\n"
+                        "    context: https://x-access-token:${env.GH_TOKEN}@github.com/o/r.git\n"
+                        "    tags: [r/a:1]\n")
+    for args in (["plan"], ["plan", "--format", "json"], ["validate"]):
+        main([*args, "-f", str(path), "--backend", backend])
+        out, err = capsys.readouterr()
+        assert token not in out + err
+        if args[0] == "plan" or backend == "nerdctl":  # nerdctl refuses it, naming the URL
+            assert "x-access-token:***@github.com" in out + err
