@@ -77,6 +77,9 @@ def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipel
         problems.raise_if_any()
         raise AssertionError("a pipeline that did not validate gave no error")
     partial = LoadedPipeline(path, display, folder, model, {}, source, origins, resolver)
+    if all(name.startswith("_") for name in (*model.images, *broken)):
+        problems.add(partial.error("no image to build: names starting with _ are templates",
+                                   ("images",)))
     specs = _merged_specs(partial, problems)
     check_references(partial, specs, problems, broken)
     check_duplicate_tags(partial, specs, problems)

@@ -191,3 +191,11 @@ def test_a_missing_context_hides_no_other_error_of_the_image(
         [f"{path}:5", "images.a.context"], [f"{path}:6", "images.a.network"],
         [f"{path}:7", "images.a.push"], [f"{path}:8", "images.a.platforms[0]"],
         [f"{path}:9", "images.a.secrets[0]"], [f"{path}:10", "images.a.cache"]], err
+
+
+def test_a_pipeline_of_templates_only_builds_nothing(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_project("version: 1\nname: p\nimages:\n  _t: {context: a}\n", contexts=("a",))
+    assert main(["validate", "-f", str(path)]) == 2
+    assert capsys.readouterr().err == (f"buildorch: error: {path}:3: images: no image to build: "
+                                       "names starting with _ are templates\n")
