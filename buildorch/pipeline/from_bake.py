@@ -50,8 +50,10 @@ def from_bake(data: Mapping[str, object], name: str) -> Imported:
         raise ConversionError((), "no 'target' mapping: not the JSON `docker buildx bake "
                                   "--print` writes")
     result = Imported(name)
+    result.name_images([str(t) for t, spec in targets.items() if isinstance(spec, dict)],
+                       "target")
     for target, spec in targets.items():
-        image = name_of(str(target))
+        image = result.image_of(str(target))
         if isinstance(spec, dict):
             result.images[image] = _fields(spec, result, image, ("target", str(target)))
         else:
@@ -62,8 +64,13 @@ def from_bake(data: Mapping[str, object], name: str) -> Imported:
     groups = data.get("group")
     for group, spec in (groups.items() if isinstance(groups, dict) else ()):
         members = spec.get("targets") if isinstance(spec, dict) else None
-        if isinstance(members, list) and name_of(str(group)) not in result.images:
-            result.groups[name_of(str(group))] = [name_of(str(m)) for m in members]
+        group_name = name_of(str(group))
+        if not isinstance(members, list):
+            result.note(group_name, "the group", "no list of targets")
+        elif group_name in result.images or group_name in result.groups:
+            result.note(group_name, "the group", "an image or group has its name")
+        else:
+            result.groups[group_name] = [result.image_of(str(m)) for m in members]
     return result
 
 
@@ -79,7 +86,7 @@ def _fields(spec: Mapping[str, object], result: Imported, image: str,
             values = given(key_values(value, where), result, image, key,
                            "null: bake leaves it unset")
             fields[MAPS.get(key, key)] = (values if key != "contexts"
-                                          else {k: _context(v) for k, v in values.items()})
+                                          else {k: _context(v, result) for k, v in values.items()})
         elif key == "annotations":
             fields["annotations"] = _annotations(value, where)
         elif key == "secret":
@@ -122,9 +129,9 @@ def _annotations(value: object, path: Path_) -> dict[str, str]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _context(value: str) -> object:
+def _context(value: str, result: Imported) -> object:
     if value.startswith("target:"):
-        return {"image": name_of(value.removeprefix("target:"))}
+        return {"image": result.image_of(value.removeprefix("target:"))}
     return value
 
 

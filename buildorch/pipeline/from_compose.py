@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from buildorch.pipeline.imported import ConversionError, Imported, given, key_values, name_of
+from buildorch.pipeline.imported import ConversionError, Imported, given, key_values
 from buildorch.pipeline.yaml_source import Located, Path_
 
 # Fields whose value carries over unchanged (compose and pipeline spell them alike).
@@ -36,10 +36,12 @@ def from_compose(source: Located, name: str) -> Imported:
         raise ConversionError((), "no 'services' mapping: not a compose file")
     top_secrets = data.get("secrets") if isinstance(data.get("secrets"), dict) else {}
     assert isinstance(top_secrets, dict)
+    result.name_images([str(s) for s, spec in services.items()
+                        if isinstance(spec, dict) and "build" in spec], "service")
     for service, spec in services.items():
         if not isinstance(spec, dict) or "build" not in spec:
             continue
-        image_name = name_of(str(service))
+        image_name = result.image_of(str(service))
         build = spec["build"]
         if isinstance(build, dict):
             build = {k: _as_written(v, ("services", service, "build", k), source)
@@ -77,11 +79,14 @@ def _build_fields(build: object, secrets: Mapping[str, object], result: Imported
             fields["tags"] = list(value) if isinstance(value, list) else [value]
         elif key == "additional_contexts":
             values = given(key_values(value, (*path, key)), result, image, key, "no value")
-            fields["contexts"] = {k: _context(v) for k, v in values.items()}
+            fields["contexts"] = {k: _context(v, result) for k, v in values.items()}
         elif key == "ssh":
             fields["ssh"] = _ssh(value, (*path, key))
         elif key == "secrets":
-            fields["secrets"] = [_secret(s, secrets, result, image) for s in value or []]
+            if not isinstance(value, list):
+                raise ConversionError((*path, key), "expected a list of secrets")
+            fields["secrets"] = [_secret(s, secrets, result, image, (*path, key, i))
+                                 for i, s in enumerate(value)]
         else:
             result.note(image, key, DROPPED.get(key, "no pipeline field for it"))
     return fields
@@ -96,23 +101,32 @@ def _as_written(value: object, path: Path_, source: Located) -> object:
     return value
 
 
-def _context(value: str) -> object:
+def _context(value: str, result: Imported) -> object:
     """`service:NAME` is the image another service builds."""
     if value.startswith("service:"):
-        return {"image": name_of(value.removeprefix("service:"))}
+        return {"image": result.image_of(value.removeprefix("service:"))}
     return value
 
 
 def _ssh(value: object, path: Path_) -> list[object]:
-    entries = key_values(value, path) if isinstance(value, dict) else {
-        str(v).partition("=")[0]: str(v).partition("=")[2] for v in value or []}  # type: ignore[attr-defined]
-    return [{"id": k, "paths": [v]} if v else k for k, v in entries.items()]
+    """compose-spec: `default` (the agent) or `ID=path` entries, in a list or a mapping
+    (schema: list_or_dict, "default|<id>[=<socket>|<key>[,<key>]]"); a single string is
+    one entry, never one per character."""
+    entries = key_values([value] if isinstance(value, str) else value, path)
+    out: list[object] = []
+    for ident, paths in entries.items():
+        if not ident:
+            raise ConversionError(path, "an ssh entry needs an id (default, or ID=path)")
+        out.append({"id": ident, "paths": paths.split(",")} if paths else ident)
+    return out
 
 
-def _secret(entry: object, top: Mapping[str, object], result: Imported,
-            image: str) -> dict[str, object]:
+def _secret(entry: object, top: Mapping[str, object], result: Imported, image: str,
+            path: Path_) -> dict[str, object]:
     source = entry.get("source") if isinstance(entry, dict) else entry
     target = entry.get("target") if isinstance(entry, dict) else None
+    if not isinstance(source, str) or not source:
+        raise ConversionError(path, "expected a secret's name, or {source: NAME}")
     definition = top.get(str(source))
     secret_id = str(target or source)
     if isinstance(definition, dict) and "file" in definition:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from buildorch.errors import shorten
 from buildorch.pipeline.yaml_source import Path_, dotted
 
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -28,6 +29,8 @@ class Imported:
     images: dict[str, dict[str, object]] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what was left out, and why
+    # each target's or service's image name, by its own name (see `name_images`)
+    names: dict[str, str] = field(default_factory=dict)
 
     def note(self, image: str, key: str, why: str) -> None:
         self.notes.append(f"{image}: {key} left out ({why})")
@@ -35,6 +38,28 @@ class Imported:
     def tell(self, image: str, text: str) -> None:
         """A change the conversion made that the user should know of."""
         self.notes.append(f"{image}: {text}")
+
+    def name_images(self, originals: list[str], kind: str) -> None:
+        """Each target's or service's image name. A name the pipeline accepts as it is stays;
+        one that cleans to a name already taken (`a b` beside `a-b`) becomes `a-b-2`, with a
+        note: no target or service is dropped."""
+        owner: dict[str, str] = {}  # image name -> the target or service it is
+        exact = [o for o in originals if name_of(o) == o]
+        for original in [*exact, *(o for o in originals if name_of(o) != o)]:
+            name = base = name_of(original)
+            number = 1
+            while name in owner:
+                number += 1
+                name = f"{base}-{number}"
+            if name != base:
+                self.tell(name, f"the {kind} '{shorten(original)}' is the image {name} ({base} "
+                                f"is the {kind} '{shorten(owner[base])}')")
+            owner[name] = original
+            self.names[original] = name
+
+    def image_of(self, original: str) -> str:
+        """The image a target or service name (`target:NAME`, `service:NAME`) refers to."""
+        return self.names.get(original) or name_of(original)
 
     def to_yaml(self) -> str:
         data: dict[str, object] = {"version": 1, "name": name_of(self.name),

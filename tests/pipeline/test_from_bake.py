@@ -160,3 +160,23 @@ def test_a_null_arg_or_label_is_left_out_as_bake_leaves_it_unset() -> None:
 def test_an_annotation_without_a_value_is_an_error() -> None:
     with pytest.raises(ConversionError, match=r"target\.api\.annotations\[1\]: annotation 'b'"):
         convert(annotations=["a=1", "b"])
+
+
+def test_targets_whose_names_clean_alike_are_both_kept() -> None:
+    result = from_bake({"target": {"a b": {"context": "x"}, "a-b": {"context": "y"},
+                                   "c": {"contexts": {"p": "target:a b"}}},
+                        "group": {"default": {"targets": ["a b", "a-b"]}}}, "p")
+    assert {k: v["context"] for k, v in result.images.items()} == {
+        "a-b-2": "x", "a-b": "y", "c": "."}
+    assert result.images["c"]["contexts"] == {"p": {"image": "a-b-2"}}
+    assert result.groups == {"default": ["a-b-2", "a-b"]}
+    assert result.notes == ["a-b-2: the target 'a b' is the image a-b-2 (a-b is the target "
+                            "'a-b')"]
+
+
+def test_a_group_that_cannot_be_kept_is_a_note() -> None:
+    result = from_bake({"target": {"api": {}}, "group": {"api": {"targets": ["api"]},
+                                                         "all": {"targets": "api"}}}, "p")
+    assert result.groups == {}
+    assert result.notes == ["api: the group left out (an image or group has its name)",
+                            "all: the group left out (no list of targets)"]
