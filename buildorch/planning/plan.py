@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from buildorch.backends.base import Backend
 from buildorch.backends.catalog import get_backend
+from buildorch.backends.flags import annotation_levels, enabled_attests
 from buildorch.backends.request import BuildRequest, Unsupported
 from buildorch.cache.plan import ImageCache
 from buildorch.errors import ConfigError, Problems
@@ -121,6 +122,7 @@ def _planned(
         s.display_name for s in image.info.needed_stages(image.spec.target))
     publish = tuple(image.spec.tags) if ctx.published(name) else ()
     try:
+        _check_index_annotations(ctx, request)
         argv = tuple(ctx.backend.build_argv(request))
     except Unsupported as exc:
         raise _unsupported(ctx, name, exc, request.secret_values()) from None
@@ -130,6 +132,22 @@ def _planned(
                         tuple(sorted(ctx.sub.predecessors(name))), stages, estimates[name],
                         remaining[name], publish, cache, ctx.graph.near_misses_of(name),
                         image.spec.description)
+
+
+def _check_index_annotations(ctx: RequestContext, request: BuildRequest) -> None:
+    """An `index:` annotation needs an index: BuildKit refuses one on a single-platform image
+    with no attestation ("index annotations not supported for single platform export",
+    exporter/containerimage/writer.go)."""
+    levels = {kind for key, _ in request.annotations for kind, _ in annotation_levels(key)[0]}
+    if not levels & {"index", "index-descriptor"} or len(request.platforms) > 1:
+        return
+    tool_adds = ctx.backend.provenance_default == "tool" and ctx.published(request.name)
+    if enabled_attests(request.attest) or tool_adds:
+        return
+    raise Unsupported(("annotations",), "an index: annotation needs an index, and this image "
+                      "has one platform and no attestation (BuildKit: \"index annotations not "
+                      "supported for single platform export\"): give several platforms or an "
+                      "attest, or annotate the manifest")
 
 
 def _unsupported(ctx: RequestContext, name: str, exc: Unsupported,

@@ -93,3 +93,23 @@ def test_a_token_in_a_context_url_is_never_shown(
         assert token not in out + err
         if args[0] == "plan" or backend == "nerdctl":  # nerdctl refuses it, naming the URL
             assert "x-access-token:***@github.com" in out + err
+
+
+@pytest.mark.parametrize(("fields", "refused"), [
+    ("    annotations: {'index:k': v}\n", True),  # one platform, no attestation: no index
+    ("    annotations: {'index:k': v}\n    platforms: [linux/amd64, linux/arm64]\n", False),
+    ("    annotations: {'index:k': v}\n    attest: [type=sbom]\n", False),
+    ("    annotations: {'index:k': v}\n    push: true\n", False),  # buildx adds provenance
+    ("    annotations: {'manifest:k': v, plain: v}\n", False),
+])
+def test_an_index_annotation_needs_an_index(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str], fields: str,
+        refused: bool) -> None:
+    """moby/buildkit exporter/containerimage/export.go: "index annotations not supported for
+    single platform export"."""
+    path = make_project(f"version: 1\nname: p\nimages:\n  a:\n    context: a\n"
+                        f"    tags: [r/a:1]\n{fields}", contexts=("a",))
+    assert main(["validate", "-f", str(path), "--backend", "docker"]) == (2 if refused else 0)
+    err = capsys.readouterr().err
+    assert ("images.a.annotations: backend docker: an index: annotation needs an index"
+            in err) is refused
