@@ -52,7 +52,7 @@ BAKE = {
                 "platforms": ["linux/amd64"], "secret": ["id=tok,env=TOKEN"],
                 "ssh": ["default"], "cache-from": ["type=gha"], "no-cache-filter": ["dev"],
                 "output": ["type=docker"], "shm-size": "64m", "extra-hosts": {"db": "10.0.0.2"},
-                "annotations": ["index:org.opencontainers.image.title=api"]},
+                "annotations": ["manifest:org.opencontainers.image.title=api"]},
         "docs": {"context": "docs", "contexts": {"api": "target:api"},
                  "output": ["type=local,dest=out/docs"], "description": "the docs"},
     },
@@ -94,7 +94,7 @@ def test_bake_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     api, docs = data["images"]["api"], data["images"]["docs"]
     assert api["secrets"] == [{"id": "tok", "env": "TOKEN"}] and api["ssh"] == ["default"]
     assert api["no_cache_filter"] == ["dev"] and api["shm_size"] == "64m"
-    assert api["annotations"] == {"index:org.opencontainers.image.title": "api"}
+    assert api["annotations"] == {"manifest:org.opencontainers.image.title": "api"}
     assert docs["contexts"] == {"api": {"image": "api"}} and docs["description"] == "the docs"
     assert data["groups"] == {"default": ["api", "docs"]}
     assert "cache-from left out" in err and "does not validate" not in err
