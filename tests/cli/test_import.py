@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -192,3 +193,47 @@ def test_bake_json_without_a_usable_target_is_an_error(tmp_path: Path,
     assert main(["import", "bake", str(tmp_path / "b.json")]) == 2
     assert capsys.readouterr().err == (f"buildorch: error: {tmp_path / 'b.json'}:1: target: no "
                                        "target is a mapping of fields: nothing to build\n")
+
+
+def test_bake_json_piped_into_dev_stdin(tmp_path: Path) -> None:
+    """`bake --print | buildorch import bake /dev/stdin`: no file to write a temporary one
+    beside (/proc/PID/fd/), so it is validated in the current folder, and named after it."""
+    folder = project(tmp_path, ("api", "docs"))
+    result = subprocess.run([sys.executable, "-m", "buildorch", "import", "bake", "/dev/stdin"],
+                            input=json.dumps(BAKE_OBJECTS), capture_output=True, text=True,
+                            check=False, timeout=60, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "does not validate" not in result.stderr
+    data = yaml.safe_load(result.stdout)
+    assert data["name"] == folder.name and set(data["images"]) == {"api", "docs"}
+    assert sorted(p.name for p in folder.iterdir()) == ["api", "docs"]  # nothing left behind
+
+
+def test_a_folder_where_no_file_can_be_written_skips_validation_with_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def read_only(*args: object, **kwargs: object) -> object:
+        raise PermissionError(13, "Permission denied")
+
+    folder = project(tmp_path, ("api", "docs"))
+    (folder / "bake.json").write_text(json.dumps(BAKE))
+    monkeypatch.setattr("tempfile.NamedTemporaryFile", read_only)
+    assert main(["import", "bake", str(folder / "bake.json")]) == 0
+    out, err = capsys.readouterr()
+    assert set(yaml.safe_load(out)["images"]) == {"api", "docs"}
+    assert err.splitlines()[-1] == (
+        f"buildorch: warning: the pipeline was not validated: no temporary file can be written "
+        f"in {folder} (Permission denied); run `buildorch validate -f FILE` once it is saved")
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0,
+                    reason="root writes into a read-only folder")
+def test_a_read_only_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = project(tmp_path, ("api", "docs"))
+    (folder / "bake.json").write_text(json.dumps(BAKE))
+    folder.chmod(0o555)
+    try:
+        assert main(["import", "bake", str(folder / "bake.json")]) == 0
+    finally:
+        folder.chmod(0o755)
+    assert "the pipeline was not validated" in capsys.readouterr().err
