@@ -41,6 +41,9 @@ DROPPED = {"cache-from": "use a cache profile, cache: NAME",
            "entitlements": "not a build option here", "call": "not a build option here",
            "matrix": "already expanded by --print", "inherits": "already merged by --print"}
 ATTEST_TYPES = ("sbom", "provenance")
+# what Go's strconv.ParseBool reads (BuildKit's image exporter reads push= with it)
+GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+GO_FALSE = ("0", "f", "F", "FALSE", "false", "False")
 Entry = tuple[str, list[tuple[str, str]]]  # a type and its other attributes, in order
 
 
@@ -210,20 +213,21 @@ def _outputs(values: list[object], path: Path_, fields: dict[str, object], resul
 def _image_attrs(kind: str, attrs: list[tuple[str, str]], fields: dict[str, object],
                  result: Imported, image: str) -> list[tuple[str, str]]:
     """The attributes an image export keeps here; pushing and names become fields."""
-    given = dict(attrs)
-    if kind == "registry" or given.get("push", "").lower() in ("true", "1"):
+    values = dict(attrs)
+    pushes = kind == "registry" or values.get("push") in GO_TRUE
+    if pushes:
         fields["push"] = True
         result.tell(image, f"output type={kind}{',push=true' if kind == 'image' else ''} "
                            "is `push: true` (tags are published once every image of the "
                            "run has built, not as the build ends)")
-    names = [n for n in next(csv.reader([given.get("name", "")]), []) if n]
+    names = [n for n in next(csv.reader([values.get("name", "")]), []) if n]
     tags = fields.get("tags", [])
     if names and isinstance(tags, list):
         fields["tags"] = [*tags, *(n for n in names if n not in tags)]
         result.tell(image, f"output type={kind} name= is in `tags`")
-    for key in given:
-        if key in IMAGE_ATTRS_OWNED and key not in ("push", "name"):
-            result.note(image, f"output type={kind} {key}=",
+    for key, value in values.items():
+        if key in IMAGE_ATTRS_OWNED and key != "name" and not (key == "push" and pushes):
+            result.note(image, f"output type={kind} {key}={shorten(value)}",
                         "names come from `tags`, pushing from `push`")
     return [(k, v) for k, v in attrs if k not in IMAGE_ATTRS_OWNED]
 
@@ -249,9 +253,9 @@ def _attest(value: object, path: Path_, result: Imported, image: str) -> str | N
 
 
 def _go_bool(text: str, path: Path_) -> str:
-    if text in ("1", "t", "T", "TRUE", "true", "True"):
+    if text in GO_TRUE:
         return "true"
-    if text in ("0", "f", "F", "FALSE", "false", "False"):
+    if text in GO_FALSE:
         return "false"
     raise ConversionError(path, f"{shorten(text)!r} is not true or false")
 

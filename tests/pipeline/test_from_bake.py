@@ -84,7 +84,8 @@ def test_outputs_in_either_form(output: object, expected: str) -> None:
 
 
 @pytest.mark.parametrize("output", [{"type": "registry"}, "type=registry",
-                                    {"type": "image", "push": "true"}, "type=image,push=true"])
+                                    {"type": "image", "push": "true"}, "type=image,push=true",
+                                    "type=image,push=T"])
 def test_an_output_that_pushes_is_push_true_with_a_note(output: object) -> None:
     image, notes = convert(output=[output], tags=["r/api:1"])
     assert image["push"] is True and image["tags"] == ["r/api:1"] and "outputs" not in image
@@ -98,8 +99,16 @@ def test_a_registry_outputs_names_are_tags_and_its_other_attributes_kept() -> No
     assert image["tags"] == ["r/a:1", "r/a:2"] and image["push"] is True
     assert image["outputs"] == ["type=image,compression=zstd"]
     assert notes[1:] == ["api: output type=registry name= is in `tags`",
-                         "api: output type=registry push-by-digest= left out (names come from "
-                         "`tags`, pushing from `push`)"]
+                         "api: output type=registry push-by-digest=true left out (names come "
+                         "from `tags`, pushing from `push`)"]
+
+
+@pytest.mark.parametrize("push", ["false", "tRuE"])  # tRuE: not Go's strconv.ParseBool
+def test_an_image_output_that_does_not_push_says_its_push_is_left_out(push: str) -> None:
+    image, notes = convert(output=[{"type": "image", "push": push, "compression": "zstd"}])
+    assert "push" not in image and image["outputs"] == ["type=image,compression=zstd"]
+    assert notes == [f"api: output type=image push={push} left out (names come from `tags`, "
+                     "pushing from `push`)"]
 
 
 def test_an_output_type_buildorch_cannot_take_is_a_note_not_a_field() -> None:
