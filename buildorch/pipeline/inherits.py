@@ -7,7 +7,7 @@ way), then the image's own fields.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from pydantic import ValidationError
 
@@ -36,17 +36,23 @@ def merge_defaults(defaults: ImageFields, image: Image) -> Image:
 
 class Inheritance:
     """Resolves `inherits` chains once each; a cycle or an unknown name is an error that
-    names the image's `inherits` entry."""
+    names the image's `inherits` entry, raised once: an image that inherits one with an
+    error (reported already, or of its own: `broken`) raises InheritSkipped."""
 
-    def __init__(self, images: Mapping[str, Image]) -> None:
+    def __init__(self, images: Mapping[str, Image], broken: Iterable[str] = ()) -> None:
         self.images = images
+        self.broken = frozenset(broken)
         self.done: dict[str, Fields] = {}
+        self.failed: set[str] = set()
         self.active: list[str] = []
 
     def fields(self, name: str) -> Fields:
-        """The fields `name` ends with, `defaults` not included (raises InheritError)."""
+        """The fields `name` ends with, `defaults` not included (raises InheritError or
+        InheritSkipped)."""
         if name in self.done:
             return self.done[name]
+        if name in self.failed:
+            raise InheritSkipped(name)
         if name in self.active:
             cycle = [*self.active[self.active.index(name):], name]
             raise InheritError(f"inherits form a cycle: {' -> '.join(cycle)}", cycle[-2])
@@ -55,12 +61,17 @@ class Inheritance:
             image = self.images[name]
             merged: Fields = {}
             for i, parent in enumerate(image.inherits):
+                if parent in self.broken:
+                    raise InheritSkipped(name)
                 if parent not in self.images:
                     raise InheritError(unknown("image or template", parent, self.images),
                                        name, i)
                 merged = merge_fields(merged, self.fields(parent))
             own = image.model_dump(exclude_unset=True, exclude={"inherits"})
             self.done[name] = merge_fields(merged, own)
+        except (InheritError, InheritSkipped):
+            self.failed.add(name)  # every image on the chain: the error is told once
+            raise
         finally:
             self.active.pop()
         return self.done[name]
@@ -72,6 +83,15 @@ class Inheritance:
             return Image.model_validate(self.fields(name))
         except ValidationError as exc:  # fields valid alone cannot clash when merged
             raise InheritError(str(exc.errors()[0]["msg"]), name) from None
+
+
+class InheritSkipped(Exception):
+    """`image` inherits from one whose error is reported already: its merged fields are
+    unknown, and that is no error of its own."""
+
+    def __init__(self, image: str) -> None:
+        super().__init__(image)
+        self.image = image
 
 
 class InheritError(ValueError):

@@ -19,7 +19,13 @@ from buildorch.localpaths import InvalidPath, expand_home, is_dir, is_file
 from buildorch.oci import platforms as oci_platforms
 from buildorch.pipeline.as_written import as_written
 from buildorch.pipeline.foreign import check_foreign_content, check_not_foreign
-from buildorch.pipeline.inherits import Inheritance, InheritError, merge_defaults
+from buildorch.pipeline.inherits import (
+    MAP_FIELDS,
+    Inheritance,
+    InheritError,
+    InheritSkipped,
+    merge_defaults,
+)
 from buildorch.pipeline.interpolation import VarResolver
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
 from buildorch.pipeline.model import Image
@@ -80,7 +86,7 @@ def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipel
     if all(name.startswith("_") for name in (*model.images, *broken)):
         problems.add(partial.error("no image to build: names starting with _ are templates",
                                    ("images",)))
-    specs = _merged_specs(partial, problems)
+    specs = _merged_specs(partial, problems, broken)
     check_references(partial, specs, problems, broken)
     check_duplicate_tags(partial, specs, problems)
     resolved = _resolve_images(partial, specs, options, resolver, problems)
@@ -88,9 +94,11 @@ def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipel
     return LoadedPipeline(path, display, folder, model, resolved, source, origins, resolver)
 
 
-def _merged_specs(p: LoadedPipeline, problems: Problems) -> dict[str, Image]:
-    """Each image (not the templates) with what it inherits and `defaults` merged in."""
-    inheritance = Inheritance(p.model.images)
+def _merged_specs(p: LoadedPipeline, problems: Problems,
+                  broken: frozenset[str]) -> dict[str, Image]:
+    """Each image (not the templates) with what it inherits and `defaults` merged in. An
+    image that inherits one with an error is left out, its own values checked."""
+    inheritance = Inheritance(p.model.images, broken)
     specs: dict[str, Image] = {}
     if p.model.defaults.inherits:
         problems.add(p.error("defaults inherit nothing: name templates in each image's "
@@ -103,6 +111,10 @@ def _merged_specs(p: LoadedPipeline, problems: Problems) -> dict[str, Image]:
         except InheritError as exc:
             index = () if exc.index is None else (exc.index,)
             problems.add(p.error(exc.message, ("images", exc.image, "inherits", *index)))
+            continue
+        except InheritSkipped:
+            own = p.model.images[name]  # its own fields are final (mappings aside)
+            check_values(p, name, own, problems, own.model_fields_set - set(MAP_FIELDS))
             continue
         if spec.context is None:
             problems.add(p.error("required field is missing (on the image, an image it "

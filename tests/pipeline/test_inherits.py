@@ -74,6 +74,47 @@ def test_unknown_names_and_cycles(make_project: MakeProject,
     assert main(["validate", "-f", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{field}: {message}" in err, err
+    assert err.count("\n") == 1, err  # a cycle once, not once from each side
+
+
+def test_a_chain_through_a_cycle_is_reported_once(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_project("version: 1\nname: p\nimages:\n  x: {inherits: [a], context: a}\n"
+                        "  a: {inherits: [b], context: a}\n  b: {inherits: [a], context: a}\n"
+                        "  y: {inherits: [nosuch], context: a}\n  z: {inherits: [y]}\n",
+                        contexts=("a",))
+    assert main(["validate", "-f", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"buildorch: error: {path}:6: images.b.inherits: inherits form a cycle: a -> b -> a",
+        f"buildorch: error: {path}:7: images.y.inherits[0]: unknown image or template "
+        "'nosuch' (known: a, b, x, y, z)"]
+
+
+def test_inheriting_an_image_with_errors_is_no_error(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    """`a` is left out for its own error: who inherits it is skipped quietly, but the
+    values it writes itself are still checked."""
+    path = make_project("version: 1\nname: p\nimages:\n  a:\n    context: a\n"
+                        "    extra_hosts: {gw: not-an-ip}\n  b: {inherits: [a]}\n"
+                        "  c:\n    inherits: [a]\n    platforms: [linux/amd64/v9]\n"
+                        "    network: foo\n    push: maybe\n  d: {inherits: [b], push: true}\n"
+                        "  e: {depends_on: [b, c, d], context: a}\n", contexts=("a",))
+    assert main(["validate", "-f", str(path)]) == 2
+    err = [line.split(": ", 2)[2] for line in capsys.readouterr().err.splitlines()]
+    assert err == [
+        f"{path}:6: images.a.extra_hosts: gw: 'not-an-ip' is not an IP address",
+        f"{path}:12: images.c.push: expected true or false, got str 'maybe'",
+    ], err
+    path.write_text(path.read_text().replace("    push: maybe\n", ""))
+    assert main(["validate", "-f", str(path)]) == 2
+    err = [line.split(": ", 2)[2] for line in capsys.readouterr().err.splitlines()]
+    assert err == [
+        f"{path}:6: images.a.extra_hosts: gw: 'not-an-ip' is not an IP address",
+        f"{path}:10: images.c.platforms[0]: 'linux/amd64/v9': unknown variant 'v9' of amd64 "
+        "(known: one of v2, v3, v4)",
+        f"{path}:11: images.c.network: network 'foo': BuildKit takes default, host, none "
+        "(a build joins no named network)",
+    ], err
 
 
 def test_an_image_without_a_context_anywhere(make_project: MakeProject,
