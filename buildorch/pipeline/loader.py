@@ -78,7 +78,7 @@ def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipel
     origins: Origins = {}
     if isinstance(images, dict):
         origins = apply_sets(images, [parse_set(s) for s in options.sets])
-    model, broken = validate_model(data, source, origins, problems)
+    model, broken, unsure = validate_model(data, source, origins, problems)
     if model is None:
         problems.raise_if_any()
         raise AssertionError("a pipeline that did not validate gave no error")
@@ -86,7 +86,7 @@ def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipel
     if all(name.startswith("_") for name in (*model.images, *broken)):
         problems.add(partial.error("no image to build: names starting with _ are templates",
                                    ("images",)))
-    specs = _merged_specs(partial, problems, broken)
+    specs = _merged_specs(partial, problems, broken, unsure)
     check_references(partial, specs, problems, broken)
     check_duplicate_tags(partial, specs, problems)
     resolved = _resolve_images(partial, specs, options, resolver, problems)
@@ -94,10 +94,11 @@ def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipel
     return LoadedPipeline(path, display, folder, model, resolved, source, origins, resolver)
 
 
-def _merged_specs(p: LoadedPipeline, problems: Problems,
-                  broken: frozenset[str]) -> dict[str, Image]:
+def _merged_specs(p: LoadedPipeline, problems: Problems, broken: frozenset[str],
+                  unsure: frozenset[str]) -> dict[str, Image]:
     """Each image (not the templates) with what it inherits and `defaults` merged in. An
-    image that inherits one with an error is left out, its own values checked."""
+    image that inherits one with an error, or takes a field of `defaults` that has one
+    (`unsure`), is left out: the values known to be its own are checked."""
     inheritance = Inheritance(p.model.images, broken)
     specs: dict[str, Image] = {}
     if p.model.defaults.inherits:
@@ -107,7 +108,8 @@ def _merged_specs(p: LoadedPipeline, problems: Problems,
         if name.startswith("_"):
             continue
         try:
-            spec = merge_defaults(p.model.defaults, inheritance.image(name))
+            image = inheritance.image(name)
+            written = set(inheritance.fields(name)) if unsure else set()
         except InheritError as exc:
             index = () if exc.index is None else (exc.index,)
             problems.add(p.error(exc.message, ("images", exc.image, "inherits", *index)))
@@ -116,7 +118,12 @@ def _merged_specs(p: LoadedPipeline, problems: Problems,
             own = p.model.images[name]  # its own fields are final (mappings aside)
             check_values(p, name, own, problems, own.model_fields_set - set(MAP_FIELDS))
             continue
-        if spec.context is None:
+        spec = merge_defaults(p.model.defaults, image)
+        # mappings merge key by key: what `defaults` would have added is unknown
+        unknown = {f for f in unsure if f not in written or f in MAP_FIELDS}
+        if unknown:
+            check_values(p, name, spec, problems, set(Image.model_fields) - unknown)
+        elif spec.context is None:
             problems.add(p.error("required field is missing (on the image, an image it "
                                  "inherits, or defaults)", ("images", name, "context")))
         else:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
 from buildorch.errors import ConfigError, Problems
-from buildorch.pipeline.model import Pipeline
+from buildorch.pipeline.model import ImageFields, Pipeline
 from buildorch.pipeline.yaml_source import Located, Path_, dotted
 
 Origins = dict[Path_, tuple[str, int | None]]  # where `--set` gave a value
@@ -26,6 +27,9 @@ _MESSAGES = {
     "float_parsing": "expected a number",
 }
 
+
+# Compose sections whose fields are an image's own here.
+_COMPOSE_SECTIONS = ("build",)
 
 # What compose and bake call some fields (bake's HCL names use `-`; `cache_from`/`cache_to`
 # are one cache profile here).
@@ -48,12 +52,21 @@ _ALIASES = {
 def did_you_mean(name: str, allowed: Iterable[str]) -> str:
     """` (did you mean 'args'?)` for a compose or bake name or a near miss, else ``."""
     known = list(allowed)
+    meant = _meant(name, known)
+    if meant is None:
+        return ""
+    note = ", a cache profile in cache-config/" if _ALIASES.get(name) == "cache" else ""
+    return f" (did you mean '{meant}'{note}?)"
+
+
+def _meant(name: str, known: Iterable[str]) -> str | None:
+    """The field a compose or bake name, or a near miss, stands for."""
+    known = list(known)
     alias = _ALIASES.get(name)
     if alias in known:
-        note = ", a cache profile in cache-config/" if alias == "cache" else ""
-        return f" (did you mean '{alias}'{note}?)"
+        return alias
     close = difflib.get_close_matches(name, known, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return close[0] if close else None
 
 
 def _clean_loc(loc: Iterable[str | int], models: set[str]) -> Path_:
@@ -144,28 +157,60 @@ def _models_in(annotation: object) -> list[type[BaseModel]]:
     return found
 
 
+class Validated(NamedTuple):
+    model: Pipeline | None  # None: an error outside images, groups and defaults
+    broken: frozenset[str]  # images (and templates) left out for errors of their own
+    unsure: frozenset[str]  # fields of `defaults` left out for errors: their values unknown
+
+
 def validate_model(
     data: dict[str, object], source: Located, origins: Origins, problems: Problems,
-) -> tuple[Pipeline | None, frozenset[str]]:
+) -> Validated:
     """The model, with every validation error recorded. Images with errors are left out so
-    that the others are checked further (their names are returned); errors elsewhere but in
-    `groups` stop here (None)."""
+    that the others are checked further (`broken`), and so are the fields of `defaults` with
+    errors (`unsure`: the fields they may have meant, whose merged value is unknown where an
+    image takes it from `defaults`); `groups` with errors are left out; errors elsewhere
+    stop here (no model)."""
     try:
-        return Pipeline.model_validate(data), frozenset()
+        return Validated(Pipeline.model_validate(data), frozenset(), frozenset())
     except ValidationError as exc:
         for error in config_errors_from(exc, Pipeline, source, origins):
             problems.add(error)
         locs = [error["loc"] for error in exc.errors()]
     broken = frozenset(str(loc[1]) for loc in locs if len(loc) > 2 and loc[0] == "images")
-    if any(loc[:1] not in (("images",), ("groups",)) or (len(loc) <= 2 and loc[0] == "images")
-           for loc in locs):
-        return None, broken
+    rest = dict(data)
+    unsure: set[str] = set()
+    for loc in locs:
+        if loc[0] == "groups":
+            rest.pop("groups", None)
+        elif loc[0] == "defaults":
+            unsure |= _left_out_of_defaults(rest, loc)
+        elif loc[0] != "images" or len(loc) <= 2:
+            return Validated(None, broken, frozenset(unsure))
     images = data.get("images")
     assert isinstance(images, dict)
-    rest = {**data, "images": {k: v for k, v in images.items() if k not in broken}}
-    if any(loc[0] == "groups" for loc in locs):
-        rest.pop("groups", None)
+    rest["images"] = {k: v for k, v in images.items() if k not in broken}
     try:
-        return Pipeline.model_validate(rest), broken
+        return Validated(Pipeline.model_validate(rest), broken, frozenset(unsure))
     except ValidationError:  # no image left
-        return None, broken
+        return Validated(None, broken, frozenset(unsure))
+
+
+_IMAGE_FIELDS = frozenset(ImageFields.model_fields)
+
+
+def _left_out_of_defaults(rest: dict[str, object], loc: tuple[str | int, ...]) -> set[str]:
+    """Leave out the field of `defaults` that `loc` is in (all of `defaults` where it is no
+    mapping); the fields whose value that leaves unknown."""
+    defaults = rest.get("defaults")
+    if len(loc) < 2 or not isinstance(defaults, dict):
+        rest.pop("defaults", None)
+        return set(_IMAGE_FIELDS)
+    key = str(loc[1])
+    rest["defaults"] = {k: v for k, v in defaults.items() if k != key}
+    if key in _IMAGE_FIELDS:
+        return {key}
+    if key in _COMPOSE_SECTIONS:  # its fields are ours under another roof: any of them
+        return set(_IMAGE_FIELDS)
+    meant = _meant(key, _IMAGE_FIELDS)  # an unknown key may have meant a field
+    return {meant} if meant else set()
