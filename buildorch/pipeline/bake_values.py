@@ -16,6 +16,8 @@ from buildorch.errors import shorten
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp])?(?:i?b)?$", re.IGNORECASE)
 _UNITS = {None: 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 # The limits BuildKit passes to runc (moby/buildkit solver/llbsolver/ops/exec.go, go-units)
+INT64_MAX = (1 << 63) - 1
+_INTEGER = re.compile(r"[+-]?[0-9]+")  # strconv.ParseInt, base 10
 ULIMIT_NAMES = ("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
                 "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack")
 OUTPUT_TYPES = ("local", "tar", "oci", "docker", "image", "cacheonly")
@@ -65,28 +67,73 @@ def _host_entry(item: object) -> tuple[object, object]:
 
 
 def ulimits(value: object) -> object:
-    """bake's `["nofile=1024:2048"]` or compose's `{nofile: 1024}` / `{nofile: {soft, hard}}`
-    -> {name: {soft, hard}}; names checked."""
+    """bake's `["nofile=1024:2048"]` or a mapping -> {name: limits}; names checked (each
+    limit by `ulimit_limits`)."""
     if isinstance(value, list):
         value = dict(_ulimit_entry(item) for item in value)
     if not isinstance(value, dict):
         return value
-    out: dict[object, object] = {}
-    for name, limit in value.items():
+    for name in value:
         if name not in ULIMIT_NAMES:
             raise ValueError(f"unknown ulimit {shorten(name)!r} (known: {', '.join(ULIMIT_NAMES)})")
-        out[name] = {"soft": limit, "hard": limit} if isinstance(limit, int | str) else limit
-    return out
+    return value
 
 
 def _ulimit_entry(item: object) -> tuple[object, object]:
     if not isinstance(item, str):
         raise ValueError("each entry is 'name=soft[:hard]'")
     name, sep, limits = item.partition("=")
-    soft, _, hard = limits.partition(":")
-    if not sep or not soft:
+    if not sep or not limits:
         raise ValueError(f"{shorten(item)!r}: expected 'name=soft[:hard]'")
-    return name, {"soft": soft, "hard": hard or soft}
+    return name, limits
+
+
+def ulimit_limits(limit: object) -> object:
+    """compose's `1024`, `"1024:2048"` or `{soft, hard}` -> {soft, hard}, checked as go-units
+    ParseUlimit does (64-bit numbers, soft at most hard), -1 being unlimited."""
+    if isinstance(limit, str):
+        parts = limit.split(":")
+        if len(parts) > 2:
+            raise ValueError(f"{shorten(limit)!r}: expected 'soft[:hard]'")
+        soft, hard = parts[0], parts[-1]
+        limits: dict[str, object] = {"soft": soft, "hard": hard}
+    elif isinstance(limit, dict):
+        limits = dict(limit)  # a key missing or unknown: the model says so
+    else:
+        limits = {"soft": limit, "hard": limit}
+    for key in ("soft", "hard"):
+        if key in limits:
+            limits[key] = _limit(limits[key])
+    soft_value, hard_value = limits.get("soft"), limits.get("hard")
+    if isinstance(soft_value, int) and isinstance(hard_value, int) and (
+            _rank(soft_value) > _rank(hard_value)):
+        raise ValueError(f"soft limit {_shown_limit(soft_value)} is above hard limit "
+                         f"{_shown_limit(hard_value)}")
+    return limits
+
+
+def _limit(value: object) -> object:
+    """A limit as go-units reads it (strconv.ParseInt, 64 bits); -1 is unlimited."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        shown = str(value).lower() if isinstance(value, bool) else shorten(value)
+        raise ValueError(f"expected a number (-1: unlimited) or 'soft:hard', got {shown}")
+    if isinstance(value, str):
+        if not _INTEGER.fullmatch(value):
+            raise ValueError(f"{shorten(value)!r} is not a number (-1: unlimited)")
+        value = int(value)
+    if value < -1:
+        raise ValueError(f"{value} is no limit (a number of 0 or more, -1: unlimited)")
+    if value > INT64_MAX:
+        raise ValueError(f"{shorten(value)} is above the largest limit, {INT64_MAX}")
+    return value
+
+
+def _rank(limit: int) -> int:
+    return INT64_MAX + 1 if limit == -1 else limit  # -1: unlimited, above any number
+
+
+def _shown_limit(limit: int) -> str:
+    return "-1 (unlimited)" if limit == -1 else str(limit)
 
 
 def check_outputs(values: list[str]) -> list[str]:

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from buildorch.backends.catalog import BackendChoice
 from buildorch.pipeline import bake_values
@@ -63,8 +70,15 @@ class ImageContext(_Strict):
 
 
 class UlimitLimits(_Strict):
-    soft: int = described("Soft limit (-1: unlimited).", ge=-1)
-    hard: int = described("Hard limit (-1: unlimited).", ge=-1)
+    # checked (and read from strings) by bake_values.ulimits, as go-units ParseUlimit does
+    soft: int = described("Soft limit (-1: unlimited).", ge=-1, le=bake_values.INT64_MAX,
+                          strict=True)
+    hard: int = described("Hard limit (-1: unlimited), at least the soft one.", ge=-1,
+                          le=bake_values.INT64_MAX, strict=True)
+
+
+# compose's `1024` and `"1024:2048"` too; an error names the limit (`ulimits.nofile`)
+Ulimit = Annotated[UlimitLimits, BeforeValidator(bake_values.ulimit_limits)]
 
 
 def _ssh_shorthand(value: Any) -> Any:
@@ -138,9 +152,10 @@ class ImageFields(_Strict):
         default_factory=dict)
     shm_size: Annotated[int, Field(ge=0)] | None = described(
         "Size of /dev/shm for RUN steps: bytes, or `64m`, `1g` (powers of 1024).", default=None)
-    ulimits: dict[NonEmpty, UlimitLimits] = described(
-        "Limits of RUN steps: `{nofile: 1024}`, `{nofile: {soft: 1024, hard: 2048}}`, or "
-        "bake's `[\"nofile=1024:2048\"]`.", default_factory=dict)
+    ulimits: dict[NonEmpty, Ulimit] = described(
+        "Limits of RUN steps: `{nofile: 1024}`, `{nofile: \"1024:2048\"}`, `{nofile: {soft: "
+        "1024, hard: 2048}}`, or bake's `[\"nofile=1024:2048\"]` (-1: unlimited).",
+        default_factory=dict)
     builder: NonEmpty | None = described("The builder (of `builders`) that builds it.",
                                          default=None)
     estimated_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = described(

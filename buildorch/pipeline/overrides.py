@@ -14,7 +14,10 @@ _LIST_FIELDS = {"tags", "platforms", "depends_on", "no_cache_filter", "inherits"
 # as bake's `--set *.output=...` takes it.
 _SPEC_FIELDS = {"outputs", "attest"}
 # Fields that are mappings: `--set api.args.VERSION=1`.
-_MAP_FIELDS = {"args", "labels", "contexts", "annotations", "extra_hosts"}
+_MAP_FIELDS = {"args", "labels", "contexts", "annotations", "extra_hosts", "ulimits"}
+# Mappings a list of `KEY=VALUE` entries may give in the file (compose's and bake's forms);
+# bake's `--set api.ulimits=nofile=1024:2048` names the key in the value.
+_ENTRY_FIELDS = {"extra_hosts", "ulimits"}
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,10 @@ def parse_set(item: str) -> SetOverride:
     if not sep or len(parts) < 2 or not all(parts):
         raise ConfigError(f"--set {item}: expected IMAGE.FIELD=VALUE (for example api.target=test)")
     field = parts[1]
-    if field in _MAP_FIELDS and len(parts) != 3:
+    if field in _ENTRY_FIELDS and len(parts) == 2 and "=" in value:
+        key, _, value = value.partition("=")  # bake's form: one entry, KEY=VALUE
+        parts = [*parts, key]
+    if field in _MAP_FIELDS and (len(parts) != 3 or not parts[2]):
         example = f"{parts[0]}.{field}.KEY=VALUE"
         raise ConfigError(f"--set {item}: '{field}' needs a key, as in {example}")
     if field not in _MAP_FIELDS and len(parts) != 2:
@@ -85,6 +91,10 @@ def _assign(image: dict[str, object], override: SetOverride) -> None:
         image[field] = value
         return
     current = image.get(field)
+    if field in _ENTRY_FIELDS and isinstance(current, list):
+        # the file's list of entries: one more entry, the last of a key wins
+        image[field] = [*current, f"{override.path[1]}={value}"]
+        return
     mapping: dict[str, object] = dict(current) if isinstance(current, Mapping) else {}
     mapping[override.path[1]] = value
     image[field] = mapping

@@ -44,6 +44,7 @@ def test_extra_hosts_as_map_or_compose_list(make_project: MakeProject, fields: s
 @pytest.mark.parametrize("fields", [
     "    ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 64}\n",
     "    ulimits: ['nofile=1024:2048', 'nproc=64']\n",
+    "    ulimits: {nofile: '1024:2048', nproc: '+64'}\n",
 ])
 def test_ulimits_as_compose_map_or_bake_list(make_project: MakeProject, fields: str) -> None:
     limits = load_image(make_project, fields).ulimits  # type: ignore[attr-defined]
@@ -68,6 +69,48 @@ def test_ulimits_as_compose_map_or_bake_list(make_project: MakeProject, fields: 
 def test_wrong_values_are_named(make_project: MakeProject, capsys: pytest.CaptureFixture[str],
                                 fields: str, message: str) -> None:
     assert message in error_of(make_project, capsys, fields)
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ("    ulimits: {nproc: {soft: 5, hard: 3}}\n", "soft limit 5 is above hard limit 3"),
+    ("    ulimits: ['nproc=5:3']\n", "soft limit 5 is above hard limit 3"),
+    ("    ulimits: {nproc: '-1:3'}\n", "soft limit -1 (unlimited) is above hard limit 3"),
+    ("    ulimits: {nofile: true}\n", "expected a number (-1: unlimited) or "
+                                      "'soft:hard', got true"),
+    ("    ulimits: {nofile: {soft: 1, hard: false}}\n", "expected a number"),
+    ("    ulimits: {nofile: 1.5}\n", "expected a number"),
+    ("    ulimits: {nofile: 9223372036854775808}\n",
+     "9223372036854775808 is above the largest limit, 9223372036854775807"),
+    ("    ulimits: ['nofile=1:9223372036854775808']\n", "is above the largest limit"),
+    ("    ulimits: ['nofile=1024:']\n", "'' is not a number"),
+    ("    ulimits: ['nofile=1:2:3']\n", "'1:2:3': expected 'soft[:hard]'"),
+    ("    ulimits: {nofile: -2}\n", "-2 is no limit"),
+    ("    ulimits: {nofile: '1_000'}\n", "'1_000' is not a number"),
+])
+def test_ulimits_go_units_refuses(make_project: MakeProject,
+                                  capsys: pytest.CaptureFixture[str], fields: str,
+                                  message: str) -> None:
+    assert message in error_of(make_project, capsys, fields)
+
+
+def test_a_wrong_ulimit_is_named_at_its_line(make_project: MakeProject,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_project("version: 1\nname: p\nimages:\n  a:\n    context: a\n    ulimits:\n"
+                        "      nofile: 10\n      nproc: '5:3'\n", contexts=("a",))
+    assert main(["validate", "-f", str(path)]) == 2
+    assert capsys.readouterr().err == (f"buildorch: error: {path}:8: images.a.ulimits.nproc: "
+                                       "soft limit 5 is above hard limit 3\n")
+
+
+@pytest.mark.parametrize(("written", "limits"), [
+    ("{nproc: {soft: 5, hard: -1}}", (5, -1)), ("{nproc: -1}", (-1, -1)),
+    ("['nproc=9223372036854775807']", ((1 << 63) - 1, (1 << 63) - 1)),
+    ("{nproc: {soft: 0, hard: 0}}", (0, 0)),
+])
+def test_ulimits_within_limits(make_project: MakeProject, written: str,
+                               limits: tuple[int, int]) -> None:
+    nproc = load_image(make_project, f"    ulimits: {written}\n").ulimits["nproc"]  # type: ignore[attr-defined]
+    assert (nproc.soft, nproc.hard) == limits
 
 
 def test_outputs_and_attest_are_kept_as_written(make_project: MakeProject) -> None:
