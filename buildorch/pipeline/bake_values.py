@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from decimal import Decimal
 
 from buildorch.backends.request import AttrSpec
 from buildorch.errors import shorten
@@ -27,15 +28,26 @@ IMAGE_ATTRS_OWNED = ("name", "push", "push-by-digest", "name-canonical", "unpack
 
 
 def byte_size(value: object) -> object:
-    """`64m`, `1g`, `1024`, `2.5GiB` -> bytes."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    """`64m`, `1g`, `1024`, `2.5GiB` -> bytes, as go-units RAMInBytes reads them; a number
+    without a unit is a whole number of bytes (RAMInBytes would read `1.5` as 1 byte)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         return value  # pydantic says what type it wanted
+    if isinstance(value, float):
+        value = repr(value)  # YAML's 1.5 (the loader keeps the text as written anyway)
     if isinstance(value, int):
-        return value
-    match = _SIZE.match(value.strip())
-    if not match:
-        raise ValueError(f"{shorten(value)!r} is not a size (write bytes, or 64m, 1g)")
-    return int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower() or None])
+        size = value
+    else:
+        match = _SIZE.match(value.strip())
+        if not match:
+            raise ValueError(f"{shorten(value)!r} is not a size (write bytes, or 64m, 1g)")
+        number, unit = match.group(1), (match.group(2) or "").lower() or None
+        if unit is None and "." in number:
+            raise ValueError(f"{shorten(value)!r} is not a whole number of bytes: give a unit "
+                             "(1.5m, 1.5g)")
+        size = int(Decimal(number) * _UNITS[unit])  # go-units truncates fractions of a byte
+    if size > INT64_MAX:
+        raise ValueError(f"{shorten(value)!r} is more than the largest size, {INT64_MAX} bytes")
+    return size
 
 
 def extra_hosts(value: object) -> object:

@@ -150,7 +150,7 @@ class ImageFields(_Strict):
     extra_hosts: dict[NonEmpty, NonEmpty] = described(
         "Host names RUN steps resolve: `{host: ip}`, or compose's `[\"host:ip\"]`.",
         default_factory=dict)
-    shm_size: Annotated[int, Field(ge=0)] | None = described(
+    shm_size: Annotated[int, Field(ge=0, le=bake_values.INT64_MAX)] | None = described(
         "Size of /dev/shm for RUN steps: bytes, or `64m`, `1g` (powers of 1024).", default=None)
     ulimits: dict[NonEmpty, Ulimit] = described(
         "Limits of RUN steps: `{nofile: 1024}`, `{nofile: \"1024:2048\"}`, `{nofile: {soft: "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from buildorch.cli.main import main
+from buildorch.pipeline import bake_values
 from buildorch.pipeline.loader import LoadOptions, load_pipeline
 from tests.conftest import MakeProject
 
@@ -26,7 +27,8 @@ def error_of(make_project: MakeProject, capsys: pytest.CaptureFixture[str], fiel
 
 @pytest.mark.parametrize(("written", "size"), [
     ("64m", 64 << 20), ("1g", 1 << 30), ("2GiB", 2 << 30), ("512kb", 512 << 10),
-    ("1024", 1024), ("'1.5m'", int(1.5 * (1 << 20))), ("100B", 100),
+    ("1024", 1024), ("'1.5m'", int(1.5 * (1 << 20))), ("100B", 100), ("1.5m", 3 << 19),
+    ("0.1k", 102), ("9223372036854775807", (1 << 63) - 1), ("'1024'", 1024),
 ])
 def test_shm_size(make_project: MakeProject, written: str, size: int) -> None:
     assert load_image(make_project, f"    shm_size: {written}\n").shm_size == size  # type: ignore[attr-defined]
@@ -54,6 +56,11 @@ def test_ulimits_as_compose_map_or_bake_list(make_project: MakeProject, fields: 
 
 @pytest.mark.parametrize(("fields", "message"), [
     ("    shm_size: lots\n", "'lots' is not a size"),
+    ("    shm_size: 1.5\n", "'1.5' is not a whole number of bytes: give a unit (1.5m, 1.5g)"),
+    ("    shm_size: '2.5b'\n", "'2.5b' is not a whole number of bytes"),
+    ("    shm_size: 9223372036854775808\n", "'9223372036854775808' is more than the largest "
+                                          "size, 9223372036854775807 bytes"),
+    ("    shm_size: 8192p\n", "'8192p' is more than the largest size"),
     ("    extra_hosts: {db: nowhere}\n", "db: 'nowhere' is not an IP address"),
     ("    extra_hosts: [db]\n", "'db': expected 'host:ip' or 'host=ip'"),
     ("    ulimits: {files: 10}\n", "unknown ulimit 'files'"),
@@ -118,3 +125,9 @@ def test_outputs_and_attest_are_kept_as_written(make_project: MakeProject) -> No
                                     "    attest: [type=sbom, 'type=provenance,mode=max']\n")
     assert spec.outputs == ["type=local,dest=out/", "type=cacheonly"]  # type: ignore[attr-defined]
     assert spec.attest == ["type=sbom", "type=provenance,mode=max"]  # type: ignore[attr-defined]
+
+
+def test_a_float_size_is_refused_whatever_reaches_the_validator() -> None:
+    with pytest.raises(ValueError, match=r"'1\.5' is not a whole number of bytes"):
+        bake_values.byte_size(1.5)
+    assert bake_values.byte_size(True) is True  # pydantic names the type
