@@ -10,6 +10,7 @@ import ipaddress
 import re
 from decimal import Decimal
 
+from buildorch.backends.flags import HOST_GATEWAY
 from buildorch.backends.request import AttrSpec
 from buildorch.errors import shorten
 
@@ -60,12 +61,25 @@ def extra_hosts(value: object) -> object:
     else:
         return value
     for host, ip in pairs:
-        if isinstance(ip, str) and ip != "host-gateway":
-            try:
-                ipaddress.ip_address(ip.strip("[]"))
-            except ValueError:
-                raise ValueError(f"{shorten(host)}: {shorten(ip)!r} is not an IP address") from None
+        if isinstance(ip, str) and (problem := _ip_problem(ip)):
+            raise ValueError(f"{shorten(host)}: {shorten(ip)!r} {problem}")
     return dict(pairs)
+
+
+def _ip_problem(ip: str) -> str | None:
+    """What BuildKit's dockerui (Go's net.ParseIP) refuses: anything but a plain IPv4 or IPv6
+    address (no brackets, no zone); `host-gateway` is buildx's name for the host."""
+    if ip == HOST_GATEWAY:
+        return None
+    if "[" in ip or "]" in ip:
+        return "is not an IP address: write it without brackets"
+    if "%" in ip:
+        return "is not an IP address: BuildKit takes no zone (%...)"
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        return "is not an IP address"
+    return None
 
 
 def _host_entry(item: object) -> tuple[object, object]:

@@ -34,6 +34,28 @@ def test_shm_size(make_project: MakeProject, written: str, size: int) -> None:
     assert load_image(make_project, f"    shm_size: {written}\n").shm_size == size  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(("ip", "problem"), [
+    ("'[::1]'", "is not an IP address: write it without brackets"),
+    ("'[10.0.0.1]'", "is not an IP address: write it without brackets"),
+    ("'[::1'", "is not an IP address: write it without brackets"),
+    ("'fe80::1%eth0'", "is not an IP address: BuildKit takes no zone (%...)"),
+    ("010.0.0.1", "is not an IP address"), ("'10.0.0.1 '", "is not an IP address"),
+    ("10.0.0", "is not an IP address"),
+])
+def test_extra_hosts_take_what_go_net_parse_ip_takes(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str], ip: str,
+        problem: str) -> None:
+    message = error_of(make_project, capsys, f"    extra_hosts: {{db: {ip}}}\n")
+    assert message.endswith(f"db: {ip.strip(chr(39))!r} {problem}"), message
+
+
+@pytest.mark.parametrize("ip", ["10.0.0.1", "'::1'", "'::ffff:10.0.0.1'", "'fe80::1'",
+                                "host-gateway", "'2001:db8::'"])
+def test_extra_hosts_plain_addresses_pass(make_project: MakeProject, ip: str) -> None:
+    hosts = load_image(make_project, f"    extra_hosts: {{db: {ip}}}\n").extra_hosts  # type: ignore[attr-defined]
+    assert hosts == {"db": ip.strip("'")}
+
+
 @pytest.mark.parametrize("fields", [
     "    extra_hosts: {db: 10.0.0.5, v6: '::1'}\n",
     "    extra_hosts: ['db:10.0.0.5', 'v6=::1']\n",
