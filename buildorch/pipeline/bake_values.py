@@ -173,6 +173,9 @@ def check_outputs(values: list[str]) -> list[str]:
                              f"(known: {', '.join(OUTPUT_TYPES)})")
         if spec.type in NEEDS_DEST and not spec.get("dest"):
             raise ValueError(f"type={spec.type} needs dest=")
+        if spec.get("dest") == "-":
+            raise ValueError("dest=- writes to standard output, which buildorch keeps as the "
+                             "build log: give a file or folder")
         owned = [k for k, _ in spec.attrs if k in IMAGE_ATTRS_OWNED]
         if spec.type == "image" and owned:
             raise ValueError(f"type=image takes no {owned[0]}= here: names come from `tags`, "
@@ -197,7 +200,43 @@ def check_attests(values: list[str]) -> list[str]:
 
 
 def _spec(text: str) -> AttrSpec:
+    """`text` as buildx reads it: CSV as Go's encoding/csv parses it (which refuses quotes
+    that Python's csv module lets through), then `key=value` fields."""
+    if problem := _csv_quote_problem(text):
+        raise ValueError(f"{shorten(text)!r}: {problem} (a field with a comma is quoted "
+                         'whole: "dest=a,b")')
     try:
         return AttrSpec.parse(text)
     except ValueError as exc:
         raise ValueError(str(exc)) from None
+
+
+def _csv_quote_problem(text: str) -> str | None:
+    """What Go's encoding/csv (LazyQuotes off) refuses in one record: a quote inside a field
+    that does not start with one (ErrBareQuote), and a quoted field that is not closed or
+    goes on after its closing quote (ErrQuote)."""
+    i = 0
+    while True:
+        if text.startswith('"', i):
+            i += 1
+            while True:
+                end = text.find('"', i)
+                if end < 0:
+                    return "a quoted field is not closed"
+                if text.startswith('""', end):  # a quote inside a quoted field
+                    i = end + 2
+                    continue
+                if end + 1 == len(text):
+                    return None
+                if text[end + 1] != ",":
+                    return "a quoted field goes on after its closing quote"
+                i = end + 2
+                break
+        else:
+            comma = text.find(",", i)
+            field = text[i:] if comma < 0 else text[i:comma]
+            if '"' in field:
+                return "a quote inside a field that does not start with one"
+            if comma < 0:
+                return None
+            i = comma + 1

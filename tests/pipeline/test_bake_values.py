@@ -92,6 +92,13 @@ def test_ulimits_as_compose_map_or_bake_list(make_project: MakeProject, fields: 
     ("    outputs: [type=local]\n", "type=local needs dest="),
     ("    outputs: ['type=image,name=x']\n", "type=image takes no name= here"),
     ("    outputs: [dest=x]\n", "no type="),
+    *((f"    outputs: ['type={kind},dest=-']\n", "dest=- writes to standard output, which "
+       "buildorch keeps as the build log") for kind in ("tar", "oci", "docker", "local")),
+    ("    outputs: ['type=local,dest=\"x']\n", "'type=local,dest=\"x': a quote inside a field "
+     "that does not start with one (a field with a comma is quoted whole: \"dest=a,b\")"),
+    ("    outputs: ['type=local,\"dest=x']\n", "a quoted field is not closed"),
+    ("    outputs: ['type=local,\"dest=x\"y']\n", "a quoted field goes on after its closing"),
+    ("    attest: ['type=sbom,\"generator=x']\n", "a quoted field is not closed"),
     ("    attest: [type=slsa]\n", "unknown attestation type 'slsa'"),
     ("    attest: ['type=provenance,mode=full']\n", "provenance mode 'full': use min or max"),
 ])
@@ -140,6 +147,12 @@ def test_ulimits_within_limits(make_project: MakeProject, written: str,
                                limits: tuple[int, int]) -> None:
     nproc = load_image(make_project, f"    ulimits: {written}\n").ulimits["nproc"]  # type: ignore[attr-defined]
     assert (nproc.soft, nproc.hard) == limits
+
+
+def test_quoted_fields_as_go_reads_them(make_project: MakeProject) -> None:
+    spec = load_image(make_project, "    outputs: ['type=local,\"dest=a,b\"', "
+                                    "'type=tar,\"dest=x\"\"y\"']\n")
+    assert spec.outputs == ['type=local,"dest=a,b"', 'type=tar,"dest=x""y"']  # type: ignore[attr-defined]
 
 
 def test_outputs_and_attest_are_kept_as_written(make_project: MakeProject) -> None:
