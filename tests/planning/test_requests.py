@@ -83,7 +83,7 @@ def test_explicit_context_keys_are_normalised_too(make_project: MakeProject) -> 
 
 def test_output_dest_is_relative_to_the_pipeline(make_project: MakeProject) -> None:
     path = make_project("version: 1\nname: p\nimages:\n  a:\n    context: a\n"
-                        "    outputs: ['type=local,dest=out/a', 'type=tar,dest=-', "
+                        "    outputs: ['type=local,dest=out/a', 'type=tar,dest=a.tar', "
                         "'type=image,compression=zstd']\n", contexts=("a",))
     pipeline = load_pipeline(path, LoadOptions(env={}))
     request = make_plan(pipeline, build_graph(pipeline), ["a"],
@@ -91,7 +91,7 @@ def test_output_dest_is_relative_to_the_pipeline(make_project: MakeProject) -> N
     local, tar = request.outputs
     assert local.type == "local" and Path(local.get("dest") or "").resolve() == (
         path.parent / "out" / "a")
-    assert tar.get("dest") == "-"  # standard output stays so
+    assert Path(tar.get("dest") or "").resolve() == path.parent / "a.tar"
     assert request.image_attrs == (("compression", "zstd"),)
 
 
