@@ -25,7 +25,9 @@ _MESSAGES = {
     "bool_type": "expected true or false",
     "bool_parsing": "expected true or false",
     "float_parsing": "expected a number",
+    "string_too_short": "must not be empty",
 }
+_WITHOUT_INPUT = ("missing", "string_too_short")  # the input says nothing more
 
 
 # Compose sections whose fields are an image's own here.
@@ -52,6 +54,9 @@ _ALIASES = {
 def did_you_mean(name: str, allowed: Iterable[str]) -> str:
     """` (did you mean 'args'?)` for a compose or bake name or a near miss, else ``."""
     known = list(allowed)
+    if name in _COMPOSE_SECTIONS and "context" in known:
+        return (f" (compose's {name}: section: its fields, such as context, dockerfile, args "
+                "and target, go on the image itself)")
     meant = _meant(name, known)
     if meant is None:
         return ""
@@ -92,7 +97,7 @@ def _message(error: dict[str, object], path: Path_, allowed: Iterable[str]) -> s
                 "starting with a letter or digit")
     if kind in _MESSAGES:
         value = error.get("input")
-        got = f", got {type(value).__name__} {value!r}" if kind != "missing" else ""
+        got = f", got {type(value).__name__} {value!r}" if kind not in _WITHOUT_INPUT else ""
         return _MESSAGES[kind] + got[:80]
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
@@ -123,6 +128,8 @@ def config_errors_from(
         path = _clean_loc(error["loc"], models)
         file, line = locate(path, source, origins or {})
         text = _message(dict(error), path, _allowed_fields(model, path))
+        if "[key]" in error["loc"] and error["type"] == "string_too_short":
+            path, text = path[:-1], "a key must not be empty"  # `extra_hosts.` named nothing
         found.append(ConfigError(text, file=file, line=line, field=dotted(path)))
     return found
 

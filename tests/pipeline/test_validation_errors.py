@@ -104,3 +104,32 @@ def test_a_field_defaults_may_have_meant_is_unknown(
     err = [line.split(": ", 2)[2] for line in capsys.readouterr().err.splitlines()]
     assert len(err) == 2 and err[0].startswith(f"{path}:{message}"), err
     assert "images.a.network: network 'foo': BuildKit takes" in err[1], err
+
+
+@pytest.mark.parametrize(("fields", "sets", "expected"), [
+    ("    outputs: ['']\n", (), "6: images.a.outputs[0]: must not be empty"),
+    ("    extra_hosts: {'': 10.0.0.1}\n", (), "6: images.a.extra_hosts: a key must not be empty"),
+    ("    args: {'': x}\n", (), "6: images.a.args: a key must not be empty"),
+    ("    tags: ['']\n", (), "6: images.a.tags[0]: must not be empty"),
+    ("", ("a.outputs=",), "images.a.outputs[0]: must not be empty"),
+])
+def test_an_empty_string_is_named(make_project: MakeProject,
+                                  capsys: pytest.CaptureFixture[str], fields: str,
+                                  sets: tuple[str, ...], expected: str) -> None:
+    path = make_project(f"version: 1\nname: p\nimages:\n  a:\n    context: a\n{fields}",
+                        contexts=("a",))
+    assert main(["validate", "-f", str(path), *(f"--set={s}" for s in sets)]) == 2
+    err = capsys.readouterr().err
+    where = f"--set {sets[0]}: " if sets else f"{path}:"
+    assert err == f"buildorch: error: {where}{expected}\n"
+
+
+def test_compose_build_section_says_where_its_fields_go(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_project("version: 1\nname: p\nimages:\n  a:\n    build: {context: a}\n")
+    assert main(["validate", "-f", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"buildorch: error: {path}:5: images.a.build: unknown field 'build' (compose's build: "
+        "section: its fields, such as context, dockerfile, args and target, go on the image "
+        "itself)\n")
+    assert did_you_mean("build", ["builders", "images"]) == " (did you mean 'builders'?)"
