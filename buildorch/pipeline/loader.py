@@ -7,6 +7,7 @@ assume that images, contexts, Dockerfiles, targets and cache profiles exist.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,7 @@ from buildorch.pipeline.value_checks import (
     remote_dockerfile_problem,
 )
 from buildorch.pipeline.variables import interpolate, pipeline_resolver
-from buildorch.pipeline.yaml_source import Located, load_yaml
+from buildorch.pipeline.yaml_source import Located, dotted, load_yaml
 
 if TYPE_CHECKING:
     from buildorch.cache.profiles import CacheProfile
@@ -239,15 +240,50 @@ def _analyse(p: LoadedPipeline, name: str, where: _Where, spec: Image,
         infos = tuple(parse_dockerfile(text, display, spec.args,
                                        BuildPlatforms(target, native, spec.target))
                       for target in targets)
-        infos[0].target_stage(spec.target)
     except ConfigError as exc:
-        field = "target" if spec.target else (
-            "dockerfile_inline" if where.text is not None else "context")
+        if where.text is not None:
+            raise _inline_error(p, name, exc) from None
+        field = "dockerfile" if spec.dockerfile else "context"
         detail = exc.message if exc.line is None else f"{display}:{exc.line}: {exc.message}"
         raise p.error(detail, p.field_path(name, field)) from None
+    try:
+        infos[0].target_stage(spec.target)
+    except ConfigError as exc:
+        raise p.error(exc.message, p.field_path(name, "target")) from None
     analyses = PlatformAnalyses(targets, infos)
     _check_stage_names(p, name, analyses, spec.no_cache_filter)
     return analyses
+
+
+def _inline_error(p: LoadedPipeline, name: str, exc: ConfigError) -> ConfigError:
+    """An error of a `dockerfile_inline` Dockerfile at the pipeline's line that holds the
+    Dockerfile's line, where the value is a literal block (`|`); else at its key."""
+    path = p.field_path(name, "dockerfile_inline")
+    file, line = p.where(path)
+    message = exc.message
+    if exc.line is not None:
+        message = f"line {exc.line}: {message}"
+        first = _literal_block_start(p, file, line)
+        if first is not None:
+            line = first + exc.line - 1
+    return ConfigError(message, file=file, line=line, field=dotted(path))
+
+
+_LITERAL_BLOCK = re.compile(r":\s*\|[1-9+-]{0,2}\s*(#.*)?$")
+
+
+def _literal_block_start(p: LoadedPipeline, file: str, key_line: int | None) -> int | None:
+    """The line after `key_line` where that line ends in `: |` (its value, a literal block,
+    keeps each line: the Dockerfile's first line is there)."""
+    if file != p.display or key_line is None:
+        return None  # given by --set
+    try:
+        lines = p.path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeError):
+        return None
+    if key_line > len(lines) or not _LITERAL_BLOCK.search(lines[key_line - 1]):
+        return None
+    return key_line + 1
 
 
 def _check_stage_names(p: LoadedPipeline, name: str, info: PlatformAnalyses,

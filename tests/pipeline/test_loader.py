@@ -199,3 +199,57 @@ def test_a_pipeline_of_templates_only_builds_nothing(
     assert main(["validate", "-f", str(path)]) == 2
     assert capsys.readouterr().err == (f"buildorch: error: {path}:3: images: no image to build: "
                                        "names starting with _ are templates\n")
+
+
+INLINE = """\
+version: 1
+name: p
+images:
+  _t:
+    target: t
+    dockerfile_inline: |  # the Dockerfile
+      FROM scratch AS t
+      RUN x
+
+      BOGUS y
+  a:
+    inherits: [_t]
+    context: a
+"""
+
+
+def test_an_inline_dockerfile_error_is_at_its_pipeline_line(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_project(INLINE, contexts=("a",))
+    assert main(["validate", "-f", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"buildorch: error: {path}:10: images._t.dockerfile_inline: line 4: unknown "
+        "instruction: BOGUS\n")
+
+
+@pytest.mark.parametrize(("written", "sets", "where"), [
+    ('"FROM scratch\\nBOGUS y\\n"', (), "6"),  # quoted: no line of the file is line 2
+    ("|\n      FROM scratch\n", ("a.dockerfile_inline=FROM scratch\nBOGUS y",), None),
+])
+def test_an_inline_dockerfile_error_elsewhere_is_at_its_key(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str], written: str,
+        sets: tuple[str, ...], where: str | None) -> None:
+    path = make_project(f"version: 1\nname: p\nimages:\n  a:\n    context: a\n"
+                        f"    dockerfile_inline: {written}\n", contexts=("a",))
+    assert main(["validate", "-f", str(path), *(f"--set={s}" for s in sets)]) == 2
+    err = capsys.readouterr().err
+    shown = f"{path}:{where}" if where else "--set a.dockerfile_inline=FROM scratch\\nBOGUS y"
+    assert err == (f"buildorch: error: {shown}: images.a.dockerfile_inline: line 2: unknown "
+                   "instruction: BOGUS\n")
+
+
+def test_a_dockerfile_error_is_not_the_target_s(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = make_project("version: 1\nname: p\nimages:\n  a:\n    context: a\n    target: t\n",
+                        files={"a/Dockerfile": "FROM scratch AS t\nBOGUS y\n"})
+    monkeypatch.chdir(path.parent)
+    assert main(["validate", "-f", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"buildorch: error: {path}:5: images.a.context: a/Dockerfile:2: unknown instruction: "
+        "BOGUS\n")
