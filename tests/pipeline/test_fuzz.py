@@ -128,16 +128,18 @@ YAML_PIECES = [
 OUTPUTS = ["type=local,dest=out", "type=tar,dest=o.tar", "type=oci,dest=o.tar", "type=docker",
            "type=cacheonly", "type=image,compression=zstd", "type=image,oci-mediatypes=true"]
 BAD_OUTPUTS = ["type=registry", "type=local", "type=image,push=true", "dest=x", "type=s3",
-               '"type=local,dest=a', "type=image,name=x"]
+               '"type=local,dest=a', "type=image,name=x", "type=tar,dest=-",
+               'type=local,dest="x', 'type=local,"dest=x"y']
 ATTESTS = ["type=sbom", "type=provenance,mode=max", "type=provenance,mode=min",
            "type=provenance,disabled=true"]
 BAD_ATTESTS = ["type=slsa", "type=provenance,mode=full", "mode=max", "type=sbom,disabled=x"]
 SIZES = ["64m", "1g", "2GiB", "1024", "0"]
-BAD_SIZES = ["lots", "-1", "1x", "1.2.3m"]
+BAD_SIZES = ["lots", "-1", "1x", "1.2.3m", "1.5", "8192p", "9223372036854775808"]
 HOSTS = ["db:10.0.0.2", "v6=::1", "gw=host-gateway"]
-BAD_HOSTS = ["db", "db:nowhere", ":1.2.3.4"]
+BAD_HOSTS = ["db", "db:nowhere", ":1.2.3.4", "db=[::1]", "db=[10.0.0.1]", "db=fe80::1%eth0"]
 ULIMITS = ["nofile=1024:2048", "nproc=64", "core=-1"]
-BAD_ULIMITS = ["files=1", "nofile", "nofile=x:y"]
+BAD_ULIMITS = ["files=1", "nofile", "nofile=x:y", "nproc=5:3", "nofile=1024:",
+               "nofile=1:9223372036854775808"]
 INLINE = ["FROM scratch AS build\nFROM build AS runtime\nFROM build AS test\n",
           "FROM localhost:5000/org/base:1 AS build\nFROM build AS runtime\nFROM build AS test\n"]
 REMOTE = ["https://h/r.git#main:dir", "git@github.com:o/r.git", "http://127.0.0.1:1/c.tar"]
@@ -230,11 +232,13 @@ def image_fields(k: Kind, own: str | None, deps: list[str]) -> dict[str, Strateg
 def bake_fields(k: Kind, own: str | None, deps: list[str]) -> dict[str, Strategy[object]]:
     """The fields bake users write (outputs, attest, inherits, ...); an image inherits from
     the template `_t` or the images it may depend on (`defaults` only by mistake)."""
+    one_limit = k.rarely(st.one_of(st.booleans(), pick(["5:3", "1:2:3", "-1:5"])),
+                         st.one_of(st.integers(-1, 4096), pick(["1024:2048", "-1", "5:-1"]),
+                                   st.fixed_dictionaries({"soft": st.integers(-2, 9),
+                                                          "hard": st.integers(-1, 9)})))
     limits = st.one_of(st.lists(k.rarely(pick(BAD_ULIMITS), pick(ULIMITS)), max_size=2),
                        st.dictionaries(k.rarely(pick(["files"]), pick(["nofile", "nproc"])),
-                                       st.one_of(st.integers(-1, 4096), st.fixed_dictionaries(
-                                           {"soft": st.integers(-2, 9), "hard": st.integers(
-                                               -1, 9)})), max_size=2))
+                                       one_limit, max_size=2))
     return {
         "inherits": st.lists(k.rarely(pick(["nope", "api", "a"]), pick(["_t", *deps])),
                              max_size=2) if own else k.rarely(st.just(["_t"]), st.just([])),
