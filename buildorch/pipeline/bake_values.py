@@ -89,6 +89,10 @@ def _host_entry(item: object) -> tuple[object, object]:
     host, sep, ip = item.partition("=") if "=" in item else item.partition(":")
     if not sep or not host or not ip:
         raise ValueError(f"{shorten(item)!r}: expected 'host:ip' or 'host=ip'")
+    # compose-spec's list form writes an IPv6 address in brackets (`myhostv6=[::1]`), which
+    # compose strips; BuildKit takes the bare address
+    if ip.startswith("[") and ip.endswith("]") and len(ip) > 2:
+        ip = ip[1:-1]
     return host, ip
 
 

@@ -166,3 +166,9 @@ def test_a_float_size_is_refused_whatever_reaches_the_validator() -> None:
     with pytest.raises(ValueError, match=r"'1\.5' is not a whole number of bytes"):
         bake_values.byte_size(1.5)
     assert bake_values.byte_size(True) is True  # pydantic names the type
+
+
+def test_compose_list_form_may_bracket_an_ipv6_address(make_project: MakeProject) -> None:
+    """compose-spec services.md extra_hosts: `myhostv6=[::1]`; the brackets are stripped."""
+    spec = load_image(make_project, "    extra_hosts: ['v6=[::1]', 'v4:10.0.0.1']\n")
+    assert spec.extra_hosts == {"v6": "::1", "v4": "10.0.0.1"}  # type: ignore[attr-defined]
