@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from buildorch.backends.flags import is_remote_context
 from buildorch.dockerfiles.parser import BuildPlatforms, parse_dockerfile, read_dockerfile
 from buildorch.dockerfiles.per_platform import PlatformAnalyses
 from buildorch.errors import ConfigError, Problems, shorten
@@ -37,7 +38,6 @@ from buildorch.pipeline.references import check_duplicate_tags, check_references
 from buildorch.pipeline.validation_errors import Origins, validate_model
 from buildorch.pipeline.value_checks import (
     check_values,
-    is_remote,
     remote_context_problem,
     remote_dockerfile_problem,
 )
@@ -188,7 +188,7 @@ def _where(p: LoadedPipeline, name: str, spec: Image) -> _Where:
     assert spec.context is not None  # checked when merging
     inline = spec.dockerfile_inline
     inline_display = f"{p.display}:images.{name}.dockerfile_inline"
-    if is_remote(spec.context):
+    if is_remote_context(spec.context):
         if problem := remote_context_problem(spec.context):
             raise p.error(problem, p.field_path(name, "context"))
         if spec.dockerfile and (problem := remote_dockerfile_problem(spec.dockerfile)):

@@ -11,14 +11,6 @@ from buildorch.oci import platforms as oci_platforms
 from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.pipeline.model import Image
 
-# A main context BuildKit fetches itself (moby/buildkit frontend/dockerui/context.go: a git
-# URL, or an http(s) tarball or Dockerfile); anything else is a local folder.
-REMOTE_PREFIXES = ("https://", "http://", "git://", "git@", "ssh://")
-
-
-def is_remote(context: str) -> bool:
-    return context.startswith(REMOTE_PREFIXES)
-
 
 def remote_context_problem(context: str) -> str | None:
     if context.startswith("git@"):

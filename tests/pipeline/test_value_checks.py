@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from buildorch.backends.flags import is_remote_context
 from buildorch.cli.main import main
-from buildorch.pipeline.value_checks import is_remote, remote_context_problem
+from buildorch.pipeline.value_checks import remote_context_problem
 from tests.conftest import MakeProject
 
 
@@ -42,7 +43,7 @@ def test_known_platforms_pass(make_project: MakeProject, platform: str) -> None:
     ("./folder", False), ("folder/https:x", False),
 ])
 def test_remote_contexts(context: str, remote: bool) -> None:
-    assert is_remote(context) is remote
+    assert is_remote_context(context) is remote
     if remote:
         assert remote_context_problem(context) is None
 
