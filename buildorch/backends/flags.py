@@ -147,18 +147,25 @@ def check_main_context(source: str) -> None:
                           "folder, an http(s) URL or a git URL (git@host:org/repo.git#ref:dir)")
 
 
-# Go's strconv.ParseBool, which buildx (util/buildflags/attests.go) reads `disabled=` with.
+# Go's strconv.ParseBool, which buildx reads `disabled=` with (util/buildflags/attests.go)
+# and BuildKit's image exporter `push=`.
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
 
+def go_bool(text: str) -> bool | None:
+    """`text` as Go's strconv.ParseBool reads it; None where it refuses it."""
+    if text in _GO_TRUE:
+        return True
+    return False if text in _GO_FALSE else None
+
+
 def attest_disabled(spec: AttrSpec) -> bool:
     value = spec.get("disabled")
-    if value is None or value in _GO_FALSE:
-        return False
-    if value in _GO_TRUE:
-        return True
-    raise Unsupported(("attest",), f"type={spec.type}: disabled={value!r} is not a boolean")
+    disabled = False if value is None else go_bool(value)
+    if disabled is None:
+        raise Unsupported(("attest",), f"type={spec.type}: disabled={value!r} is not a boolean")
+    return disabled
 
 
 def enabled_attests(specs: Iterable[AttrSpec]) -> list[AttrSpec]:

@@ -16,9 +16,9 @@ read as buildx reads them.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Mapping
 
+from buildorch.backends.flags import csv_join, go_bool
 from buildorch.errors import shorten
 from buildorch.pipeline.bake_values import IMAGE_ATTRS_OWNED, OUTPUT_TYPES
 from buildorch.pipeline.imported import (
@@ -41,9 +41,6 @@ DROPPED = {"cache-from": "use a cache profile, cache: NAME",
            "entitlements": "not a build option here", "call": "not a build option here",
            "matrix": "already expanded by --print", "inherits": "already merged by --print"}
 ATTEST_TYPES = ("sbom", "provenance")
-# what Go's strconv.ParseBool reads (BuildKit's image exporter reads push= with it)
-GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
-GO_FALSE = ("0", "f", "F", "FALSE", "false", "False")
 Entry = tuple[str, list[tuple[str, str]]]  # a type and its other attributes, in order
 
 
@@ -214,7 +211,7 @@ def _image_attrs(kind: str, attrs: list[tuple[str, str]], fields: dict[str, obje
                  result: Imported, image: str) -> list[tuple[str, str]]:
     """The attributes an image export keeps here; pushing and names become fields."""
     values = dict(attrs)
-    pushes = kind == "registry" or values.get("push") in GO_TRUE
+    pushes = kind == "registry" or go_bool(values.get("push", "")) is True
     if pushes:
         fields["push"] = True
         result.tell(image, f"output type={kind}{',push=true' if kind == 'image' else ''} "
@@ -253,11 +250,10 @@ def _attest(value: object, path: Path_, result: Imported, image: str) -> str | N
 
 
 def _go_bool(text: str, path: Path_) -> str:
-    if text in GO_TRUE:
-        return "true"
-    if text in GO_FALSE:
-        return "false"
-    raise ConversionError(path, f"{shorten(text)!r} is not true or false")
+    value = go_bool(text)
+    if value is None:
+        raise ConversionError(path, f"{shorten(text)!r} is not true or false")
+    return "true" if value else "false"
 
 
 def _secret(value: object, path: Path_, result: Imported, image: str) -> dict[str, object]:
@@ -313,7 +309,5 @@ def _ssh(value: object, path: Path_) -> object:
 
 
 def _csv(pairs: list[tuple[str, str]]) -> str:
-    """`type=local,dest=out`, a field holding a comma or quote quoted as buildx writes it."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(f"{k}={v}" for k, v in pairs)
-    return out.getvalue()
+    """`type=local,dest=out`, a field holding a comma or quote quoted as buildx reads it."""
+    return csv_join(f"{k}={v}" for k, v in pairs)
