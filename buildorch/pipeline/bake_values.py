@@ -209,10 +209,7 @@ def _spec(text: str) -> AttrSpec:
     if problem := _csv_quote_problem(text):
         raise ValueError(f"{shorten(text)!r}: {problem} (a field with a comma is quoted "
                          'whole: "dest=a,b")')
-    try:
-        return AttrSpec.parse(text)
-    except ValueError as exc:
-        raise ValueError(str(exc)) from None
+    return AttrSpec.parse(text)  # its ValueError is pydantic's message
 
 
 def _csv_quote_problem(text: str) -> str | None:
