@@ -192,6 +192,9 @@ class Pipeline(_Strict):
         default_factory=dict)
     defaults: ImageFields = described("Fields merged under every image.",
                                       default_factory=ImageFields)
+    skip_unchanged: bool = described(
+        "Like --skip-unchanged on every build: an image whose input digest matches an earlier "
+        "successful build whose output still exists is not built again.", default=False)
     builders: list[Builder] = described("Where builds run (default: one auto-detected).",
                                         default_factory=list)
     images: Annotated[dict[ImageKey, Image], Field(min_length=1)] = described(

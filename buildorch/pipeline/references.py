@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from buildorch.backends.flags import context_scheme_problem
 from buildorch.errors import Problems, shorten
 from buildorch.oci.reference import InvalidReference, check
+from buildorch.pipeline import digest_tags
 from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.pipeline.model import Image
 
@@ -62,7 +63,7 @@ def _check_image(p: LoadedPipeline, name: str, spec: Image, specs: frozenset[str
         elif problem := context_scheme_problem(ctx):
             raise p.error(problem, where)
     for i, tag in enumerate(spec.tags):
-        _check_reference(p, tag, p.field_path(name, "tags", i), digest=False)
+        _check_reference(p, digest_tags.sample(tag), p.field_path(name, "tags", i), digest=False)
     if spec.builder is not None and spec.builder not in builders:
         raise p.error(unknown("builder", spec.builder, builders), p.field_path(name, "builder"))
 
@@ -120,6 +121,8 @@ def check_duplicate_tags(p: LoadedPipeline, specs: Mapping[str, Image],
     owner: dict[str, str] = {}
     for name, spec in specs.items():
         for i, tag in enumerate(spec.tags):
+            if digest_tags.has_token(tag):  # each image's own digest: never the same tag
+                continue
             if tag in owner and owner[tag] != name:
                 problems.add(p.error(f"tag '{shorten(tag)}' is also a tag of image '{owner[tag]}'",
                               p.field_path(name, "tags", i)))

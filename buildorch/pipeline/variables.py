@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from buildorch.errors import ConfigError, Problems
+from buildorch.pipeline import digest_tags
 from buildorch.pipeline.gitinfo import git_builtins
 from buildorch.pipeline.interpolation import InterpolationError, VarResolver
 from buildorch.pipeline.yaml_source import Located, Path_, dotted
@@ -29,6 +30,8 @@ def pipeline_resolver(
     name = data.get("name")
     builtins: dict[str, Callable[[], str | None]] = {
         **git_builtins(folder, env), "PIPELINE": lambda: str(name) if name else None,
+        # tokens the plan replaces with each image's input digest (tags only)
+        **{k: (lambda v=v: v) for k, v in digest_tags.builtins().items()},
     }
     resolver = VarResolver(pipeline_vars, variables, builtins, env)
     # An unresolvable variable is an error even if unused. The first one stops loading:
@@ -49,11 +52,17 @@ def interpolate(data: dict[str, object], source: Located, resolver: VarResolver,
     def walk(value: object, path: Path_) -> object:
         if isinstance(value, str):
             try:
-                return resolver.expand(value)
+                expanded = resolver.expand(value)
             except InterpolationError as exc:
                 problems.add(ConfigError(str(exc), file=source.file, line=source.line_of(path),
                                          field=dotted(path)), settles=True)
                 return value
+            if digest_tags.PREFIX in expanded and not _is_tag(path):
+                problems.add(ConfigError(
+                    f"${{{digest_tags.FULL}}} is usable in tags only: elsewhere it would be "
+                    "part of the inputs it is the digest of", file=source.file,
+                    line=source.line_of(path), field=dotted(path)), settles=True)
+            return expanded
         if isinstance(value, dict):
             return {k: walk(v, (*path, k)) for k, v in value.items()}
         if isinstance(value, list):
@@ -65,3 +74,8 @@ def interpolate(data: dict[str, object], source: Located, resolver: VarResolver,
     if "vars" in data:
         result["vars"] = vars_section
     return result
+
+
+def _is_tag(path: Path_) -> bool:
+    """`images.NAME.tags.N` or `defaults.tags.N`."""
+    return len(path) >= 2 and path[-2] == "tags" and isinstance(path[-1], int)
