@@ -3,6 +3,7 @@ environment), and `${...}` expanded in every string of a document."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def pipeline_resolver(
     builtins: dict[str, Callable[[], str | None]] = {
         **git_builtins(folder, env), "PIPELINE": lambda: str(name) if name else None,
         # tokens the plan replaces with each image's input digest (tags only)
-        **{k: (lambda v=v: v) for k, v in digest_tags.builtins().items()},
+        **{k: functools.partial(str, v) for k, v in digest_tags.builtins().items()},
     }
     resolver = VarResolver(pipeline_vars, variables, builtins, env)
     # An unresolvable variable is an error even if unused. The first one stops loading:
