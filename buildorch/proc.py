@@ -113,7 +113,27 @@ def run(
     return Result(child.returncode, output)
 
 
-def stop_group(child: subprocess.Popen[str], deadline: float = 10.0) -> None:
+def capture(argv: Sequence[str], *, cwd: Path | None = None,
+            timeout: float | None = None) -> tuple[int, bytes, str]:
+    """Run `argv` to completion; its exit code, its stdout as bytes (NUL-separated listings
+    of file names, in any encoding) kept apart from its stderr (for messages)."""
+    if not argv:
+        raise ValueError("empty argv")
+    binary = which(argv[0])
+    with subprocess.Popen(
+        [binary, *argv[1:]], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, start_new_session=True,
+    ) as child:
+        try:
+            out, err = child.communicate(timeout=timeout)
+        except BaseException:  # timeout or Ctrl-C: do not leave the group running
+            stop_group(child)
+            raise
+    return child.returncode, out, err.decode(errors="replace")
+
+
+def stop_group(child: subprocess.Popen[str] | subprocess.Popen[bytes],
+               deadline: float = 10.0) -> None:
     """TERM the child's whole process group, then KILL what is left after `deadline`."""
     for sig, wait in ((signal.SIGTERM, deadline), (signal.SIGKILL, 5.0)):
         try:
@@ -126,7 +146,7 @@ def stop_group(child: subprocess.Popen[str], deadline: float = 10.0) -> None:
         child.wait(timeout=1)
 
 
-def _group_gone(child: subprocess.Popen[str], wait: float) -> bool:
+def _group_gone(child: subprocess.Popen[str] | subprocess.Popen[bytes], wait: float) -> bool:
     """Wait until no live process is left in the child's group (the leader is reaped)."""
     end = time.monotonic() + wait
     while time.monotonic() < end:

@@ -46,3 +46,8 @@ def alive(pid: int) -> bool:
         return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is not running
     except FileNotFoundError:
         return False
+
+
+def test_capture_keeps_stdout_bytes_apart_from_stderr() -> None:
+    code, out, err = proc.capture(["sh", "-c", r"printf 'a\0\377b\0'; echo warn >&2; exit 5"])
+    assert (code, out, err) == (5, b"a\0\xffb\0", "warn\n")
