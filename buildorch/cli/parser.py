@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _cache_command(commands)
     commands.add_parser("schema", help="print the JSON Schema of pipeline and cache files")
     _import_command(commands)
+    _init_command(commands)
     return parser
 
 
@@ -119,6 +120,18 @@ def _import_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
                           "`docker buildx bake --print`")
     imp.add_argument("file", type=Path, metavar="FILE")
     imp.add_argument("--name", help="the pipeline's name (default: the file's folder)")
+
+
+def _init_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    init = commands.add_parser("init", help="write a pipeline for the Dockerfiles of a "
+                                            "repository")
+    init.add_argument("dir", nargs="?", type=Path, default=Path("."), metavar="DIR",
+                      help="the repository to scan (default: the current folder)")
+    init.add_argument("-o", "--output", type=Path, metavar="FILE",
+                      help="where to write it (default: DIR/buildorch.yaml; '-': stdout)")
+    init.add_argument("--stdout", action="store_true", help="print it instead (as -o -)")
+    init.add_argument("--name", help="the pipeline's name (default: DIR's folder name)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing FILE")
 
 
 def _positive(text: str) -> int:
