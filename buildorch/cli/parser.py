@@ -125,7 +125,7 @@ def _import_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
 def _init_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     init = commands.add_parser("init", help="write a pipeline for the Dockerfiles of a "
                                             "repository")
-    init.add_argument("dir", nargs="?", type=Path, default=Path("."), metavar="DIR",
+    init.add_argument("dir", nargs="?", type=Path, default=Path(), metavar="DIR",
                       help="the repository to scan (default: the current folder)")
     init.add_argument("-o", "--output", type=Path, metavar="FILE",
                       help="where to write it (default: DIR/buildorch.yaml; '-': stdout)")
