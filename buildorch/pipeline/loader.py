@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buildorch.backends.flags import is_remote_context
-from buildorch.dockerfiles.parser import BuildPlatforms, parse_dockerfile, read_dockerfile
+from buildorch.dockerfiles.analysis_cache import AnalysisCache
+from buildorch.dockerfiles.parser import BuildPlatforms, read_dockerfile
 from buildorch.dockerfiles.per_platform import PlatformAnalyses
 from buildorch.errors import ConfigError, Problems, shorten
 from buildorch.localpaths import InvalidPath, expand_home, is_dir, is_file
@@ -43,6 +44,7 @@ from buildorch.pipeline.value_checks import (
 )
 from buildorch.pipeline.variables import interpolate, pipeline_resolver
 from buildorch.pipeline.yaml_source import Located, dotted, load_yaml
+from buildorch.workdir import DOCKERFILE_ANALYSES
 
 if TYPE_CHECKING:
     from buildorch.cache.profiles import CacheProfile
@@ -137,20 +139,23 @@ def _resolve_images(
     problems: Problems,
 ) -> dict[str, ResolvedImage]:
     profiles = ProfileLoader(p, options.cache, options.cache_config, resolver)
+    known = AnalysisCache.open(Path.cwd() / DOCKERFILE_ANALYSES)
     resolved: dict[str, ResolvedImage] = {}
     for name, spec in specs.items():
         try:
-            image = _resolve(p, name, spec, options, profiles, problems)
+            image = _resolve(p, name, spec, options, profiles, known, problems)
         except ConfigError as exc:
             problems.add(exc)
             continue
         if image is not None:
             resolved[name] = image
+    known.save()
     return resolved
 
 
 def _resolve(p: LoadedPipeline, name: str, spec: Image, options: LoadOptions,
-             profiles: ProfileLoader, problems: Problems) -> ResolvedImage | None:
+             profiles: ProfileLoader, known: AnalysisCache,
+             problems: Problems) -> ResolvedImage | None:
     """The image resolved, or None where an error was recorded. What does not need the
     context (values, platforms, local paths, the cache profile) is checked regardless of
     whether the context is there, so that one `validate` lists every error."""
@@ -166,7 +171,7 @@ def _resolve(p: LoadedPipeline, name: str, spec: Image, options: LoadOptions,
     except ConfigError as exc:
         problems.add(exc)
         return None
-    info = _analyse(p, name, where, spec, platforms)
+    info = _analyse(p, name, where, spec, platforms, known)
     if profile is None:
         return None
     return ResolvedImage(name, spec, where.context_dir, where.dockerfile, where.display,
@@ -226,10 +231,11 @@ def _check_local_paths(p: LoadedPipeline, name: str, spec: Image, problems: Prob
 
 
 def _analyse(p: LoadedPipeline, name: str, where: _Where, spec: Image,
-             targets: tuple[str, ...]) -> PlatformAnalyses | None:
+             targets: tuple[str, ...], known: AnalysisCache) -> PlatformAnalyses | None:
     """The Dockerfile as BuildKit reads it for each platform the image is built for (this
     machine's when none is given), on this machine's platform; None for a Dockerfile in a
-    remote context, which only the builder fetches."""
+    remote context, which only the builder fetches. Unchanged Dockerfiles are not
+    analysed again (`known`, kept between runs)."""
     if where.dockerfile is None and where.text is None:
         return None
     native = oci_platforms.native().format()
@@ -237,8 +243,8 @@ def _analyse(p: LoadedPipeline, name: str, where: _Where, spec: Image,
     try:
         text = read_dockerfile(where.dockerfile, display) if where.dockerfile else where.text
         assert text is not None
-        infos = tuple(parse_dockerfile(text, display, spec.args,
-                                       BuildPlatforms(target, native, spec.target))
+        infos = tuple(known.analyse(text, display, spec.args,
+                                    BuildPlatforms(target, native, spec.target))
                       for target in targets)
     except ConfigError as exc:
         if where.text is not None:
