@@ -62,7 +62,11 @@ def find_dockerfiles(root: Path) -> list[str]:
 
 def read_scanned(root: Path, path: str) -> ScannedDockerfile:
     """The analysis of the Dockerfile at `root / path`; ConfigError naming `path`."""
-    text = read_dockerfile(root / path, path)
+    return scan_text(path, read_dockerfile(root / path, path))
+
+
+def scan_text(path: str, text: str) -> ScannedDockerfile:
+    """The analysis of Dockerfile `text` found at `path`; ConfigError naming `path`."""
     info = parse_dockerfile(text, path)
     label = dockerfile_label(path.rpartition("/")[2])
     return ScannedDockerfile(path, label or None, info, _parameterised(text))
