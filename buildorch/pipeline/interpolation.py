@@ -1,4 +1,5 @@
-"""`${NAME}`, `${NAME:-default}` and `${env.NAME}` in pipeline string values.
+"""`${NAME}`, `${NAME:-default}` and `${env.NAME}` in pipeline string values; `${NAME.KEY}`
+names a key of a matrix value that is a mapping (bake's `${item.tgt}`).
 
 `$$` is a literal `$`. A `$` not followed by `{` is left alone, so shell snippets such as
 `$HOME` in a value pass through untouched (compose files behave the same way for `$$`).
@@ -11,7 +12,8 @@ from collections.abc import Callable, Mapping
 
 from buildorch.errors import shorten
 
-_NAME = re.compile(r"(env\.)?([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?\Z", re.DOTALL)
+_NAME = re.compile(r"(env\.)?([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)(?::-(.*))?\Z",
+                   re.DOTALL)
 MAX_DEPTH = 32  # `${A:-${B:-...}}` defaults, and variables that refer to variables
 MAX_LENGTH = 1 << 20  # characters of a value after expanding variables
 
@@ -132,3 +134,11 @@ class VarResolver:
 
     def expand(self, value: str) -> str:
         return interpolate(value, self, self._env)
+
+    def expand_in(self, value: str, scope: Lookup) -> str:
+        """`value` expanded where `scope` (a matrix combination's values) comes first: it
+        shadows the variables, as bake's matrix values shadow its variables."""
+        def lookup(name: str) -> str | None:
+            found = scope(name)
+            return self(name) if found is None else found
+        return interpolate(value, lookup, self._env)

@@ -4,7 +4,7 @@ written (file and line, or the `--set` that gave it)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from buildorch.cache.profiles import CacheProfile
@@ -41,10 +41,16 @@ class LoadedPipeline:
     source: Located
     origins: Origins
     variables: Callable[[str], str | None] = lambda _name: None  # pipeline vars and built-ins
+    # each image a matrix entry expanded to -> that entry's key under `images`
+    matrix_entries: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def branch(self) -> str | None:
         return self.variables("GIT_BRANCH")
+
+    def entry_key(self, image: str) -> str:
+        """The key under `images` of the entry `image` is written as (a matrix's, or its own)."""
+        return self.matrix_entries.get(image, image)
 
     def where(self, path: Path_) -> tuple[str, int | None]:
         return locate(path, self.source, self.origins)

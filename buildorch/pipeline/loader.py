@@ -31,6 +31,7 @@ from buildorch.pipeline.inherits import (
 )
 from buildorch.pipeline.interpolation import VarResolver
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
+from buildorch.pipeline.matrix import expand_matrices, refer_to_expansions
 from buildorch.pipeline.model import Image
 from buildorch.pipeline.named_paths import named_paths
 from buildorch.pipeline.overrides import apply_sets, parse_set
@@ -76,16 +77,24 @@ def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipel
     data = as_written(source)
     assert isinstance(data, dict)
     resolver = pipeline_resolver(data, source, folder, options.variables, env)
-    data = interpolate(data, source, resolver, problems)
+    matrices = expand_matrices(data, source, resolver, problems)
+    source = matrices.source
+    data = interpolate(matrices.data, source, resolver, problems, matrices.scopes)
     images = data.get("images")
     origins: Origins = {}
     if isinstance(images, dict):
-        origins = apply_sets(images, [parse_set(s) for s in options.sets])
+        if not images:  # every entry a matrix with an error: nothing more to check
+            problems.raise_if_any()
+        origins = apply_sets(images, [parse_set(s) for s in options.sets], matrices.aliases)
+    data = refer_to_expansions(data, matrices, source, problems)
     model, broken, unsure = validate_model(data, source, origins, problems)
+    broken |= matrices.broken
     if model is None:
         problems.raise_if_any()
         raise AssertionError("a pipeline that did not validate gave no error")
-    partial = LoadedPipeline(path, display, folder, model, {}, source, origins, resolver)
+    entries = matrices.entry_of
+    partial = LoadedPipeline(path, display, folder, model, {}, source, origins, resolver,
+                             entries)
     if all(name.startswith("_") for name in (*model.images, *broken)):
         problems.add(partial.error("no image to build: names starting with _ are templates",
                                    ("images",)))
@@ -94,7 +103,8 @@ def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipel
     check_duplicate_tags(partial, specs, problems)
     resolved = _resolve_images(partial, specs, options, resolver, problems)
     problems.raise_if_any()
-    return LoadedPipeline(path, display, folder, model, resolved, source, origins, resolver)
+    return LoadedPipeline(path, display, folder, model, resolved, source, origins, resolver,
+                          entries)
 
 
 def _merged_specs(p: LoadedPipeline, problems: Problems, broken: frozenset[str],

@@ -170,8 +170,26 @@ class ImageFields(_Strict):
     _attest = field_validator("attest", mode="after")(bake_values.check_attests)
 
 
+# a matrix axis, named as `${axis}` in the entry's strings
+AxisName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+MatrixScalar = str | int | float | bool  # a plain scalar is taken as written: 3.10 stays 3.10
+MatrixValue = MatrixScalar | dict[AxisName, MatrixScalar]
+
+
 class Image(ImageFields):
     """One image (a Dockerfile target), or a template (`_name`) others inherit from."""
+
+    # Expanded by pipeline/matrix.py before validation: an expanded image has neither.
+    matrix: Annotated[dict[AxisName, Annotated[list[MatrixValue], Field(min_length=1)]],
+                      Field(min_length=1)] | None = described(
+        "One image per combination of these values, as bake's matrix: `{py: [\"3.11\", "
+        "\"3.12\"], os: [alpine, debian]}`; `${py}` in any string of the entry is the "
+        "combination's value (a mapping value's keys: `${axis.key}`). The entry's key stands "
+        "for all its images in groups, depends_on, the command line and --set.",
+        default=None)
+    name: NonEmpty | None = described(
+        "With `matrix`: the template of each image's name, as `py-lib-${py}-${os}` (needed "
+        "when there is more than one combination).", default=None)
 
 
 class Builder(_Strict):

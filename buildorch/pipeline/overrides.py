@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from buildorch.errors import ConfigError
+from buildorch.pipeline.model import Image
 
 # Fields that take a list: a comma-separated value, as `docker buildx bake --set` does.
 _LIST_FIELDS = {"tags", "platforms", "depends_on", "no_cache_filter", "inherits"}
@@ -18,6 +19,10 @@ _MAP_FIELDS = {"args", "labels", "contexts", "annotations", "extra_hosts", "ulim
 # Mappings a list of `KEY=VALUE` entries may give in the file (compose's and bake's forms);
 # bake's `--set api.ulimits=nofile=1024:2048` names the key in the value.
 _ENTRY_FIELDS = {"extra_hosts", "ulimits"}
+
+# A matrix entry's own fields: gone once it is expanded into images.
+_MATRIX_FIELDS = {"matrix", "name"}
+_FIELDS = frozenset(Image.model_fields)
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,11 @@ def parse_set(item: str) -> SetOverride:
     parts = target.split(".")
     if not sep or len(parts) < 2 or not all(parts):
         raise ConfigError(f"--set {item}: expected IMAGE.FIELD=VALUE (for example api.target=test)")
+    parts = _image_and_field(parts, value)
     field = parts[1]
+    if field in _MATRIX_FIELDS:
+        raise ConfigError(f"--set {item}: '{field}' is expanded before --set applies; set "
+                          "fields of the images it gives (a matrix entry's key names them all)")
     if field in _ENTRY_FIELDS and len(parts) == 2 and "=" in value:
         key, _, value = value.partition("=")  # bake's form: one entry, KEY=VALUE
         parts = [*parts, key]
@@ -55,18 +64,39 @@ def parse_set(item: str) -> SetOverride:
     return SetOverride(item, parts[0], tuple(parts[1:]), value)
 
 
+def _image_and_field(parts: list[str], value: str) -> list[str]:
+    """[IMAGE, FIELD(, KEY)]: an image's name may hold dots (a matrix's `py-lib-3.11`), and so
+    may a mapping's key, which is the rest, as bake's SplitN(key, ".", 3) takes it
+    (`labels.org.opencontainers.image.title`). The first split that names a field the way
+    it is set wins; with none, the first part is the image (its error is told as such)."""
+    for i in range(1, len(parts)):
+        field, rest = parts[i], parts[i + 1:]
+        if field in _MAP_FIELDS and rest:
+            return [".".join(parts[:i]), field, ".".join(rest)]
+        bake_entry = field in _ENTRY_FIELDS and "=" in value
+        if field in _FIELDS and not rest and (field not in _MAP_FIELDS or bake_entry):
+            return [".".join(parts[:i]), field]
+    return parts
+
+
 def apply_sets(
-    images: dict[str, object], sets: Sequence[SetOverride]
+    images: dict[str, object], sets: Sequence[SetOverride],
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[tuple[str | int, ...], tuple[str, int | None]]:
-    """Apply the overrides to the raw `images` mapping in place.
+    """Apply the overrides to the raw `images` mapping in place. `aliases`: names that stand
+    for images (a matrix entry's key, for the images it expanded to).
 
     Returns where each overridden field came from, so that a bad value is reported
     against the `--set` that gave it rather than a line of the file.
     """
     origins: dict[tuple[str | int, ...], tuple[str, int | None]] = {}
+    aliases = aliases or {}
     for override in sets:
-        names = [n for n in images if fnmatch.fnmatchcase(n, override.pattern)]
-        if not names:
+        if override.pattern in aliases:
+            names = list(aliases[override.pattern])
+        else:
+            names = [n for n in images if fnmatch.fnmatchcase(n, override.pattern)]
+        if not names and override.pattern not in aliases:
             known = ", ".join(sorted(images))
             raise ConfigError(f"--set {override.text}: no image matches '{override.pattern}' "
                               f"(images: {known})")

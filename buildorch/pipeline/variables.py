@@ -10,7 +10,7 @@ from pathlib import Path
 from buildorch.errors import ConfigError, Problems
 from buildorch.pipeline import digest_tags
 from buildorch.pipeline.gitinfo import git_builtins
-from buildorch.pipeline.interpolation import InterpolationError, VarResolver
+from buildorch.pipeline.interpolation import InterpolationError, Lookup, VarResolver
 from buildorch.pipeline.yaml_source import Located, Path_, dotted
 
 
@@ -47,13 +47,15 @@ def pipeline_resolver(
 
 
 def interpolate(data: dict[str, object], source: Located, resolver: VarResolver,
-                 problems: Problems) -> dict[str, object]:
+                 problems: Problems,
+                 scopes: Mapping[str, Lookup] | None = None) -> dict[str, object]:
     """${NAME} expanded in every string but `vars`; a string that cannot be is reported
-    and kept as written."""
+    and kept as written. `scopes`: an image's own values, before the variables (a matrix
+    combination's)."""
     def walk(value: object, path: Path_) -> object:
         if isinstance(value, str):
             try:
-                expanded = resolver.expand(value)
+                expanded = expand(value, path)
             except InterpolationError as exc:
                 problems.add(ConfigError(str(exc), file=source.file, line=source.line_of(path),
                                          field=dotted(path)), settles=True)
@@ -69,6 +71,11 @@ def interpolate(data: dict[str, object], source: Located, resolver: VarResolver,
         if isinstance(value, list):
             return [walk(v, (*path, i)) for i, v in enumerate(value)]
         return value
+
+    def expand(value: str, path: Path_) -> str:
+        in_image = scopes and len(path) > 1 and path[0] == "images"
+        scope = scopes.get(str(path[1])) if scopes and in_image else None
+        return resolver.expand(value) if scope is None else resolver.expand_in(value, scope)
 
     vars_section = data.get("vars")
     result = {k: walk(v, (k,)) for k, v in data.items() if k != "vars"}
