@@ -288,7 +288,7 @@ def _relocated(source: Located, names: Mapping[str, tuple[str, ...]]) -> Located
             lines.update({("images", name, *rest): line for rest, line in below[key]})
         key_line = source.lines.get(("images", key))
         if key_line is not None and expanded != (key,):
-            lines[("groups", key)] = key_line
+            lines.setdefault(("groups", key), key_line)  # a group of its own is an error there
     return Located(source.file, source.data, lines, source.written)
 
 

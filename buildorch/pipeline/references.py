@@ -50,6 +50,11 @@ def _check_image(p: LoadedPipeline, name: str, spec: Image, specs: frozenset[str
     for key, ctx in spec.contexts.items():
         where = p.field_path(name, "contexts", key)
         if not isinstance(ctx, str):
+            if ctx.image in p.model.groups and ctx.image not in specs:
+                members = p.model.groups[ctx.image]
+                shown = ", ".join(members[:3]) + (", ..." if len(members) > 3 else "")
+                raise p.error(f"'{ctx.image}' is a group (or a matrix) of images ({shown}); a "
+                              "named context is one image", (*where, "image"))
             if ctx.image not in specs:
                 raise p.error(unknown("image", ctx.image, specs), (*where, "image"))
             if ctx.image == name:

@@ -82,3 +82,13 @@ def test_unclosed_reference() -> None:
 
 def test_interpolate_without_dollar_is_identity() -> None:
     assert interpolate("plain", lambda _: None, {}) == "plain"
+
+
+def test_a_scope_shadows_variables_and_may_name_keys() -> None:
+    """A matrix combination's values come before `vars` (bake's child EvalContext)."""
+    r = resolver({"py": "var", "REG": "r"})
+    scope = {"py": "3.11", "it.k": "v"}.get
+    assert r.expand_in("${REG}/${py}:${it.k}:${NONE:-d}", scope) == "r/3.11:v:d"
+    assert r.expand("${py}") == "var"
+    with pytest.raises(InterpolationError, match=r"undefined variable 'it\.k'"):
+        r.expand("${it.k}")

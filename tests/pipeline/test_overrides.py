@@ -46,3 +46,24 @@ def test_a_wrong_ulimit_is_reported_against_the_set(make_project: MakeProject) -
 def test_a_ulimit_needs_a_name(item: str) -> None:
     with pytest.raises(ConfigError, match="'ulimits' needs a key"):
         parse_set(item)
+
+
+@pytest.mark.parametrize(("item", "pattern", "path"), [
+    ("py-lib-3.11.args.X=1", "py-lib-3.11", ("args", "X")),  # a matrix image's name
+    ("py-lib-3.1*.target=t", "py-lib-3.1*", ("target",)),
+    ("a.labels.org.opencontainers.image.title=t", "a",  # bake: SplitN(key, ".", 3)
+     ("labels", "org.opencontainers.image.title")),
+    ("a.ulimits=nofile=1:2", "a", ("ulimits", "nofile")),
+    ("a.b.target=x", "a.b", ("target",)),
+    ("a.bogus=1", "a", ("bogus",)),  # no field named: the first part is the image
+])
+def test_image_names_and_keys_may_hold_dots(item: str, pattern: str,
+                                            path: tuple[str, ...]) -> None:
+    parsed = parse_set(item)
+    assert (parsed.pattern, parsed.path) == (pattern, path)
+
+
+@pytest.mark.parametrize("item", ["a.matrix=x", "a.name=x"])
+def test_a_matrix_entry_s_own_fields_cannot_be_set(item: str) -> None:
+    with pytest.raises(ConfigError, match="is expanded before --set applies"):
+        parse_set(item)
