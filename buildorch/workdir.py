@@ -13,6 +13,7 @@ RUN_DIR = f"{RUNS}/{{run_id}}"
 SYNC_OUT = f"{RUN_DIR}/cache-out"  # a fresh S3-sync cache export folder per run
 SYNC_IN = f"{STATE}/s3-cache"  # downloaded S3 cache entries, kept between runs
 SYNC_BLOB_STORE = f"{STATE}/s3-blobs"  # their blobs, shared by every entry
+STAT_CACHE = f"{STATE}/stat-cache.json"  # content digests of context files, by stat
 DOCKERFILE_ANALYSES = f"{STATE}/dockerfile-analyses"  # analysis cache (dockerfiles)
 
 

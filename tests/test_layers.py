@@ -2,8 +2,9 @@
 
 cli on top, then run, planning, preflight, pipeline, then cache and backends (cache may
 use the request and capability types of backends, not the other way round), then
-dockerfiles (which reads image references and platforms from oci), oci and proc.py, on
-ground modules (errors, JSON types, text, .buildorch/ paths).
+dockerfiles (which reads image references and platforms from oci) and inputs (which
+context files a build sees, and their digests), oci and proc.py, on ground modules
+(errors, JSON types, text, .buildorch/ paths).
 Every import counts, including those inside functions and under TYPE_CHECKING.
 """
 
@@ -18,8 +19,8 @@ PACKAGE = REPO / "buildorch"
 RANK = {
     "errors": 0, "jsontypes": 0, "text": 0, "textfile": 0.2, "localpaths": 0, "workdir": 0,
     "__init__": 0, "__main__": 8,
-    "proc": 0.5, "oci": 1, "dockerfiles": 1.5, "backends": 2, "cache": 2.5, "pipeline": 3,
-    "preflight": 4, "planning": 5, "run": 6, "cli": 7,
+    "proc": 0.5, "oci": 1, "dockerfiles": 1.5, "inputs": 1.5, "backends": 2, "cache": 2.5,
+    "pipeline": 3, "preflight": 4, "planning": 5, "run": 6, "cli": 7,
 }
 
 

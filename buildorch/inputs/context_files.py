@@ -81,7 +81,8 @@ def _entry(item: os.DirEntry[str], rel: str) -> ContextEntry | None:
     try:
         info = item.stat(follow_symlinks=False)
         kind = _kind(info.st_mode)
-        target = os.readlink(item.path) if kind is EntryKind.SYMLINK else None
+        # as written: Path.readlink would normalise it ("./x" to "x")
+        target = os.readlink(item.path) if kind is EntryKind.SYMLINK else None  # noqa: PTH115
     except FileNotFoundError:
         return None
     except OSError as exc:

@@ -1,5 +1,5 @@
 """The syntax check moby/patternmatcher's `New` makes with Go's `filepath.Match(p, ".")`:
-a pattern Go's glob reader refuses (an unclosed `[`, an empty class, a trailing `\`)
+a pattern Go's glob reader refuses (an unclosed `[`, an empty class, a trailing backslash)
 makes BuildKit refuse the whole `.dockerignore`.
 
 Ported from Go's path/filepath/match.go (`scanChunk`, `matchChunk`, `getEsc`) on Linux,
