@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from buildorch.errors import shorten
-from buildorch.pipeline.yaml_source import Path_, dotted
+from buildorch.errors import ConfigError, shorten
+from buildorch.pipeline.yaml_source import Located, Path_, dotted
 
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -31,18 +31,30 @@ class Imported:
     notes: list[str] = field(default_factory=list)  # what was left out, and why
     # each target's or service's image name, by its own name (see `name_images`)
     names: dict[str, str] = field(default_factory=dict)
+    # the converted file, when warnings name its file and line (`warn_at`)
+    source: Located | None = None
 
     def note(self, image: str, key: str, why: str) -> None:
         self.notes.append(f"{image}: {key} left out ({why})")
+
+    def warn_at(self, path: Path_, message: str) -> None:
+        """A warning that names the converted file, the line and the field, as errors do:
+        `compose.yaml:12: services.api.build.privileged: ...` (the file alone for ())."""
+        if self.source is None:
+            self.notes.append(f"{dotted(path)}: {message}" if path else message)
+            return
+        line = self.source.line_of(path) if path else None
+        self.notes.append(ConfigError(message, file=self.source.file, line=line,
+                                      field=dotted(path) or None).render())
 
     def tell(self, image: str, text: str) -> None:
         """A change the conversion made that the user should know of."""
         self.notes.append(f"{image}: {text}")
 
-    def name_images(self, originals: list[str], kind: str) -> None:
+    def name_images(self, originals: list[str], kind: str, under: Path_ | None = None) -> None:
         """Each target's or service's image name. A name the pipeline accepts as it is stays;
         one that cleans to a name already taken (`a b` beside `a-b`) becomes `a-b-2`, with a
-        note: no target or service is dropped."""
+        note (at `(*under, original)` when given): no target or service is dropped."""
         owner: dict[str, str] = {}  # image name -> the target or service it is
         exact = [o for o in originals if name_of(o) == o]
         for original in [*exact, *(o for o in originals if name_of(o) != o)]:
@@ -52,8 +64,12 @@ class Imported:
                 number += 1
                 name = f"{base}-{number}"
             if name != base:
-                self.tell(name, f"the {kind} '{shorten(original)}' is the image {name} ({base} "
-                                f"is the {kind} '{shorten(owner[base])}')")
+                text = (f"the {kind} '{shorten(original)}' is the image {name} ({base} is the "
+                        f"{kind} '{shorten(owner[base])}')")
+                if under is None:
+                    self.tell(name, text)
+                else:
+                    self.warn_at((*under, original), text)
             owner[name] = original
             self.names[original] = name
 
