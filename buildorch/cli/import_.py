@@ -26,10 +26,11 @@ def command(args: argparse.Namespace) -> int:
     if not isinstance(source.data, dict):
         raise ConfigError(f"a {args.kind} file is a mapping", file=source.file, line=1)
     home = args.file.resolve().parent if is_file(args.file) else Path.cwd()
-    name = args.name or home.name
+    name = args.name or _declared_name(args.kind, source.data) or home.name
     try:
-        imported = (from_compose(source, name) if args.kind == "compose"
-                    else from_bake(source.data, name))
+        imported = (from_compose(source, name, folder=home.name,
+                                 dotenv=is_file(home / ".env"))
+                    if args.kind == "compose" else from_bake(source.data, name))
     except ConversionError as exc:  # names the target or service and the field
         raise ConfigError(exc.message, file=source.file, line=source.line_of(exc.path),
                           field=dotted(exc.path) or None) from None
@@ -42,6 +43,12 @@ def command(args: argparse.Namespace) -> int:
         warn(f"the pipeline does not validate yet: {problem}")
     print(text, end="")
     return 0
+
+
+def _declared_name(kind: str, data: dict[str, object]) -> str | None:
+    """A compose file's own project name (`name:`), unless a variable is in it."""
+    declared = data.get("name") if kind == "compose" else None
+    return declared if isinstance(declared, str) and declared and "$" not in declared else None
 
 
 def _problems(text: str, folder: Path) -> list[str]:

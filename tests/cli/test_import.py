@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -10,8 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from buildorch.cli.main import main
+from tests.pipeline.test_from_compose import FILES
 
 DOCKERFILE = "FROM localhost:5000/busybox:latest AS base\nFROM base AS dev\nRUN true\n"
 
@@ -23,7 +28,7 @@ services:
       context: ./vote
       target: dev
       args: {PY: 3.10, MODE: 0755}
-      cache_from: [type=registry,ref=x]
+      cache_from: ["type=registry,ref=localhost:5000/cache:vote"]
     image: localhost:5000/vote:dev
     depends_on:
       redis: {condition: service_healthy}
@@ -77,11 +82,19 @@ def test_compose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     vote = data["images"]["vote"]
     assert vote["args"] == {"PY": "3.10", "MODE": "0755"}  # as written
     assert vote["tags"] == ["localhost:5000/vote:dev"] and vote["target"] == "dev"
+    assert "depends_on" not in vote  # redis is run, not built
     worker = data["images"]["worker"]
     assert worker["contexts"] == {"base": {"image": "vote"}}
     assert worker["secrets"] == [{"id": "token", "env": "TOKEN"}]
-    assert err == "buildorch: warning: vote: cache_from left out (use a cache profile, cache: " \
-                  "NAME)\n"
+    assert worker["tags"] == ["test_compose0-worker"]  # compose's: FOLDER-SERVICE
+    where = folder / "compose.yaml"
+    assert err.splitlines() == [
+        f"buildorch: warning: {where}:7: services.vote.build.cache_from: no per-image cache "
+        "refs here: write cache-config/registry.yaml with `type: registry` and `ref: "
+        "localhost:5000/cache` (each image then uses localhost:5000/cache:<image>-<branch>) and "
+        "set `cache: registry` on the image",
+        f"buildorch: warning: {where}:9: services.vote.depends_on: redis is run, not built: no "
+        "build to wait for (left out)"]
     (folder / "buildorch.yaml").write_text(out)
     assert main(["validate", "-f", str(folder / "buildorch.yaml")]) == 0
 
@@ -206,7 +219,8 @@ def test_bake_json_piped_into_dev_stdin(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr and "does not validate" not in result.stderr
     data = yaml.safe_load(result.stdout)
     assert data["name"] == folder.name and set(data["images"]) == {"api", "docs"}
-    assert sorted(p.name for p in folder.iterdir()) == ["api", "docs"]  # nothing left behind
+    # no temporary pipeline left behind (.buildorch/ is the state every command keeps here)
+    assert sorted(p.name for p in folder.iterdir() if p.name != ".buildorch") == ["api", "docs"]
 
 
 def test_a_folder_where_no_file_can_be_written_skips_validation_with_a_warning(
@@ -237,3 +251,126 @@ def test_a_read_only_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     finally:
         folder.chmod(0o755)
     assert "the pipeline was not validated" in capsys.readouterr().err
+
+
+# A typical compose file: what runs the containers (ports, volumes, environment, ...) is no
+# part of a build and is left out without a word; only what the build loses is said.
+TYPICAL = """\
+name: shop
+services:
+  web:
+    build:
+      context: ./vote
+      target: dev
+      args: [PY=3.10]
+      isolation: process
+    image: localhost:5000/shop/web:${TAG:-dev}
+    ports: ["8080:80", "8443:443"]
+    volumes: ["./vote:/app", "data:/data"]
+    environment: {DEBUG: "1"}
+    env_file: .env.web
+    command: ["serve", "--reload"]
+    networks: [front, back]
+    healthcheck: {test: ["CMD", "true"], interval: 5s}
+    restart: unless-stopped
+    deploy: {replicas: 2}
+    depends_on:
+      db: {condition: service_healthy}
+      worker: {condition: service_started}
+  worker:
+    build: ./worker
+    volumes: ["./worker:/app"]
+  db:
+    image: postgres:16
+    ports: ["5432:5432"]
+    volumes: ["data:/var/lib/postgresql/data"]
+volumes:
+  data: {}
+networks:
+  front: {}
+  back: {}
+"""
+
+
+def test_a_typical_compose_file_warns_only_of_what_the_build_loses(tmp_path: Path) -> None:
+    folder = project(tmp_path, ("vote", "worker"))
+    (folder / "docker-compose.yml").write_text(TYPICAL)
+    result = subprocess.run([sys.executable, "-m", "buildorch", "import", "compose",
+                             "docker-compose.yml"], capture_output=True, text=True,
+                            check=False, timeout=60, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "buildorch: warning: docker-compose.yml:8: services.web.build.isolation: no "
+        "equivalent here (a Windows container's isolation): left out",
+        "buildorch: warning: docker-compose.yml:19: services.web.depends_on: db is run, not "
+        "built: no build to wait for (left out)"]
+    data = yaml.safe_load(result.stdout)
+    assert data["images"] == {
+        "web": {"context": "./vote", "target": "dev", "args": {"PY": "3.10"},
+                "tags": ["localhost:5000/shop/web:${env.TAG:-dev}"], "depends_on": ["worker"]},
+        "worker": {"context": "./worker", "tags": ["shop-worker"]}}
+
+
+def test_a_dot_env_beside_the_file_is_said_once(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    folder = project(tmp_path, ("vote",))
+    (folder / "compose.yaml").write_text("services:\n  web:\n    build: ./vote\n"
+                                         "    image: r/web:${TAG:-dev}\n")
+    assert main(["import", "compose", str(folder / "compose.yaml")]) == 0
+    assert capsys.readouterr().err == ""
+    (folder / ".env").write_text("TAG=1\n")
+    assert main(["import", "compose", str(folder / "compose.yaml")]) == 0
+    assert capsys.readouterr().err == (
+        f"buildorch: warning: {folder / 'compose.yaml'}: ${{TAG}} is read from the environment "
+        "(as ${env.NAME}); compose also reads .env beside the file, buildorch does not: export "
+        "what it sets, or write the values in\n")
+
+
+def test_a_variable_compose_refuses_is_an_error_at_its_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "c.yaml").write_text("services:\n  web:\n    build:\n      context: .\n"
+                                     "      args: {PRICE: cost $5}\n")
+    assert main(["import", "compose", str(tmp_path / "c.yaml")]) == 2
+    assert capsys.readouterr().err == (
+        f"buildorch: error: {tmp_path / 'c.yaml'}:5: services.web.build.args.PRICE: invalid "
+        "variable reference in 'cost $5' (write $$ for a literal $)\n")
+
+
+def run_import(path: Path) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["import", "compose", str(path)])
+    return code, out.getvalue(), err.getvalue()
+
+
+RAW = st.sampled_from([
+    "x-b: &b {context: ./x, args: {A: 1}}\nservices:\n  a: {build: *b}\n",
+    "x-b: &b {context: ./x}\nservices:\n  a:\n    build:\n      <<: *b\n      target: t\n",
+    "services:\n  a: {build: ./x, <<: {image: r/a}}\n",
+    "services:\n  a: {build: ./x, profiles: !!str dev}\n",
+    "services:\n  a: &a {build: ./x}\n  b: *a\n",
+    "services:\n  a: {build: ./x, extends: a}\n",
+    "services: !!binary aGVsbG8=\n",
+    "services:\n  a: {build: {context: ./x, args: !!set {A, B}}}\n",
+    "services:\n  a: {build: {context: ./x, ports: !reset []}}\n",
+    "services:\n  a: {build: ./x, image: !reset null}\n",
+])
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.one_of(FILES.map(yaml.safe_dump), RAW))
+def test_any_compose_file_ends_in_exit_0_or_one_error_line(tmp_path: Path, text: str) -> None:
+    (tmp_path / "x").mkdir(exist_ok=True)
+    (tmp_path / "x" / "Dockerfile").write_text(DOCKERFILE)
+    (tmp_path / "compose.yaml").write_text(text)
+    code, out, err = run_import(tmp_path / "compose.yaml")
+    event(f"exit {code}")
+    lines = err.splitlines()
+    warnings = [line for line in lines if line.startswith("buildorch: warning: ")]
+    if code == 0:
+        assert warnings == lines
+        assert yaml.safe_load(out)["images"]
+    else:
+        assert code == 2 and out == ""
+        assert lines == [*warnings, lines[-1]] and lines[-1].startswith("buildorch: error: ")
