@@ -59,8 +59,11 @@ class AnalysisCache:
         self.added = 0
 
     @classmethod
-    def open(cls, file: Path) -> AnalysisCache:
-        """The cache in `file`; empty when it is missing, unreadable or not ours."""
+    def open(cls, file: Path | None) -> AnalysisCache:
+        """The cache in `file`; empty when it is missing, unreadable or not ours. None: a
+        cache of this process only."""
+        if file is None:
+            return cls(None)
         try:
             data = file.read_bytes()
         except OSError:

@@ -31,7 +31,7 @@ from buildorch.pipeline.inherits import (
 )
 from buildorch.pipeline.interpolation import VarResolver
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
-from buildorch.pipeline.matrix import expand_matrices, refer_to_expansions
+from buildorch.pipeline.matrix import expand_matrices, refer_to_expansions, unexpanded_names
 from buildorch.pipeline.model import Image
 from buildorch.pipeline.named_paths import named_paths
 from buildorch.pipeline.overrides import apply_sets, parse_set
@@ -58,6 +58,9 @@ class LoadOptions:
     env: Mapping[str, str] | None = None
     cache_config: Path | None = None
     cache: str | None = None  # --cache PROFILE: every image's cache profile ("none": off)
+    # Where Dockerfile analyses are kept between runs (relative: to the working folder);
+    # None: not kept, for a load that must leave nothing behind.
+    analysis_cache: Path | None = Path(DOCKERFILE_ANALYSES)
 
 
 def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipeline:
@@ -88,10 +91,10 @@ def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipel
         origins = apply_sets(images, [parse_set(s) for s in options.sets], matrices.aliases)
     data = refer_to_expansions(data, matrices, source, problems)
     model, broken, unsure = validate_model(data, source, origins, problems)
-    broken |= matrices.broken
     if model is None:
         problems.raise_if_any()
         raise AssertionError("a pipeline that did not validate gave no error")
+    broken |= matrices.broken | unexpanded_names(matrices, model)
     entries = matrices.entry_of
     partial = LoadedPipeline(path, display, folder, model, {}, source, origins, resolver,
                              entries)
@@ -149,7 +152,7 @@ def _resolve_images(
     problems: Problems,
 ) -> dict[str, ResolvedImage]:
     profiles = ProfileLoader(p, options.cache, options.cache_config, resolver)
-    known = AnalysisCache.open(Path.cwd() / DOCKERFILE_ANALYSES)
+    known = AnalysisCache.open(options.analysis_cache)
     resolved: dict[str, ResolvedImage] = {}
     for name, spec in specs.items():
         try:

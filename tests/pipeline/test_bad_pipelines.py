@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from buildorch.cli.main import main
+from buildorch.workdir import RUNS
 
 HEAD = "version: 1\nname: shop\n"
 OK_DOCKERFILE = "FROM localhost:5000/busybox:latest AS build\nFROM build AS runtime\n"
@@ -198,7 +199,7 @@ def check(case: Case, code: int, out: str, err: str, folder: Path) -> None:
         assert message.startswith(prefix + ":") and message[len(prefix) + 1].isdigit(), message
     assert case.field in message
     assert case.message in message
-    assert not (folder / ".buildorch").exists()  # nothing ran
+    assert not (folder / RUNS).exists()  # nothing ran
 
 
 def test_table_has_enough_distinct_cases() -> None:

@@ -18,6 +18,7 @@ from buildorch.cli.main import main
 from buildorch.errors import ConfigError
 from buildorch.preflight.secrets import check_env_secrets_reach
 from buildorch.proc import REDACTED, redact
+from buildorch.workdir import RUNS
 from tests.conftest import MakeProject
 
 PIPELINE = """\
@@ -74,7 +75,7 @@ def test_missing_env_secret_is_exit_2_naming_secret_and_image(
         f"buildorch: error: {path}:9: images.app.secrets[0]: secret 'token' of image 'app': "
         "environment variable BO_TEST_TOKEN is not set: export it, or mark the secret "
         "`required: false`")
-    assert not (path.parent / ".buildorch").exists()  # no build started, no record
+    assert not (path.parent / RUNS).exists()  # no build started, no record
 
 
 def test_missing_secret_file_is_exit_2(make_project: MakeProject, agent_socket: str) -> None:
@@ -97,7 +98,7 @@ def test_missing_agent_is_exit_2(make_project: MakeProject, monkeypatch: pytest.
     err = capsys.readouterr().err
     assert f"{path}:12: images.app.ssh[0]: ssh 'default' of image 'app': no SSH agent" in err
     assert "ssh-agent" in err  # says what to do
-    assert not (path.parent / ".buildorch").exists()
+    assert not (path.parent / RUNS).exists()
 
 
 def test_dead_agent_socket_is_exit_2(make_project: MakeProject, tmp_path: Path) -> None:

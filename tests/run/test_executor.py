@@ -17,6 +17,7 @@ import pytest
 from buildorch.cli.main import main
 from buildorch.oci.reference import ImageRef
 from buildorch.oci.registry import RegistryClient
+from buildorch.workdir import RUNS
 from tests.conftest import EXAMPLE, MakeProject
 
 pytestmark = pytest.mark.engine
@@ -261,7 +262,7 @@ def test_dry_run_prints_commands_in_process(
     assert "docker buildx build" in out
     assert out.count("docker buildx build") == 2  # base and api
     assert f"docker push {REGISTRY}/shop/api:" in out
-    assert not (tmp_path / ".buildorch").exists()  # nothing ran
+    assert not (tmp_path / RUNS).exists()  # nothing ran
 
 
 def test_registry_down_is_retried_then_reported(engine: str, make_project: MakeProject) -> None:
@@ -320,4 +321,4 @@ def test_cache_the_backend_cannot_export_fails_before_any_build(
     assert result.stderr.startswith(f"buildorch: error: {path}:6: images.a.cache: cache profile "
                                     "'native' needs s3 cache export")
     assert "transport: sync" in result.stderr
-    assert not (path.parent / ".buildorch").exists()
+    assert not (path.parent / RUNS).exists()
