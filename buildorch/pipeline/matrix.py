@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from buildorch.errors import ConfigError, Problems, shorten
 from buildorch.pipeline.interpolation import InterpolationError, Lookup, VarResolver
-from buildorch.pipeline.model import IMAGE_KEY_PATTERN
+from buildorch.pipeline.model import IMAGE_KEY_PATTERN, Pipeline
 from buildorch.pipeline.yaml_source import Located, Path_, dotted
 
 MAX_IMAGES = 10_000  # images all matrices of a pipeline expand to
@@ -273,6 +273,19 @@ def _depending(entry: object, aliases: Mapping[str, tuple[str, ...]]) -> object:
             deps.append(dep)
     return {**entry, "depends_on": deps + extra} if extra or deps != entry["depends_on"] \
         else entry
+
+
+def unexpanded_names(expanded: Expanded, model: Pipeline) -> frozenset[str]:
+    """The images, templates and groups named in `model` that none is called, where a
+    matrix entry is broken: any of them may be one of its images, unknown until it is
+    fixed, so naming them is no error of its own (its error is told)."""
+    if not expanded.broken:
+        return frozenset()
+    named = {n for members in model.groups.values() for n in members}
+    for fields in (model.defaults, *model.images.values()):
+        named.update(fields.depends_on, fields.inherits)
+        named.update(c.image for c in fields.contexts.values() if not isinstance(c, str))
+    return frozenset(named - {*model.images, *model.groups})
 
 
 def _relocated(source: Located, names: Mapping[str, tuple[str, ...]]) -> Located:

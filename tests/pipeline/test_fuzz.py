@@ -108,10 +108,11 @@ BAD_BODY_LINES = ["RUN a \\\n b", "RUN <<EOF\nx", "\\", "FOO bar", "COPY --from=
                   "COPY --from=build / /", "COPY --from=9 / /"]
 SETS = ["b.target=build", "*.target=runtime", "a.tags=localhost:5000/org/base:9", "*.args.K=v",
         "*.args.K=${X}", "*.args.BASE=localhost:5000/org/base:1", "*.platforms=linux/arm64",
-        "b.contexts.x=a", "b.depends_on=a", "*.network=host", "*.push=true"]
+        "b.contexts.x=a", "b.depends_on=a", "*.network=host", "*.push=true",
+        "m.args.K=v", "m-*.labels.org.x=v"]  # a matrix entry's key, and its images
 BAD_SETS = ["a.=x", "a.b.target=x", "a.bogus=1", "a.args=x", "*.=", "=", "a", "a.target",
             "nope.target=x", "a.depends_on=a", "a.network=bridge", "a.contexts.x=target:x",
-            "*.tags=b"]
+            "*.tags=b", "m.name=x", "m-*.matrix=x", "m.depends_on=m"]
 YAML_PIECES = [
     "version: 1\n", "name: p\n", "images:\n", "  a: {context: a}\n", "  b: {context: b}\n",
     "  c:\n    <<: *d\n    target: build\n", "x: &d {context: a, target: runtime}\n",
@@ -123,7 +124,17 @@ YAML_PIECES = [
     "  a: {context: a, args: {V: 3.10, M: 0755, Y: yes, N: ~, T: 2024-01-01}}\n",
     "  _t: {args: {V: .inf}, labels: {k: 1e3}}\n  b: {inherits: [_t], context: b}\n",
     "services: {web: {build: .}}\n", "target: {api: {context: .}}\n",
+    "  m: {matrix: {py: [3.10, 3.12]}, name: 'm-${py}', context: a}\n",
+    "  m: {matrix: {py: [], os: *d}, name: m}\n", "  n: {name: x, context: a}\n",
 ]
+# matrix images: axes (a mapping value is named `${it.k}`), and plausible mistakes
+AXES: dict[str, list[object]] = {"py": ["3.11", "3.12"], "os": ["alpine", "debian"],
+                                 "it": [{"k": "a", "v": "1"}, {"k": "b", "v": "2"}]}
+BAD_MATRICES: list[object] = [{}, {"py": []}, {"py": "3.11"}, ["py"], {"1x": ["a"]},
+                              {"env": ["a"]}, {"py": [["a"]]}, {"py": [None]},
+                              {"it": [{"1k": "a"}]}, {"py": ["a", "a"]}, {"py-v": ["a"]}]
+BAD_NAMES: list[object] = ["${nope}", "a", "m", "m-${py}/x", "_m-${py}", "m-${it}", "${py.k}",
+                           ["m"], "b${py:+x}"]
 # bake's fields: sensible values, and plausible mistakes
 OUTPUTS = ["type=local,dest=out", "type=tar,dest=o.tar", "type=oci,dest=o.tar", "type=docker",
            "type=cacheonly", "type=image,compression=zstd", "type=image,oci-mediatypes=true"]
@@ -271,13 +282,44 @@ def _publishable(spec: dict[str, object]) -> dict[str, object]:
     return spec if spec.get("tags") else {**spec, "push": False}
 
 
+def matrix_images(k: Kind) -> Strategy[dict[str, object]]:
+    """None, a matrix entry `m` on image `a`, or that and an image built on all of its images
+    (`depends_on: [m]`) and on one of them (a named context)."""
+    def entry(axes: list[str], context: str) -> dict[str, object]:
+        refs = "-".join("${it.k}" if a == "it" else f"${{{a}}}" for a in axes)
+        return {"matrix": {a: AXES[a] for a in axes}, "name": f"m-{refs}", "context": context,
+                "args": {"V": refs}, "tags": [f"localhost:5000/org/m:{refs}"],
+                "depends_on": ["a"]}
+
+    def first(axes: list[str]) -> str:
+        return "m-" + "-".join("a" if a == "it" else str(AXES[a][0]) for a in axes)
+
+    sensible = st.tuples(st.lists(pick(list(AXES)), min_size=1, max_size=2, unique=True),
+                         pick(["a", "b"]))
+    no_name: dict[str, object] = {"name": None}
+    wrong: Strategy[dict[str, object]] = st.one_of(pick(["matrix", "name"]).flatmap(
+        lambda f: st.sampled_from(BAD_MATRICES if f == "matrix" else BAD_NAMES).map(
+            lambda v: {f: v})), st.just(no_name))
+
+    def spoil(e: dict[str, object], bad: dict[str, object]) -> dict[str, object]:
+        spoilt = e | bad
+        return {f: v for f, v in spoilt.items() if v is not None}
+
+    template = sensible.map(lambda t: (entry(*t), first(t[0])))
+    template = k.rarely(st.tuples(template, wrong).map(
+        lambda t: (spoil(t[0][0], t[1]), t[0][1])), template, 4)
+    user = template.map(lambda t: {"m": t[0], "mu": {
+        "context": "b", "depends_on": ["m"], "contexts": {"base": {"image": t[1]}}}})
+    return st.one_of(st.just({}), st.just({}), template.map(lambda t: {"m": t[0]}), user)
+
+
 def pipelines(k: Kind) -> Strategy[bytes]:
     builder = st.fixed_dictionaries({"name": k.maybe(st.just("local"))}, optional={
         "backend": k.maybe(k.rarely(st.just("podman"), pick(
             ["auto", "docker", "nerdctl", "finch", "buildctl"]))),
         "address": k.maybe(pick(["unix:///run/buildkit/buildkitd.sock", "tcp://h:1"])),
         "max_parallel": k.maybe(k.rarely(st.just(-1), st.integers(1, 9)))})
-    member = k.rarely(pick(["c", "g", "h", "nope"]), pick(["a", "b"]))
+    member = k.rarely(pick(["c", "g", "h", "nope", "m", "m-3.11"]), pick(["a", "b"]))
     template = k.maybe(st.fixed_dictionaries({}, optional={
         key: k.maybe(strategy) for key, strategy in image_fields(k, None, []).items()
         if key != "inherits"}))
@@ -285,8 +327,8 @@ def pipelines(k: Kind) -> Strategy[bytes]:
         st.fixed_dictionaries({"a": image(k, "a", []), "b": image(k, "b", ["a"]),
                                "_t": template}, optional={
             "c": image(k, "c", ["a", "b"]), "api": image(k, "api", ["a", "b"])}),
-        k.rarely(st.dictionaries(name, image(k, "c", []), max_size=1), st.just({}))).map(
-            lambda t: t[0] | t[1])
+        k.rarely(st.dictionaries(name, image(k, "c", []), max_size=1), st.just({})),
+        matrix_images(k)).map(lambda t: t[0] | t[1] | t[2])
     defaults = {key: k.maybe(strategy) for key, strategy in image_fields(k, None, []).items()}
     document = st.fixed_dictionaries(
         {"version": k.maybe(st.just(1)), "name": k.maybe(pick(["p", "q"])),

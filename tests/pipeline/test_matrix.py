@@ -356,3 +356,31 @@ def test_the_example_in_the_design_loads(tmp_path: Path) -> None:
     p = load_pipeline(tmp_path / "p.yaml", LoadOptions(env={}))
     assert {n: i.spec.tags for n, i in p.images.items()} == {
         "py-lib-3.11": ["r/py-lib:t-py3.11"], "py-lib-3.12": ["r/py-lib:t-py3.12"]}
+
+
+def test_names_a_broken_matrix_may_give_are_no_further_error(make_project: MakeProject) -> None:
+    with pytest.raises(ConfigErrors) as err:
+        load(make_project, """\
+      _base:
+        matrix: {py: ["3.11", "3.12"]}
+        name: _base-${py}/x
+      base:
+        matrix: {py: ["3.11"], os: []}
+        name: base-${py}
+        context: lib
+      lib:
+        matrix: {py: ["3.11", "3.12"]}
+        name: lib-${py}
+        inherits: ["_base-${py}"]
+        depends_on: ["base-${py}"]
+        contexts: {b: {image: "base-${py}"}}
+        context: lib
+    """, tail="groups:\n  g: [base-3.11, lib]\n")
+    assert [(e.line, e.field) for e in err.value.errors] == [
+        (6, "images._base.name"), (8, "images.base.matrix.os")]
+
+
+def test_with_every_matrix_sound_an_unknown_name_is_an_error(make_project: MakeProject) -> None:
+    assert error_of(make_project, PY_LIB + "  app:\n    context: app\n"
+                    "    depends_on: [py-lib-3.13-alpine]\n").startswith(
+        "P:14: images.app.depends_on[0]: unknown image 'py-lib-3.13-alpine'")
