@@ -336,6 +336,17 @@ images:
   remote-http:
     context: {url}/ctx.tar.gz
     outputs: ["type=local,dest=out/remote-http"]
+  mx:
+    matrix: {{py: [3.10, "3.12"]}}
+    name: mx-${{py}}
+    dockerfile: matrix.Dockerfile
+    args: {{PY: "${{py}}"}}
+    outputs: ["type=local,dest=out/mx-${{py}}"]
+  mx-user:
+    dockerfile: matrix-user.Dockerfile
+    depends_on: [mx]
+    contexts: {{mxbase: {{image: mx-3.12}}}}
+    outputs: ["type=local,dest=out/mx-user"]
 {git_image}"""
     return text, tags
 
@@ -357,6 +368,8 @@ def dockerfiles(uid: str, pull_tag: str) -> dict[str, str]:
             f"FROM {BASE} AS fresh\nRUN echo {uid} && cat /proc/sys/kernel/random/uuid > /f\n"
             f"FROM {BASE}\nCOPY --from=keep /k /k\nCOPY --from=fresh /f /f\n"),
         "pull.Dockerfile": f"FROM {pull_tag}\nRUN cp /marker /seen\n",
+        "matrix.Dockerfile": f"FROM {BASE}\nARG PY\nRUN echo \"$PY-{uid}\" > /py\n",
+        "matrix-user.Dockerfile": "FROM mxbase\nRUN cp /py /seen\n",
         "marker": f"defaults-context-{uid}\n",
     }
 
@@ -552,3 +565,17 @@ def test_remote_git_context_with_ref_and_subdir(run: Run) -> None:
 
 def test_yaml_scalars_reach_the_build_as_written(run: Run) -> None:
     assert run.out("runtime/scalars").read_text() == "|".join(SCALARS.values()) + "|"
+
+
+# --- matrix ----------------------------------------------------------------------------------
+
+
+def test_a_matrix_builds_one_image_per_value_with_its_build_arg(run: Run) -> None:
+    """`matrix: {py: [3.10, "3.12"]}` (3.10 unquoted: as written), `name: mx-${py}`; an image
+    built on one of them by a named context, and after all of them by the matrix's key."""
+    assert [run.state(f"mx-{v}") for v in ("3.10", "3.12")] == ["succeeded", "succeeded"]
+    assert run.out("mx-3.10/py").read_text() == f"3.10-{run.uid}\n"
+    assert run.out("mx-3.12/py").read_text() == f"3.12-{run.uid}\n"
+    assert "PY=3.10" in run.argv("mx-3.10")
+    assert run.out("mx-user/seen").read_text() == f"3.12-{run.uid}\n"
+    assert "mx" not in run.record["images"]  # the key stands for its images
