@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 # The user's own git configuration (global excludes, hooks, signing) stays out.
@@ -22,7 +23,7 @@ class GitRepo:
         return subprocess.run(["git", "-C", str(self.root), *args], env=GIT_ENV, check=True,
                               capture_output=True, text=True).stdout.strip()
 
-    def write(self, files: dict[str, str | None]) -> None:
+    def write(self, files: Mapping[str, str | None]) -> None:
         """Write each file (None: delete it)."""
         for rel, text in files.items():
             path = self.root / rel
@@ -32,7 +33,7 @@ class GitRepo:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text)
 
-    def commit(self, message: str, files: dict[str, str | None] | None = None) -> str:
+    def commit(self, message: str, files: Mapping[str, str | None] | None = None) -> str:
         """Write `files`, commit everything, and return the commit's id."""
         self.write(files or {})
         self.git("add", "-A")
