@@ -5,11 +5,13 @@ between matrix images, and every error at the template's line."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from buildorch.cli.main import main
 from buildorch.errors import ConfigError, ConfigErrors
 from buildorch.pipeline.interpolation import InterpolationError
 from buildorch.pipeline.loaded import LoadedPipeline
@@ -384,3 +386,10 @@ def test_with_every_matrix_sound_an_unknown_name_is_an_error(make_project: MakeP
     assert error_of(make_project, PY_LIB + "  app:\n    context: app\n"
                     "    depends_on: [py-lib-3.13-alpine]\n").startswith(
         "P:14: images.app.depends_on[0]: unknown image 'py-lib-3.13-alpine'")
+
+
+def test_schema_shows_matrix_and_name_with_descriptions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    image = json.loads(capsys.readouterr().out)["pipeline"]["$defs"]["Image"]["properties"]
+    assert "bake's matrix" in image["matrix"]["description"]
+    assert "py-lib-${py}-${os}" in image["name"]["description"]
