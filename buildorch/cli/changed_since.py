@@ -68,6 +68,8 @@ def entry_reasons(pipeline: LoadedPipeline, changes: GitChanges) -> dict[str, st
     old_text = None if rel is None else changes.text_at_ref(rel)
     if old_text is None:
         return dict.fromkeys(pipeline.images, f"the pipeline file is not in {changes.ref}")
+    if rel not in changes.paths:  # the same file: no entry changed (variables neither)
+        return {}
     try:
         old = parse_yaml(old_text, f"{rel} at {changes.ref}")
     except ConfigError:

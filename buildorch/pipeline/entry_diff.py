@@ -39,14 +39,16 @@ def entry_changes(old: Located, new: Located, entries: Mapping[str, str],
     old_data, new_data = _mapping(as_written(old)), _mapping(as_written(new))
     changed_vars = _changed_vars(old_data, new_data)
     builders = _builder_backends(old_data), _builder_backends(new_data)
+    variables = _mapping(new_data.get("vars"))
+    sides = _Side(old_data), _Side(new_data)
     reasons: dict[str, str] = {}
     for image, key in entries.items():
-        before, after = _entry(old_data, key), _entry(new_data, key)
+        before, after = sides[0].entry(key), sides[1].entry(key)
         if before is None or after is None or before != after:
             reasons[image] = ENTRY_CHANGED
             continue
-        used = _variables(after, _mapping(new_data.get("vars")))
-        used |= _variables((also_reads or {}).get(image), _mapping(new_data.get("vars")))
+        used = _variables(after, variables) | _variables((also_reads or {}).get(image),
+                                                          variables)
         if hit := sorted(used & changed_vars.keys()):
             reasons[image] = f"variable {changed_vars[hit[0]]} changed"
         elif _backend(builders[0], after) != _backend(builders[1], after):
@@ -58,16 +60,28 @@ def _mapping(value: object) -> Fields:
     return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
 
 
-def _entry(data: Fields, key: str) -> Fields | None:
-    """The image's fields as the loader merges them, or None where they cannot be."""
-    images = _mapping(data.get("images"))
-    if key not in images:
-        return None
-    try:
-        fields = merge_fields(_mapping(data.get("defaults")), _chain(images, key))
-    except (TypeError, ValueError, KeyError):  # a broken file: mappings that are not
-        return None
-    return {k: v for k, v in fields.items() if k not in NO_BUILD_FIELDS}
+class _Side:
+    """One version of the file: each entry merged once."""
+
+    def __init__(self, data: Fields) -> None:
+        self.images = _mapping(data.get("images"))
+        self.defaults = _mapping(data.get("defaults"))
+        self.merged: dict[str, Fields | None] = {}
+
+    def entry(self, key: str) -> Fields | None:
+        """The image's fields as the loader merges them, or None where they cannot be."""
+        if key not in self.merged:
+            self.merged[key] = self._merge(key)
+        return self.merged[key]
+
+    def _merge(self, key: str) -> Fields | None:
+        if key not in self.images:
+            return None
+        try:
+            fields = merge_fields(self.defaults, _chain(self.images, key))
+        except (TypeError, ValueError, KeyError):  # a broken file: mappings that are not
+            return None
+        return {k: v for k, v in fields.items() if k not in NO_BUILD_FIELDS}
 
 
 def _chain(images: Fields, key: str, active: tuple[str, ...] = ()) -> Fields:

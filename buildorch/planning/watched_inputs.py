@@ -29,7 +29,8 @@ class WatchedReader:
     def __init__(self, pipeline: LoadedPipeline, relative: Relative,
                  cache_config: Path | None = None) -> None:
         self.pipeline = pipeline
-        self.relative = relative
+        self._relative = relative
+        self._relatives: dict[Path, str | None] = {}  # folders are shared: resolved once
         self.profile_folders = profile_search_path(pipeline.folder, cache_config)
         self._matchers: dict[Path | None, IgnoreMatcher] = {}
 
@@ -76,6 +77,11 @@ class WatchedReader:
         names = [self._file_path(c) for c in candidates]
         folders.append(Folder(rel, self._matcher(in_effect),
                               tuple(n for n in names if n is not None)))
+
+    def relative(self, folder: Path) -> str | None:
+        if folder not in self._relatives:
+            self._relatives[folder] = self._relative(folder)
+        return self._relatives[folder]
 
     def _matcher(self, ignore: Path | None) -> IgnoreMatcher:
         if ignore not in self._matchers:
