@@ -293,7 +293,8 @@ def _relocated(source: Located, names: Mapping[str, tuple[str, ...]]) -> Located
     lines of its template's."""
     below: dict[str, list[tuple[Path_, int]]] = {key: [] for key in names}
     for path, line in source.lines.items():
-        if len(path) >= 2 and path[0] == "images" and path[1] in below:
+        if len(path) >= 2 and path[0] == "images" and path[1] in below and not (
+                len(path) > 2 and path[2] in TEMPLATE_FIELDS):  # not the images' own
             below[str(path[1])].append((path[2:], line))
     lines = dict(source.lines)
     for key, expanded in names.items():
