@@ -13,6 +13,9 @@ is followed for each; `\\pN` classes and `\\Q...\\E` are refused as unsupported.
 
 from __future__ import annotations
 
+import enum
+import re
+
 MAX_RUNE = 0x10FFFF
 Ranges = tuple[tuple[int, int], ...]
 
@@ -36,35 +39,80 @@ PERL_CLASSES: dict[str, Ranges] = {
     "d": _r("09"), "s": _r("\t\n", "\f\r", " "), "w": _r("09", "AZ", "az", "__"),
 }
 SIMPLE_ESCAPES = {"a": "\a", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
-OUTSIDE_ONLY = {"A": r"\A", "b": r"\b", "B": r"\B", "z": r"\Z"}  # \b: ASCII (re.ASCII)
-GENERATED = "().*?"  # unescaped only where patternmatcher wrote them: (.*/)?, .*, [^/]*
+# empty-width, in a group so that Python lets a repetition apply to them as Go does
+OUTSIDE_ONLY = {"A": r"(?:\A)", "b": r"(?:\b)", "B": r"(?:\B)", "z": r"(?:\Z)"}
+ANCHORS = {"^": r"(?:\A)", "$": r"(?:\Z)"}  # Go's Perl flags: the ends of the text
+REPEAT = re.compile(r"\{([0-9]+)(?:(,)([0-9]*))?\}")
+MAX_REPEAT = 1000
+
+
+class _Last(enum.Enum):
+    """What the piece before a repetition is: Go refuses `{n}` after nothing (the start,
+    `|`, `(`) and after another repetition."""
+
+    NOTHING = "nothing"
+    ATOM = "atom"
+    REPETITION = "repetition"
 
 
 def to_python(expression: str) -> str:
     """The Python spelling of a Go expression built by patternmatcher; compile it with
     re.ASCII (for \\b and \\B)."""
     out: list[str] = []
+    last = _Last.NOTHING
     i = 0
     while i < len(expression):
-        char = expression[i]
-        if char == "\\":
-            piece, i = _escape_outside(expression, i)
-        elif char == "[":
-            piece, i = _bracket(expression, i)
-        else:
-            piece, i = _plain(char), i + 1
+        piece, end, kind = _piece(expression, i)
+        if kind is _Last.REPETITION and last is not _Last.ATOM:
+            raise GoRegexpError("missing argument to repetition operator"
+                                if last is _Last.NOTHING else
+                                "invalid nested repetition operator")
         out.append(piece)
+        i, last = end, kind
     return "".join(out)
 
 
+def _piece(expression: str, i: int) -> tuple[str, int, _Last]:
+    char = expression[i]
+    if char == "{":
+        repeat = _repeat(expression, i)
+        if repeat is not None:
+            return repeat[0], repeat[1], _Last.REPETITION
+    if char == "\\":
+        piece, end = _escape_outside(expression, i)
+        return piece, end, _Last.ATOM
+    if char == "[":
+        piece, end = _bracket(expression, i)
+        return piece, end, _Last.ATOM
+    if char in "*?":  # written by patternmatcher after an atom: [^/]*, .*, (.*/)?
+        return char, i + 1, _Last.REPETITION
+    if char in "|(":
+        return "(?:" if char == "(" else "|", i + 1, _Last.NOTHING
+    return _plain(char), i + 1, _Last.ATOM
+
+
+def _repeat(expression: str, i: int) -> tuple[str, int] | None:
+    """`parseRepeat`: `{n}`, `{n,}` or `{n,m}` (no leading zeros), else None (a plain `{`).
+    Counts over 1000 are refused."""
+    found = REPEAT.match(expression, i)
+    if found is None:
+        return None
+    low, comma, high = found.groups()
+    if any(len(n) > 1 and n.startswith("0") for n in (low, high or "")):
+        return None
+    least = int(low) if len(low) <= 8 else -1
+    most = least if not comma else -1 if not high else int(high) if len(high) <= 8 else -2
+    if not 0 <= least <= MAX_REPEAT or most > MAX_REPEAT or most == -2 or 0 <= most < least:
+        raise GoRegexpError(f"invalid repeat count: {found.group()}")
+    text = f"{{{least}}}" if most == least else f"{{{least},}}" if most < 0 else (
+        f"{{{least},{most}}}")
+    return text, found.end()
+
+
 def _plain(char: str) -> str:
-    if char == "^":
-        return r"\A"
-    if char == "$":
-        return r"\Z"
-    if char == "(":
-        return "(?:"  # the one group, (.*/)?, needs no capture
-    if char in GENERATED:
+    if char in ANCHORS:
+        return ANCHORS[char]
+    if char in ".)":  # written by patternmatcher: (.*/)? and .*
         return char
     return _literal(char)
 

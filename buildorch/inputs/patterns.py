@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 from buildorch.inputs import go_glob, go_regexp, go_text
 
-REGEXP_ESCAPED = ".+()|{}$"  # shouldEscape: regexp-special, not special to filepath.Match
+# shouldEscape is meant to escape `.+()|{}$`, but its bitmap (`escapeBytes[b%8] |= 1 << (b/8)`
+# on a byte) loses every character from '@' on: `|`, `{` and `}` reach Go's regexp as they
+# are, where `a|b` is an alternative and `a{2}` a repetition. BuildKit matches that way.
+REGEXP_ESCAPED = ".+()$"
 BOM = "\ufeff"  # text/scanner drops it as the first character of the pattern
 MatchInfo = tuple[bool, ...]  # per pattern: whether it matched a walked parent directory
 
@@ -63,10 +66,16 @@ class Pattern:
         if self.kind is Kind.PREFIX:
             return path.startswith(self.text[:-2])
         if self.kind is Kind.SUFFIX:
+            if self.text.startswith(BOM):  # Go cuts 2 bytes: the "**" after it stay
+                return _utf8(path).endswith(_utf8(self.text)[2:])
             suffix = self.text[2:]
             return path.endswith(suffix) or (suffix[:1] == "/" and path == suffix[1:])
         assert self.regexp is not None
         return self.regexp.search(path) is not None
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
 
 
 def compile_pattern(text: str) -> tuple[Kind, str]:

@@ -10,13 +10,15 @@ from buildorch.inputs.go_glob import is_valid_glob
 
 @pytest.mark.parametrize("pattern", [
     "[", "[^", "[^bc", "a[", "[]a]", "[-]", "[x-]", "[-x]", "\\", "[a-b-c]", "[\\",
-    "[a-\\", "*x\\", "a[b-", "[]", "[^]", "a*[", "*[a", "[a-z-]"])
+    "[a-\\", "a[b-", "[]", "[^]", "*[a", "[a-z-]", "a\\", ".\\", "**\\", "b["])
 def test_bad_patterns(pattern: str) -> None:
     assert not is_valid_glob(pattern)
 
 
 @pytest.mark.parametrize("pattern", [
     "", "abc", "*", "a*b*c", "[a-z]", "[^a]", "[\\]a]", "[\\-]", "[*]", "[[:alpha:]]",
-    "a\\*b", "**/x", "[z-a]", "]]", "?", "é[é-ü]"])
+    "a\\*b", "**/x", "[z-a]", "]]", "?", "é[é-ü]",
+    # Match stops at the first chunk that cannot match ".": what follows goes unchecked
+    "x*\\", "a*[", "*..*\\*\\[_\\"])
 def test_good_patterns(pattern: str) -> None:
     assert is_valid_glob(pattern)

@@ -25,6 +25,10 @@ def full(expression: str, text: str) -> bool:
     ("^[a-]$", "-", True), ("^[[a]$", "[", True), ("^[a[^/]*]$", "[[]", True),
     ("^a\\b$", "a", True), ("^\\Aa\\z$", "a", True), ("^x^y$", "x^y", False),
     ("^\\.\\+\\(\\)\\|\\{\\}\\$\\_$", ".+()|{}$_", True), ("^(.*/)?b$", "a/b", True),
+    ("^a|b$", "xb", True), ("^a|b$", "bx", False), ("^a{2}$", "aa", True),
+    ("^a{2,}$", "aaa", True), ("^a{1,2}$", "aaa", False), ("^a{01}$", "a{01}", True),
+    ("^a{,2}$", "a{,2}", True), ("^a{2$", "a{2", True), ("^}$", "}", True),
+    ("^{2}a$", "a", True),  # Go repeats an empty-width ^ where Python's re would refuse
 ])
 def test_meaning(expression: str, text: str, hit: bool) -> None:
     assert full(expression, text) is hit
@@ -35,7 +39,8 @@ def test_meaning(expression: str, text: str, hit: bool) -> None:
     ("^\\", "trailing backslash"), ("^\\1$", "invalid escape"), ("^\\9$", "invalid escape"),
     ("^\\xZZ$", "invalid escape"), ("^\\pL$", "does not support"), ("^[\\p{L}]$", "support"),
     ("^\\C$", "invalid escape"), ("^\\Qa\\E$", "does not support"), ("^[\\b]$", "invalid"),
-    ("^\\é$", "invalid escape"),
+    ("^\\é$", "invalid escape"), ("^a|{2}$", "missing argument"),
+    ("^a*{2}$", "nested repetition"), ("^(.*/)?{2}$", "nested"), ("^a{1001}$", "count"),
 ])
 def test_refused(expression: str, why: str) -> None:
     with pytest.raises(GoRegexpError, match=why):

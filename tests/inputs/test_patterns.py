@@ -42,6 +42,12 @@ def test_compile(text: str, kind: Kind, expression: str) -> None:
     ("^a*", "^ab", False), ("a*\n", "ab\n", True), ("a*", "ab\n", True),
     ("a.*", "a.b\n", True), ("**/b", "a\n/b", True), ("a/**/b", "a/x\n/b", False),
     ("\\101*", "Ax", True), ("*\\x41", "xA", True),
+    # `|`, `{` and `}` reach Go's regexp unescaped (patternmatcher's escape bitmap)
+    ("x*|.md", "docs/a.md", True), ("x*|.md", "xyz/q", True), ("x*|.md", "a.txt", False),
+    ("a|b", "a|b", True), ("a|b", "a", False),  # no glob character: an exact match
+    ("?{2}", "ab", True), ("?{2}", "abc", False), ("*.{md,txt}", "a.{md,txt}", True),
+    ("*.{md,txt}", "a.md", False), ("?{01}", "a{01}", True), ("?{,2}", "a{,2}", True),
+    ("\ufeff**/a", "b/a", False), ("\ufeff**", "x¿**", True),  # Go cuts 2 bytes of "\ufeff**"
 ])
 def test_matches(text: str, path: str, hit: bool) -> None:
     assert pattern(text).matches(path) is hit
@@ -52,6 +58,8 @@ def test_matches(text: str, path: str, hit: bool) -> None:
     ("*\\1", "invalid escape"), ("*\\8", "invalid escape"), ("*\\e", "invalid escape"),
     ("*\\C", "invalid escape"), ("*\\pL", "does not support"), ("*\\Q", "does not support"),
     ("[[:word:]x", "missing closing"), ("*\\x4", "invalid escape"),
+    ("*{2}", "nested repetition"), ("?|{2}", "missing argument"), ("?{1001}", "repeat count"),
+    ("?{3,2}", "repeat count"), ("?{123456789}", "repeat count"),
 ])
 def test_refused(text: str, why: str) -> None:
     with pytest.raises(PatternError, match=why):
