@@ -2,13 +2,16 @@
 rewritten for Python's `re`, so that a pattern means here what it means to BuildKit.
 
 patternmatcher.go (`Pattern.compile`) turns `*`, `**` and `?` into `[^/]*`, `(.*/)?`,
-`.*` and `[^/]`, escapes `.+()|{}$`, and passes `[`, `]`, `^` and every `\\x` escape
-through to Go's regexp/syntax (Perl flags: `^`/`$` are the ends of the text, classes
-may match a newline). The two dialects part on those pass-through pieces: POSIX classes
-inside brackets (`[[:digit:]]`), ASCII-only `\\d \\s \\w` (Go's `\\s` has no `\\v`),
-`\\z`, octal and `\\xHH` escapes, and which escapes are errors. Go's
-regexp/syntax/parse.go (`parseClass`, `parseNamedClass`, `parseEscape`, perl_groups.go)
-is followed for each; `\\pN` classes and `\\Q...\\E` are refused as unsupported.
+`.*` and `[^/]`, escapes `.+()$` (it means to escape `|{}` too, see
+patterns.REGEXP_ESCAPED), and passes `[`, `]`, `^`, `|`, `{`, `}` and every `\\x`
+escape through to Go's regexp/syntax (Perl flags: `^`/`$` are the ends of the text,
+classes may match a newline). The two dialects part on those pass-through pieces: POSIX
+classes inside brackets (`[[:digit:]]`), ASCII-only `\\d \\s \\w` (Go's `\\s` has no
+`\\v`), `\\z`, octal and `\\xHH` escapes, which `{...}` are repetitions (no leading
+zeros, at most 1000), what a repetition may follow, and which escapes are errors. Go's
+regexp/syntax/parse.go (`parseClass`, `parseNamedClass`, `parseEscape`, `parseRepeat`,
+`repeat`, perl_groups.go) is followed for each; `\\pN` classes and `\\Q...\\E` are
+refused as unsupported (BuildKit takes them).
 """
 
 from __future__ import annotations
