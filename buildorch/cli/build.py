@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from buildorch.cli.changed_since import narrow
 from buildorch.cli.loading import load, plan_options, requested_backend, warn, warn_hints
 from buildorch.errors import BuildorchError
 
@@ -45,6 +46,10 @@ def command(args: argparse.Namespace) -> int:
     from buildorch.preflight.tool_version import check_tool_version
 
     pipeline, graph = load(args)
+    chosen = narrow(args, pipeline, graph)
+    if chosen.nothing:
+        print(chosen.nothing)
+        return 0
     check_machine(args, pipeline, graph)
     choice = choose_backend(args, pipeline)
     exporters = (choice.exporters if choice.exporters is not None

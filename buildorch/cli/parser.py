@@ -63,6 +63,10 @@ def _common(parser: argparse.ArgumentParser, selection: bool = True) -> None:
     if selection:
         parser.add_argument("names", nargs="*", metavar="IMAGE|GROUP",
                             help="what to select (default: group 'default', else all)")
+        parser.add_argument("--changed-since", metavar="REF",
+                            help="select the images whose inputs differ between git revision "
+                                 "REF and the working tree, and what is built on them (of the "
+                                 "IMAGE|GROUP names, where given)")
 
 
 def _backend_options(parser: argparse.ArgumentParser) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
+from buildorch.cli.changed_since import narrow
 from buildorch.cli.loading import load, plan_options, requested_backend, warn_hints
 
 
@@ -16,11 +18,16 @@ def command(args: argparse.Namespace) -> int:
     from buildorch.planning.plan_output import plan_json, plan_text
 
     pipeline, graph = load(args)
+    chosen = narrow(args, pipeline, graph)
+    if chosen.nothing:
+        print(chosen.nothing)
+        return 0
     # Planning asks no engine which backend answers.
     backend = get_backend(offline_backend(requested_backend(args, pipeline)))
     native_s3 = S3 in backend.assumed_capabilities().cache_exporters
     plan = make_plan(pipeline, graph, args.names,
                      plan_options(args, pipeline, backend.name, native_s3))
+    plan = dataclasses.replace(plan, reasons=chosen.reasons)
     warn_hints(pipeline, graph, plan.order)
     if args.format == "json":
         # Indented for people; compact (and far faster to encode) when piped to a program.

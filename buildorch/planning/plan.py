@@ -72,6 +72,7 @@ class Plan:
     critical_path: tuple[str, ...]
     critical_seconds: float
     publish: tuple[PublishStep, ...] = ()  # in plan order
+    reasons: Mapping[str, str] = field(default_factory=dict)  # --changed-since: why selected
 
     @property
     def order(self) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from buildorch.planning.plan import Plan, PlannedImage, PublishStep
 from buildorch.proc import render_argv
 from buildorch.text import plural
 
+UNCHANGED = "a dependency of the selection (its inputs did not change)"
 PLACEHOLDERS: JsonObject = {
     "{digest:NAME}": "the digest image NAME produces in this run",
     "{run_id}": "the id of the run",
@@ -42,7 +43,7 @@ def plan_json(plan: Plan) -> JsonObject:
         "file": plan.file,
         "backend": plan.backend,
         "selection": list(plan.selection),
-        "nodes": [_node_json(i) for i in plan.images],
+        "nodes": [{**_node_json(i), **_selected_because(plan, i.name)} for i in plan.images],
         "edges": [
             {"from": e.source, "to": e.target, "kind": e.kind,
              "declared_at": f"{e.file}:{e.line}" if e.line else e.file}
@@ -55,6 +56,11 @@ def plan_json(plan: Plan) -> JsonObject:
                     for s in plan.publish],
         "placeholders": PLACEHOLDERS,
     }
+
+
+def _selected_because(plan: Plan, name: str) -> JsonObject:
+    """With --changed-since: why the image is selected (null: the selection needs it)."""
+    return {"selected_because": plan.reasons.get(name)} if plan.reasons else {}
 
 
 def _outputs_json(request: BuildRequest) -> JsonObject:
@@ -78,6 +84,8 @@ def plan_text(plan: Plan) -> str:
         after = f" after {', '.join(image.depends_on)}" if image.depends_on else ""
         about = f": {' '.join(image.description.split())}" if image.description else ""
         lines.append(f"{step:>3}. {image.name}{after}{about}")
+        if plan.reasons:  # --changed-since
+            lines.append(f"     selected because: {plan.reasons.get(image.name, UNCHANGED)}")
         if image.near_misses and image.name not in matched:
             lines.append(f"     ! {_all_missed(image)}")
         lines.append(f"     {render_argv(image.shown_argv)}")
