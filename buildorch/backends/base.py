@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -82,6 +82,15 @@ class Backend(ABC):
 
     def untag_argv(self, ref: str, address: str | None) -> Argv | None:
         """Removes a run-scoped local name (None: no such names)."""
+        return None
+
+    def stored_argv(self, refs: Sequence[str], address: str | None) -> Argv | None:
+        """Prints one JSON object (`Id`, `RepoTags`) per line for each of `refs` (ids or
+        names) the local image store holds, and fails for the others (None: no store)."""
+        return None
+
+    def tag_argv(self, source: str, tag: str, address: str | None) -> Argv | None:
+        """Gives the stored image `source` (an id or a name) the local name `tag`."""
         return None
 
     def capabilities(self, probe_output: str) -> Capabilities:

@@ -14,6 +14,7 @@ BuildKit >= 0.13.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from buildorch.backends.base import Argv, Backend
@@ -191,6 +192,14 @@ class DockerBackend(Backend):
 
     def untag_argv(self, ref: str, address: str | None) -> Argv:
         return ["docker", *_host(address), "image", "rm", ref]
+
+    def stored_argv(self, refs: Sequence[str], address: str | None) -> Argv:
+        """`docker image inspect` takes several references and prints the ones it finds
+        (docker/cli cli/command/image/inspect.go); an image id is one of them."""
+        return ["docker", *_host(address), "image", "inspect", "--format", "{{json .}}", *refs]
+
+    def tag_argv(self, source: str, tag: str, address: str | None) -> Argv:
+        return ["docker", *_host(address), "tag", source, tag]
 
     def capabilities(self, probe_output: str) -> Capabilities:
         return docker_capabilities(probe_output)

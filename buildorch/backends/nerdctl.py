@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 
 from buildorch.backends.base import Argv, Backend, ToolVersion, version_number
 from buildorch.backends.capabilities import Capabilities
@@ -312,6 +313,16 @@ class NerdctlBackend(Backend):
 
     def untag_argv(self, ref: str, address: str | None) -> Argv:
         return [self.binary, "rmi", ref]
+
+    def stored_argv(self, refs: Sequence[str], address: str | None) -> Argv:
+        """`nerdctl image inspect` prints docker-compatible objects (`Id`, `RepoTags`:
+        pkg/inspecttypes/dockercompat/dockercompat.go) for the references it finds
+        (cmd/nerdctl/image/image_inspect.go); the store is containerd's, not BuildKit's."""
+        return [self.binary, "image", "inspect", "--mode", "dockercompat", "--format",
+                "{{json .}}", *refs]
+
+    def tag_argv(self, source: str, tag: str, address: str | None) -> Argv:
+        return [self.binary, "tag", source, tag]
 
     def tool_version(self, output: str) -> ToolVersion:
         return nerdctl_version(output)

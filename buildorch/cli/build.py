@@ -56,7 +56,8 @@ def command(args: argparse.Namespace) -> int:
                  else choice.backend.assumed_capabilities().cache_exporters)
     native_s3 = S3 in exporters
     plan = make_plan(pipeline, graph, args.names,
-                     plan_options(args, pipeline, choice.backend.name, native_s3))
+                     plan_options(args, pipeline, graph, choice.backend.name,
+                                  native_s3))
     warn_hints(pipeline, graph, plan.order)
     check_load(args, choice.backend)
     if choice.exporters is None:
@@ -146,6 +147,7 @@ def run(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
     builders = pipeline.model.builders
     max_parallel = builders[0].max_parallel if builders else DEFAULT_MAX_PARALLEL
     options = RunOptions(jobs=args.jobs or max_parallel, keep_going=args.keep_going,
+                         skip_unchanged=args.skip_unchanged or pipeline.model.skip_unchanged,
                          builder=choice.address,
                          build=BuildOptions(retries=args.retries, cache_strict=args.cache_strict))
     executor = Executor(pipeline, plan, choice.backend, options, PlainReporter())

@@ -18,6 +18,7 @@ from buildorch.localpaths import is_file
 if TYPE_CHECKING:
     from buildorch.pipeline.loaded import LoadedPipeline
     from buildorch.planning.graph import BuildGraph
+    from buildorch.planning.input_digests import ImageSources
     from buildorch.planning.requests import PlanOptions
 
 DEFAULT_FILES = ("buildorch.yaml", "buildorch.yml", "pipeline.yaml")
@@ -75,8 +76,8 @@ def requested_backend(args: argparse.Namespace, pipeline: LoadedPipeline) -> str
     return pipeline.model.builders[0].backend if pipeline.model.builders else "auto"
 
 
-def plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, backend: str,
-                 native_s3: bool) -> PlanOptions:
+def plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, graph: BuildGraph,
+                 backend: str, native_s3: bool) -> PlanOptions:
     from buildorch.backends.catalog import get_backend
     from buildorch.cache.plan import context_from_env
     from buildorch.pipeline.secret_sources import missing_optional_secrets
@@ -95,7 +96,19 @@ def plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, backend: st
         warn(warning)
     return PlanOptions(backend=backend, push=args.push, builder=args.builder,
                        history=previous_durations(pipeline.model.name),
-                       omit_secrets=missing_optional_secrets(pipeline, os.environ), cache=cache)
+                       omit_secrets=missing_optional_secrets(pipeline, os.environ), cache=cache,
+                       sources=read_sources(args, pipeline, graph))
+
+
+def read_sources(args: argparse.Namespace, pipeline: LoadedPipeline,
+                 graph: BuildGraph) -> dict[str, ImageSources]:
+    """What the input digests of the selection and its dependencies cover, from disk."""
+    from buildorch.planning.graph import expand_selection, with_dependencies
+    from buildorch.planning.input_sources import SourceReader
+
+    selected = with_dependencies(graph, expand_selection(args.names, pipeline.images,
+                                                         pipeline.model.groups)).nodes
+    return SourceReader(pipeline, Path.cwd()).read(selected)
 
 
 def forwarded_credentials(pipeline: LoadedPipeline, native_s3: bool) -> dict[str, str]:

@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="print the resolved plan and exact commands")
     _common(plan)
     plan.add_argument("--format", choices=("text", "json"), default="text")
+    plan.add_argument("--explain", action="store_true",
+                      help="say which inputs of each image changed since its last build")
     _backend_options(plan)
 
     graph = commands.add_parser("graph", help="draw the dependency graph")
@@ -37,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="draw the Dockerfile stages inside each image")
 
     _build_command(commands)
+
+    why = commands.add_parser("why", help="which inputs of an image changed since its last "
+                                          "successful build")
+    _common(why, selection=False)
+    why.add_argument("names", nargs="+", metavar="IMAGE")
+    _backend_options(why)
 
     doctor = commands.add_parser("doctor", help="which backends answer and what they support")
     doctor.add_argument("--builder", metavar="ADDRESS", help="BuildKit host or docker host")
@@ -97,6 +105,9 @@ def _build_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
                        help="load images into the backend's local image store (the default "
                             "where it has one)")
     build.add_argument("--dry-run", action="store_true", help="print the commands; run nothing")
+    build.add_argument("--skip-unchanged", action="store_true",
+                       help="do not build an image whose input digest matches an earlier "
+                            "successful build whose output still exists; reapply its tags")
     build.add_argument("--progress", choices=("auto", "plain"), default="auto")
 
 

@@ -7,6 +7,7 @@ id. The executor fills them in; everything else is the exact argv that will run.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -17,7 +18,8 @@ from buildorch.backends.request import BuildRequest, Unsupported
 from buildorch.cache.plan import ImageCache
 from buildorch.errors import ConfigError, Problems
 from buildorch.oci.reference import context_key
-from buildorch.pipeline.loaded import LoadedPipeline
+from buildorch.pipeline import digest_tags
+from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
 from buildorch.planning.graph import (
     BuildGraph,
     Edge,
@@ -29,6 +31,7 @@ from buildorch.planning.graph import (
     remaining_path,
     with_dependencies,
 )
+from buildorch.planning.input_digests import InputManifest, manifest_of
 from buildorch.planning.requests import PlanOptions, RequestContext, image_cache, make_request
 from buildorch.proc import REDACTED
 
@@ -48,6 +51,11 @@ class PlannedImage:
     # Dockerfile references that nearly name a pipeline image (graph.NearMiss)
     near_misses: tuple[NearMiss, ...] = ()
     description: str | None = None  # the pipeline's `description`, for people
+    inputs: InputManifest | None = None  # None: not hashed, or inputs unknown (remote)
+
+    @property
+    def input_digest(self) -> str | None:
+        return None if self.inputs is None else self.inputs.digest
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,13 @@ def _planned(
     image = ctx.pipeline.images[name]
     cache = image_cache(ctx, image)
     request = make_request(ctx, image, cache)
+    inputs = _inputs(ctx, image, request)
+    if inputs is not None:
+        ctx.input_digests[name] = inputs.digest
+    if any(digest_tags.has_token(tag) for tag in image.spec.tags):
+        image = _with_digest_tags(ctx, image, inputs)
+        cache = image_cache(ctx, image)
+        request = make_request(ctx, image, cache)
     stages = () if image.info is None else tuple(
         s.display_name for s in image.info.needed_stages(image.spec.target))
     publish = tuple(image.spec.tags) if ctx.published(name) else ()
@@ -132,7 +147,42 @@ def _planned(
                         argv if shown is request else tuple(ctx.backend.build_argv(shown)),
                         tuple(sorted(ctx.sub.predecessors(name))), stages, estimates[name],
                         remaining[name], publish, cache, ctx.graph.near_misses_of(name),
-                        image.spec.description)
+                        image.spec.description, inputs)
+
+
+def _inputs(ctx: RequestContext, image: ResolvedImage,
+            request: BuildRequest) -> InputManifest | None:
+    """The image's input manifest, built on the digests of what it depends on (planned
+    before it, in build order)."""
+    sources = ctx.options.sources
+    if sources is None or image.name not in sources:
+        return None
+    dependencies = {}
+    for dep in ctx.sub.predecessors(image.name):
+        if dep not in ctx.input_digests:
+            return None  # built on an image whose inputs are unknown
+        dependencies[dep] = ctx.input_digests[dep]
+    named_images = {context_key(key): source.image for key, source in image.spec.contexts.items()
+                    if not isinstance(source, str)}
+    named_images.update({context_key(e.ref): e.source
+                         for e in ctx.graph.edges_into(image.name) if e.ref is not None})
+    return manifest_of(request, sources[image.name], ctx.backend.name, dependencies,
+                       named_images)
+
+
+def _with_digest_tags(ctx: RequestContext, image: ResolvedImage,
+                      inputs: InputManifest | None) -> ResolvedImage:
+    """`${INPUT_DIGEST}` in the image's tags, filled in."""
+    field = ctx.pipeline.field_path(image.name, "tags")
+    if ctx.options.sources is None:  # validate, graph: any digest will do
+        tags = [digest_tags.sample(tag) for tag in image.spec.tags]
+    elif inputs is None:
+        raise ctx.pipeline.error(
+            f"${{{digest_tags.FULL}}}: the inputs of this image are unknown (a remote "
+            "context, or built on an image with one)", field)
+    else:
+        tags = [digest_tags.fill(tag, inputs.digest) for tag in image.spec.tags]
+    return dataclasses.replace(image, spec=image.spec.model_copy(update={"tags": tags}))
 
 
 def _check_index_annotations(ctx: RequestContext, request: BuildRequest) -> None:

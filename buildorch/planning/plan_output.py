@@ -3,14 +3,17 @@ steps that `build --dry-run` prints too."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from buildorch.backends.flags import spec_text
 from buildorch.backends.request import BuildRequest
-from buildorch.jsontypes import JsonObject
+from buildorch.jsontypes import Json, JsonObject
 from buildorch.planning.graph import NearMiss
 from buildorch.planning.plan import Plan, PlannedImage, PublishStep
 from buildorch.proc import render_argv
 from buildorch.text import plural
 
+UNKNOWN_INPUTS = "unknown (a remote context, or built on an image with one)"
 UNCHANGED = "a dependency of the selection (its inputs did not change)"
 PLACEHOLDERS: JsonObject = {
     "{digest:NAME}": "the digest image NAME produces in this run",
@@ -34,16 +37,27 @@ def _node_json(image: PlannedImage) -> JsonObject:
         "outputs": _outputs_json(shown),
         "publish": list(image.publish),
         "near_misses": [_near_miss_json(m) for m in image.near_misses],
+        "input_digest": image.input_digest,
     }
 
 
-def plan_json(plan: Plan) -> JsonObject:
+def _why(why: Mapping[str, list[str]] | None, name: str) -> JsonObject:
+    if not why or name not in why:
+        return {}
+    lines: list[Json] = list(why[name])
+    return {"why": lines}
+
+
+def plan_json(plan: Plan, why: Mapping[str, list[str]] | None = None) -> JsonObject:
+    """`why`: each image's explanation (`plan --explain`), added to its node."""
+    nodes: list[Json] = [{**_node_json(i), **_selected_because(plan, i.name),
+                          **_why(why, i.name)} for i in plan.images]
     return {
         "pipeline": plan.pipeline,
         "file": plan.file,
         "backend": plan.backend,
         "selection": list(plan.selection),
-        "nodes": [{**_node_json(i), **_selected_because(plan, i.name)} for i in plan.images],
+        "nodes": nodes,
         "edges": [
             {"from": e.source, "to": e.target, "kind": e.kind,
              "declared_at": f"{e.file}:{e.line}" if e.line else e.file}
@@ -90,6 +104,7 @@ def plan_text(plan: Plan) -> str:
             lines.append(f"     ! {_all_missed(image)}")
         lines.append(f"     {render_argv(image.shown_argv)}")
         lines.append(f"     outputs: {outputs_text(image.request.redacted())}")
+        lines.append(f"     input digest: {image.input_digest or UNKNOWN_INPUTS}")
     lines += ["", "publish, once every build has succeeded:" if plan.publish
               else "publish: nothing (publish tags with --push or push: true)"]
     lines += [f"  {line}" for line in publish_lines(plan.publish)]

@@ -14,9 +14,11 @@ from buildorch.backends.flags import is_local_context
 from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef, Ulimit
 from buildorch.cache.plan import CacheContext, ImageCache, plan_cache
 from buildorch.oci.reference import context_key, repository_of
+from buildorch.pipeline import digest_tags
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
 from buildorch.pipeline.secret_sources import pipeline_path
 from buildorch.planning.graph import BuildGraph, Dag
+from buildorch.planning.input_digests import ImageSources
 from buildorch.workdir import RUN_DIR
 
 LOCAL_NAMESPACE = "buildorch.local"  # local names of untagged images others build on
@@ -31,6 +33,8 @@ class PlanOptions:
     # (image, secret id) of optional secrets whose source is absent: not passed at all
     omit_secrets: frozenset[tuple[str, str]] = frozenset()
     cache: CacheContext | None = None  # None: no cache import or export
+    # what each image's input digest covers, read from disk (None: no input digests)
+    sources: Mapping[str, ImageSources] | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class RequestContext:
     sub: Dag  # the selection and what it depends on
     backend: Backend
     options: PlanOptions
+    input_digests: dict[str, str] = field(default_factory=dict)  # filled in build order
 
     def published(self, name: str) -> bool:
         return self.options.push or self.pipeline.images[name].spec.push
@@ -65,7 +70,8 @@ class RequestContext:
         tags = self.pipeline.images[name].spec.tags
         digest = f"{{digest:{name}}}"
         if self.published(name) and tags:
-            return f"docker-image://{repository_of(tags[0])}@{digest}"
+            repository = repository_of(digest_tags.fill(tags[0], self.input_digests.get(name, "")))
+            return f"docker-image://{repository}@{digest}"
         return f"oci-layout://{RUN_DIR}/{name}.oci@{digest}"
 
 

@@ -18,9 +18,10 @@ from buildorch.backends.base import Backend
 from buildorch.errors import EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from buildorch.jsontypes import JsonObject
 from buildorch.pipeline.loaded import LoadedPipeline
-from buildorch.planning.plan import Plan
+from buildorch.planning.plan import Plan, PlannedImage
 from buildorch.planning.plan_output import plan_json
 from buildorch.run.cache_transfers import CacheTransfers
+from buildorch.run.earlier_builds import BuildIndex, EarlierBuild, record_builds
 from buildorch.run.one_build import BuildOptions, BuildRunner
 from buildorch.run.publish import Publication, publish, remove_run_tags
 from buildorch.run.record import State, new_run_id, write_record
@@ -28,6 +29,7 @@ from buildorch.run.reporting import Reporter
 from buildorch.run.scheduler import schedule
 from buildorch.run.state import RunState, scrub_values
 from buildorch.run.summary import summary
+from buildorch.run.unchanged import find_unchanged, output_files, retag
 from buildorch.text import plural
 from buildorch.workdir import run_folder
 
@@ -36,6 +38,7 @@ from buildorch.workdir import run_folder
 class RunOptions:
     jobs: int = 4
     keep_going: bool = False
+    skip_unchanged: bool = False
     builder: str | None = None
     build: BuildOptions = field(default_factory=BuildOptions)
 
@@ -64,6 +67,8 @@ class Executor:
         started = time.time()
         self.reporter.message(f"run {state.run_id}: {plural(len(state.images), 'image')}, backend "
                               f"{self.backend.name}, up to {self.options.jobs} at once")
+        if self.options.skip_unchanged:
+            self._reuse_unchanged()
         outcome = schedule(
             self._graph(), {i.name: i.remaining for i in state.plan.images}, self.options.jobs,
             self.builds.build, self._skipped, self.builds.stop_all,
@@ -72,7 +77,7 @@ class Executor:
         for name, image_state in outcome.states.items():
             state.runs[name].state = image_state
             state.runs[name].reason = state.runs[name].reason or outcome.reasons.get(name)
-        succeeded = all(s is State.SUCCEEDED for s in outcome.states.values())
+        succeeded = all(run.done for run in state.runs.values())
         publication = Publication()
         try:
             if succeeded and not outcome.interrupted:
@@ -86,16 +91,55 @@ class Executor:
         result = "interrupted" if outcome.interrupted else (
             "succeeded" if succeeded and not publication.error else "failed")
         write_record(state.folder, self._record(started, result, publication))
+        self._remember_builds()
         self.reporter.message(summary(state, result, publication))
         if outcome.interrupted:
             return EXIT_INTERRUPTED
         return EXIT_OK if result == "succeeded" else EXIT_BUILD_FAILED
 
     def _graph(self) -> nx.DiGraph:
+        """What to build: every image an earlier build does not serve."""
+        reused = self.state.reused
         graph = nx.DiGraph()
-        graph.add_nodes_from(self.state.images)
-        graph.add_edges_from((d, i.name) for i in self.state.plan.images for d in i.depends_on)
+        graph.add_nodes_from(n for n in self.state.images if n not in reused)
+        graph.add_edges_from((d, i.name) for i in self.state.plan.images for d in i.depends_on
+                             if d not in reused and i.name not in reused)
         return graph
+
+    def _reuse_unchanged(self) -> None:
+        state = self.state
+        reuse = find_unchanged(state, self.backend, BuildIndex.load(state.root))
+        building = [n for n in state.images if n not in reuse.unchanged]
+        for name, why in retag(state, self.backend, reuse, building).items():
+            del reuse.unchanged[name]
+            reuse.rebuilt[name] = f"built again: {why}"
+        for name, earlier in reuse.unchanged.items():
+            run = state.runs[name]
+            run.state, run.unchanged_from, run.digest = State.UNCHANGED, earlier.run, earlier.digest
+            if earlier.digest is not None:
+                state.digests[name] = earlier.digest
+            state.reused.add(name)
+            self.reporter.finished(name, "unchanged", f"(as built in run {earlier.run})")
+        for name, why in reuse.rebuilt.items():
+            state.runs[name].note = why
+            self.reporter.message(f"==> {name}: {why}")
+
+    def _remember_builds(self) -> None:
+        """This run's successful builds, for a later --skip-unchanged and `why`."""
+        state = self.state
+        built = [i for i in state.plan.images if i.inputs is not None
+                 and state.runs[i.name].state is State.SUCCEEDED]
+        if not built:
+            return
+        try:
+            record_builds(state.root, state.plan.pipeline, (
+                EarlierBuild(i.name, state.run_id, i.inputs.digest, state.runs[i.name].digest,
+                             _pushed_repository(i), output_files(i, state.run_id),
+                             state.runs[i.name].ended or time.time())
+                for i in built if i.inputs is not None), (i.inputs for i in built if i.inputs))
+        except OSError as exc:  # the builds stand; only the next skip is lost
+            self.reporter.message(f"buildorch: warning: could not remember this run's "
+                                  f"builds: {exc}")
 
     def _skipped(self, name: str, reason: str) -> None:
         self.reporter.finished(name, "skipped", f"({reason})")
@@ -107,9 +151,16 @@ class Executor:
             "backend": self.backend.name, "builder": options.builder,
             "started": started, "ended": time.time(), "outcome": result,
             "options": {"jobs": options.jobs, "keep_going": options.keep_going,
-                        "retries": options.build.retries},
+                        "retries": options.build.retries,
+                        "skip_unchanged": options.skip_unchanged},
             "selection": list(state.plan.selection),
             "images": {name: run.to_json() for name, run in state.runs.items()},
             "published": list(publication.published), "publish_error": publication.error,
             "plan": plan_json(state.plan),
         }
+
+
+def _pushed_repository(image: PlannedImage) -> str | None:
+    """Where a build pushed its image by digest (the request's tags are repositories)."""
+    request = image.request
+    return request.tags[0] if request.push_by_digest and request.tags else None

@@ -59,6 +59,8 @@ def _publish_tag(state: RunState, step: PublishStep) -> None:
 def remove_run_tags(state: RunState, backend: Backend) -> None:
     """The run-scoped local names served only this run's dependents (best effort)."""
     for name in state.digests:
+        if name in state.reused and name not in state.run_tagged:
+            continue
         for tag in state.run_tags(name):
             argv = backend.untag_argv(tag, state.image(name).request.builder)
             if argv is not None:

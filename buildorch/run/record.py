@@ -36,6 +36,7 @@ class State(str, Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED = "skipped"  # not started: a dependency failed, or the run stopped first
+    UNCHANGED = "unchanged"  # not built: an earlier build of the same inputs serves
     CANCELLED = "cancelled"  # started, then stopped because another build failed
     INTERRUPTED = "interrupted"  # started, then stopped by Ctrl-C
 
@@ -109,6 +110,13 @@ class ImageRun:
     cached_steps: int = 0
     total_steps: int = 0
     cache: CacheRun = field(default_factory=CacheRun)
+    input_digest: str | None = None
+    unchanged_from: str | None = None  # the run whose build serves this one
+    note: str | None = None  # why an earlier build of the same inputs was not reused
+
+    @property
+    def done(self) -> bool:
+        return self.state in (State.SUCCEEDED, State.UNCHANGED)
 
     @property
     def duration(self) -> float | None:
@@ -124,6 +132,8 @@ class ImageRun:
             "failure": None if self.failure is None else _fields(self.failure),
             "cached_steps": self.cached_steps, "total_steps": self.total_steps,
             "cache": self.cache.to_json(), "duration": self.duration,
+            "input_digest": self.input_digest, "unchanged_from": self.unchanged_from,
+            "note": self.note,
         }
 
 

@@ -51,11 +51,14 @@ class RunState:
     secrets: tuple[str, ...]  # values scrubbed from argv, logs, records and messages
     credentials: tuple[str, ...] = ()  # forwarded credential values: scrubbed from logs
     runs: dict[str, ImageRun] = field(default_factory=dict)
-    digests: dict[str, str] = field(default_factory=dict)  # built in this run
+    digests: dict[str, str] = field(default_factory=dict)  # built (or reused) in this run
+    run_tagged: set[str] = field(default_factory=set)  # reused images given a run-scoped name
+    reused: set[str] = field(default_factory=set)  # images an earlier build serves
 
     def __post_init__(self) -> None:
         self.images = {i.name: i for i in self.plan.images}
-        self.runs = self.runs or {i.name: ImageRun(i.name) for i in self.plan.images}
+        self.runs = self.runs or {i.name: ImageRun(i.name, input_digest=i.input_digest)
+                                  for i in self.plan.images}
         self.log_scrub = _longest_first((*self.secrets, *self.credentials))
 
     def image(self, name: str) -> PlannedImage:

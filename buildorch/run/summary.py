@@ -13,8 +13,12 @@ def summary(state: RunState, result: str, publication: Publication) -> str:
     for image in state.plan.images:
         run = state.runs[image.name]
         duration = f"{run.duration:.1f}s" if run.duration is not None else "-"
-        rows.append((image.name, run.state.value, duration, run.digest or "-"))
-    lines = ["", table(rows), *_failure_lines(state)]
+        shown = run.state.value
+        if run.unchanged_from:
+            shown += f" (run {run.unchanged_from})"
+        rows.append((image.name, shown, duration, run.digest or "-"))
+    notes = [f"{name}: {run.note}" for name, run in state.runs.items() if run.note]
+    lines = ["", table(rows), *notes, *_failure_lines(state)]
     if publication.error:
         lines.append(publication.error)
     wanted = any(i.publish for i in state.plan.images)

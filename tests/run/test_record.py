@@ -63,7 +63,8 @@ def test_history_reorders_the_plan(make_project: MakeProject) -> None:
 def test_an_image_entry_keeps_the_record_format() -> None:
     run = ImageRun("a", State.FAILED, argv=["docker", "buildx"], started=1.0, ended=3.5,
                    attempts=2, log="a.log", reason="exit 3",
-                   failure=Failure("exit 3", "a/Dockerfile", 3, "build", "RUN x", ("l1", "l2")))
+                   failure=Failure("exit 3", "a/Dockerfile", 3, "build", "RUN x", ("l1", "l2")),
+                   input_digest="sha256:in", note="built again: gone")
     run.cache.warnings.append("cache import from S3 failed: down")
     run.cache.downloads += [CacheDownload("feature-x", 0.25),
                             CacheDownload("main", 0.5, DownloadStats(3, 1, 10))]
@@ -84,8 +85,12 @@ def test_an_image_entry_keeps_the_record_format() -> None:
             "upload": {"scope": "feature-x", "seconds": 0.75, "blobs_referenced": 3,
                        "blobs_uploaded": 0, "bytes_uploaded": 0, "already_covered": True},
         },
-        "duration": 2.5,
+        "duration": 2.5, "input_digest": "sha256:in", "unchanged_from": None,
+        "note": "built again: gone",
     }
+    reused = ImageRun("u", State.UNCHANGED, digest="sha256:d", unchanged_from="run1")
+    assert reused.done and reused.to_json()["unchanged_from"] == "run1"
+    assert reused.to_json()["state"] == "unchanged"
     done = ImageRun("b", State.SUCCEEDED)
     done.cache.log_problems = [CacheProblem("export", "exporting cache to r", "denied")]
     assert done.to_json()["cache"] == {"log_problems": [
