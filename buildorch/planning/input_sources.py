@@ -14,9 +14,15 @@ from pathlib import Path
 from buildorch.backends.flags import is_local_context
 from buildorch.errors import ConfigError
 from buildorch.inputs.context_files import ContextEntry, EntryKind, visible_files
-from buildorch.inputs.dockerignore import IgnoreMatcher, ignore_file_for, read_ignore
+from buildorch.inputs.dockerignore import (
+    IGNORE_FILE,
+    IgnoreMatcher,
+    ignore_file_for,
+    read_ignore,
+)
 from buildorch.inputs.hashing import hash_files, tree_digest
 from buildorch.inputs.stat_cache import StatCache
+from buildorch.localpaths import is_file
 from buildorch.oci.reference import context_key
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
 from buildorch.pipeline.secret_sources import pipeline_path
@@ -39,11 +45,13 @@ class SourceReader:
     def image(self, image: ResolvedImage) -> ImageSources:
         if image.context_dir is None:  # remote: only the builder fetches it
             return ImageSources(None, None, {})
-        named = {context_key(key): self.tree(pipeline_path(self.pipeline.folder, value), None)
+        # A named context, and a context built with an inline Dockerfile (written to the run
+        # folder), only ever use their folder's own `.dockerignore` (dockerui namedcontext.go).
+        named = {context_key(key): self.tree(pipeline_path(self.pipeline.folder, value))
                  for key, value in image.spec.contexts.items()
                  if isinstance(value, str) and is_local_context(value)}
-        return ImageSources(self._dockerfile(image), self.tree(image.context_dir,
-                                                               image.dockerfile), named)
+        return ImageSources(self._dockerfile(image),
+                            self.tree(image.context_dir, image.dockerfile), named)
 
     def _dockerfile(self, image: ResolvedImage) -> str | None:
         if image.dockerfile is None:  # written inline: the request carries its text
@@ -55,8 +63,15 @@ class SourceReader:
                               file=image.dockerfile_display) from None
         return "sha256:" + hashlib.sha256(data).hexdigest()
 
-    def tree(self, folder: Path, dockerfile: Path | None) -> Tree:
-        ignore = ignore_file_for(folder, dockerfile) if folder.is_dir() else None
+    def tree(self, folder: Path, dockerfile: Path | None = None) -> Tree:
+        """`dockerfile`: the one a build of this context uses, whose own ignore file wins;
+        None: only the folder's `.dockerignore` applies."""
+        if not folder.is_dir():
+            ignore = None
+        elif dockerfile is not None:
+            ignore = ignore_file_for(folder, dockerfile)
+        else:
+            ignore = folder / IGNORE_FILE if is_file(folder / IGNORE_FILE) else None
         key = (folder, ignore)
         if key not in self._trees:
             self._trees[key] = self._read_tree(folder, ignore)
