@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import marshal
 import os
 import sys
 import tempfile
 from collections.abc import Mapping
 from functools import lru_cache
+from itertools import starmap
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -94,10 +94,12 @@ class AnalysisCache:
 
 def entry_key(text: str, build_args: Mapping[str, str], platforms: BuildPlatforms) -> bytes:
     """sha256 of the Dockerfile's text and of what else its analysis depends on."""
-    native = oci_platforms.native().format()  # what parse_dockerfile uses for None
-    params = [platforms.target, platforms.build, platforms.stage, native,
-              sorted(build_args.items())]
-    digest = hashlib.sha256(json.dumps(params).encode())
+    native = None
+    if platforms.target is None or platforms.build is None:
+        native = oci_platforms.native().format()  # what parse_dockerfile uses for None
+    params = (platforms.target or native, platforms.build or native, platforms.stage,
+              sorted(build_args.items()))
+    digest = hashlib.sha256(repr(params).encode())  # str and None: repr is unambiguous
     digest.update(b"\0")
     digest.update(text.encode("utf-8", "surrogatepass"))
     return digest.digest()
@@ -116,8 +118,8 @@ def unflatten(flat: Flat, path: str) -> DockerfileInfo | None:
         return DockerfileInfo(
             path=path, syntax=syntax, escape=escape,
             global_args=MappingProxyType(dict(global_args)),
-            stages=tuple(Stage(*s) for s in stages),
-            references=tuple(Reference(*r) for r in references),
+            stages=tuple(starmap(Stage, stages)),
+            references=tuple(starmap(Reference, references)),
         )
     except (TypeError, ValueError):
         return None
