@@ -9,10 +9,7 @@ time (git's "racy clean" problem, racy-git.txt), until it is hashed while older.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildorch import workdir
+from buildorch.statefile import write_atomically
 
 FORMAT = 1
 RACY_NS = 2_000_000_000
@@ -97,7 +95,7 @@ class StatCache:
             if self.path is None or (not self._changed and len(keep) == len(self._known)):
                 return True
             try:
-                _replace(self.path, json.dumps(_document(keep), separators=(",", ":")))
+                write_atomically(self.path, json.dumps(_document(keep), separators=(",", ":")))
             except OSError:
                 return False
             self._known = keep
@@ -136,19 +134,3 @@ def _document(known: dict[str, _Known]) -> dict[str, object]:
     return {"format": FORMAT, "files": {
         key: [k.stamp.size, k.stamp.mtime_ns, k.stamp.inode, k.digest, k.racy]
         for key, k in sorted(known.items())}}
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then rename it over `path`: a
-    reader sees the old cache or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp",
-                                         dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        Path(temporary).replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(temporary).unlink()
-        raise

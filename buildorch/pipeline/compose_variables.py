@@ -22,6 +22,7 @@ import re
 from typing import NamedTuple
 
 from buildorch.errors import shorten
+from buildorch.pipeline.interpolation import closing_brace
 
 _NAME = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
 _OPERATORS = (":-", "-", ":?", "?", ":+", "+")  # longest first where they share a tail
@@ -69,19 +70,10 @@ def _translate(value: str, whole: str, names: list[str], inexact: list[str]) -> 
 
 
 def _closing_brace(value: str, i: int, whole: str) -> int:
-    """The `}` that closes the `${` before `i`; nested `${...}` count (template.go
-    getFirstBraceClosingIndex)."""
-    depth = 1
-    while i < len(value):
-        if value.startswith("${", i):
-            depth, i = depth + 1, i + 2
-            continue
-        if value[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    raise TemplateError(f"unclosed '${{' in {shorten(whole)!r}")
+    end = closing_brace(value, i)
+    if end is None:
+        raise TemplateError(f"unclosed '${{' in {shorten(whole)!r}")
+    return end
 
 
 def _braced(expr: str, whole: str, names: list[str], inexact: list[str]) -> str:

@@ -55,8 +55,9 @@ def interpolate(value: str, lookup: Lookup, env: Mapping[str, str], depth: int =
     return "".join(out)
 
 
-def _closing_brace(value: str, i: int) -> int:
-    """Index of the `}` that closes the `${` before `i`; defaults may nest `${...}`."""
+def closing_brace(value: str, i: int) -> int | None:
+    """Index of the `}` that closes the `${` before `i` (defaults may nest `${...}`, as in
+    compose-go's template.go getFirstBraceClosingIndex); None when it is never closed."""
     depth = 1
     while i < len(value):
         if value.startswith("${", i):
@@ -67,7 +68,14 @@ def _closing_brace(value: str, i: int) -> int:
             if depth == 0:
                 return i
         i += 1
-    raise InterpolationError(f"unclosed '${{' in '{shorten(value)}'")
+    return None
+
+
+def _closing_brace(value: str, i: int) -> int:
+    end = closing_brace(value, i)
+    if end is None:
+        raise InterpolationError(f"unclosed '${{' in '{shorten(value)}'")
+    return end
 
 
 def _resolve(expr: str, lookup: Lookup, env: Mapping[str, str], depth: int) -> str:

@@ -10,13 +10,13 @@ meanwhile.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from buildorch.jsontypes import Json
 from buildorch.planning.input_digests import InputManifest
+from buildorch.statefile import write_atomically
 from buildorch.workdir import STATE
 
 INDEX = f"{STATE}/builds.json"
@@ -66,7 +66,7 @@ class BuildIndex:
         newest = sorted(self.by_input.values(), key=lambda b: b.ended, reverse=True)[:KEEP]
         data = {"version": 1, "builds": {b.input_digest: asdict(b) for b in newest},
                 "latest": self.latest}
-        _write(root / INDEX, json.dumps(data, separators=(",", ":")))
+        write_atomically(root / INDEX, json.dumps(data, separators=(",", ":")))
 
 
 def _build(value: Mapping[str, Json]) -> EarlierBuild:
@@ -86,7 +86,7 @@ def record_builds(root: Path, pipeline: str, builds: Iterable[EarlierBuild],
     for manifest in manifests:
         path = manifest_path(root, manifest.digest)
         if not path.exists():
-            _write(path, json.dumps(manifest.to_json(), separators=(",", ":")))
+            write_atomically(path, json.dumps(manifest.to_json(), separators=(",", ":")))
     index = BuildIndex.load(root)
     index.add(pipeline, builds)
     index.save(root)
@@ -102,10 +102,3 @@ def read_manifest(root: Path, input_digest: str) -> InputManifest | None:
     except (OSError, ValueError):
         return None
     return InputManifest.from_json(data) if isinstance(data, dict) else None
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    partial.write_text(text)
-    partial.replace(path)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from buildorch.jsontypes import Json, JsonObject
 from buildorch.run.failures import CacheProblem, Failure
+from buildorch.statefile import write_atomically
 from buildorch.workdir import runs_folder
 
 if TYPE_CHECKING:
@@ -143,11 +144,8 @@ def new_run_id() -> str:
 
 def write_record(folder: Path, record: JsonObject) -> Path:
     """Write atomically, so that a reader never sees half a record."""
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / "record.json"
-    partial = folder / "record.json.tmp"
-    partial.write_text(json.dumps(record, indent=2) + "\n")
-    partial.replace(target)
+    write_atomically(target, json.dumps(record, indent=2) + "\n")
     return target
 
 

@@ -101,7 +101,7 @@ def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     second.store("/g", STAMP, OTHER)
 
     def broken_replace(self: Path, target: Path) -> Path:
-        assert self.parent == path.parent and self.name.startswith("c.json.")
+        assert self.parent == path.parent and self.name.startswith(".c.json.")
         assert json.loads(self.read_text())["files"]["/g"][3] == OTHER  # complete
         raise OSError("disk went away")
 
@@ -121,7 +121,7 @@ def test_save_writes_only_when_something_changed(tmp_path: Path,
     cache.store("/f", STAMP, DIGEST)
     cache.save()
     writes: list[str] = []
-    monkeypatch.setattr(stat_cache, "_replace", lambda p, text: writes.append(text))
+    monkeypatch.setattr(stat_cache, "write_atomically", lambda p, text: writes.append(text))
     again = cache_at(path)
     assert again.lookup("/f", STAMP) == DIGEST
     again.store("/f", STAMP, DIGEST)
