@@ -14,6 +14,7 @@ from buildorch.text import plural
 def command(args: argparse.Namespace) -> int:
     from buildorch.backends.catalog import offline_backend
     from buildorch.errors import Problems
+    from buildorch.planning.input_sources import check_ignore_files
     from buildorch.planning.plan import make_plan
     from buildorch.planning.requests import PlanOptions
 
@@ -22,6 +23,8 @@ def command(args: argparse.Namespace) -> int:
     problems = Problems()
     with problems.collecting():
         make_plan(pipeline, graph, list(pipeline.images), PlanOptions(backend=backend))
+    for error in check_ignore_files(pipeline):  # read by `plan` and `build` for digests
+        problems.add(error)
     for hint in pipeline_hints(pipeline, graph, pipeline.images):
         if args.strict:
             problems.add(hint)

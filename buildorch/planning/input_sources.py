@@ -66,12 +66,7 @@ class SourceReader:
     def tree(self, folder: Path, dockerfile: Path | None = None) -> Tree:
         """`dockerfile`: the one a build of this context uses, whose own ignore file wins;
         None: only the folder's `.dockerignore` applies."""
-        if not folder.is_dir():
-            ignore = None
-        elif dockerfile is not None:
-            ignore = ignore_file_for(folder, dockerfile)
-        else:
-            ignore = folder / IGNORE_FILE if is_file(folder / IGNORE_FILE) else None
+        ignore = ignore_file_of(folder, dockerfile)
         key = (folder, ignore)
         if key not in self._trees:
             self._trees[key] = self._read_tree(folder, ignore)
@@ -85,6 +80,38 @@ class SourceReader:
         digests = hash_files(folder, entries, self.cache)
         return Tree(tree_digest(entries, digests), tuple(
             (entry.path, _held(entry, digests)) for entry in entries))
+
+
+def ignore_file_of(folder: Path, dockerfile: Path | None) -> Path | None:
+    if not folder.is_dir():
+        return None
+    if dockerfile is not None:
+        return ignore_file_for(folder, dockerfile)
+    return folder / IGNORE_FILE if is_file(folder / IGNORE_FILE) else None
+
+
+def ignore_files(image: ResolvedImage, folder: Path) -> list[Path]:
+    """The ignore files the build of `image` reads: its context's and its local named
+    contexts' (`folder`: the pipeline's)."""
+    found = []
+    if image.context_dir is not None:
+        found.append(ignore_file_of(image.context_dir, image.dockerfile))
+    found += [ignore_file_of(pipeline_path(folder, value), None)
+              for value in image.spec.contexts.values()
+              if isinstance(value, str) and is_local_context(value)]
+    return [f for f in found if f is not None]
+
+
+def check_ignore_files(pipeline: LoadedPipeline) -> list[ConfigError]:
+    """Each ignore file of the pipeline's builds that cannot be read or used, once."""
+    errors = []
+    for path in sorted({f for i in pipeline.images.values()
+                        for f in ignore_files(i, pipeline.folder)}):
+        try:
+            read_ignore(path, _shown(path))
+        except ConfigError as exc:
+            errors.append(exc)
+    return errors
 
 
 def _held(entry: ContextEntry, digests: dict[str, str]) -> str:

@@ -128,7 +128,7 @@ def test_why_as_a_subprocess_and_an_unknown_image(project: Path) -> None:
 def test_a_dockerignore_that_cannot_be_used_is_one_error(
         project: Path, capsys: pytest.CaptureFixture[str], content: bytes) -> None:
     (project.parent / "api/.dockerignore").write_bytes(content)
-    for command in (["plan"], ["build", "--dry-run"]):
+    for command in (["validate"], ["plan"], ["build", "--dry-run"]):
         assert main([*command, "-f", str(project)]) == 2
         err = capsys.readouterr().err.splitlines()
         assert len(err) == 1 and "api/.dockerignore" in err[0], err
