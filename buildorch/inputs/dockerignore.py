@@ -112,6 +112,16 @@ def ignore_file_for(context_dir: Path, dockerfile: Path | None) -> Path | None:
     return in_context if is_file(in_context) else None
 
 
+def ignore_file_in_effect(folder: Path, dockerfile: Path | None) -> Path | None:
+    """The ignore file BuildKit applies to `folder` sent for a build of `dockerfile`; with
+    no Dockerfile file (a named context, a context built with an inline Dockerfile) only
+    the folder's `.dockerignore` (dockerui namedcontext.go reads DefaultDockerignoreName)."""
+    if dockerfile is not None:
+        return ignore_file_for(folder, dockerfile)
+    in_folder = folder / IGNORE_FILE
+    return in_folder if is_file(in_folder) else None
+
+
 @dataclass(frozen=True)
 class IgnoreMatcher:
     """The compiled patterns of one ignore file, and the walker's rules for them."""

@@ -14,15 +14,9 @@ from pathlib import Path
 from buildorch.backends.flags import is_local_context
 from buildorch.errors import ConfigError
 from buildorch.inputs.context_files import ContextEntry, EntryKind, visible_files
-from buildorch.inputs.dockerignore import (
-    IGNORE_FILE,
-    IgnoreMatcher,
-    ignore_file_for,
-    read_ignore,
-)
+from buildorch.inputs.dockerignore import IgnoreMatcher, ignore_file_in_effect, read_ignore
 from buildorch.inputs.hashing import hash_files, tree_digest
 from buildorch.inputs.stat_cache import StatCache
-from buildorch.localpaths import is_file
 from buildorch.oci.reference import context_key
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
 from buildorch.pipeline.secret_sources import pipeline_path
@@ -66,7 +60,7 @@ class SourceReader:
     def tree(self, folder: Path, dockerfile: Path | None = None) -> Tree:
         """`dockerfile`: the one a build of this context uses, whose own ignore file wins;
         None: only the folder's `.dockerignore` applies."""
-        ignore = ignore_file_of(folder, dockerfile)
+        ignore = ignore_file_in_effect(folder, dockerfile)
         key = (folder, ignore)
         if key not in self._trees:
             self._trees[key] = self._read_tree(folder, ignore)
@@ -82,21 +76,13 @@ class SourceReader:
             (entry.path, _held(entry, digests)) for entry in entries))
 
 
-def ignore_file_of(folder: Path, dockerfile: Path | None) -> Path | None:
-    if not folder.is_dir():
-        return None
-    if dockerfile is not None:
-        return ignore_file_for(folder, dockerfile)
-    return folder / IGNORE_FILE if is_file(folder / IGNORE_FILE) else None
-
-
 def ignore_files(image: ResolvedImage, folder: Path) -> list[Path]:
     """The ignore files the build of `image` reads: its context's and its local named
     contexts' (`folder`: the pipeline's)."""
     found = []
     if image.context_dir is not None:
-        found.append(ignore_file_of(image.context_dir, image.dockerfile))
-    found += [ignore_file_of(pipeline_path(folder, value), None)
+        found.append(ignore_file_in_effect(image.context_dir, image.dockerfile))
+    found += [ignore_file_in_effect(pipeline_path(folder, value), None)
               for value in image.spec.contexts.values()
               if isinstance(value, str) and is_local_context(value)]
     return [f for f in found if f is not None]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from buildorch.backends.flags import is_local_context
 from buildorch.cache.profiles import profile_search_path
-from buildorch.inputs.dockerignore import IgnoreMatcher, ignore_file_for, read_ignore
+from buildorch.inputs.dockerignore import IgnoreMatcher, ignore_file_in_effect, read_ignore
 from buildorch.localpaths import is_file
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
 from buildorch.pipeline.secret_sources import pipeline_path
@@ -69,9 +69,7 @@ class WatchedReader:
         candidates = [folder / DOCKERIGNORE]
         if dockerfile is not None:
             candidates.insert(0, dockerfile.with_name(dockerfile.name + DOCKERIGNORE))
-            in_effect = ignore_file_for(folder, dockerfile)
-        else:
-            in_effect = candidates[0] if is_file(candidates[0]) else None
+        in_effect = ignore_file_in_effect(folder, dockerfile)
         if in_effect in candidates:  # those after it do not decide
             candidates = candidates[:candidates.index(in_effect) + 1]
         names = [self._file_path(c) for c in candidates]
