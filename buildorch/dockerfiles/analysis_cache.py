@@ -22,9 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import marshal
-import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from functools import lru_cache
 from itertools import starmap
@@ -37,6 +35,7 @@ import dockerfile
 from buildorch.dockerfiles.parser import BuildPlatforms, parse_dockerfile
 from buildorch.dockerfiles.stages import DockerfileInfo, Reference, Stage
 from buildorch.oci import platforms as oci_platforms
+from buildorch.statefile import write_atomically
 
 _MAGIC = b"buildorch dockerfile analyses 1\n"
 _DIGEST = 32  # bytes of a sha256
@@ -88,8 +87,8 @@ class AnalysisCache:
         if self.file is None or not self.added:
             return
         data = write_entries(kept_entries(self.entries, self.used), code_version())
-        with contextlib.suppress(OSError):
-            _write_atomically(self.file, data)
+        with contextlib.suppress(OSError):  # a reader sees the old file or the new one
+            write_atomically(self.file, data)
 
 
 def entry_key(text: str, build_args: Mapping[str, str], platforms: BuildPlatforms) -> bytes:
@@ -174,19 +173,3 @@ def code_version() -> bytes:
         stat = library.stat()
         digest.update(f"{library}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
     return digest.digest()
-
-
-def _write_atomically(file: Path, data: bytes) -> None:
-    # A reader sees the old file or the new one, never a part (rename is atomic); a crash
-    # can leave a stray temporary file at worst, and a torn file fails the checksum.
-    file.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp",
-                                         dir=file.parent)  # mode 0600
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        Path(temporary).replace(file)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(temporary).unlink()
-        raise
