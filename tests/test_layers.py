@@ -18,7 +18,7 @@ from tests.conftest import REPO
 PACKAGE = REPO / "buildorch"
 RANK = {
     "errors": 0, "jsontypes": 0, "text": 0, "textfile": 0.2, "localpaths": 0, "workdir": 0,
-    "statefile": 0,
+    "statefile": 0, "digestcache": 0.1,
     "__init__": 0, "__main__": 8,
     "proc": 0.5, "oci": 1, "dockerfiles": 1.5, "inputs": 1.5, "backends": 2, "cache": 2.5,
     "pipeline": 3, "preflight": 4, "planning": 5, "run": 6, "cli": 7,
