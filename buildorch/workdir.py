@@ -15,6 +15,7 @@ SYNC_IN = f"{STATE}/s3-cache"  # downloaded S3 cache entries, kept between runs
 SYNC_BLOB_STORE = f"{STATE}/s3-blobs"  # their blobs, shared by every entry
 STAT_CACHE = f"{STATE}/stat-cache.json"  # content digests of context files, by stat
 DOCKERFILE_ANALYSES = f"{STATE}/dockerfile-analyses"  # analysis cache (dockerfiles)
+YAML_DOCUMENTS = f"{STATE}/yaml-documents"  # parsed pipelines (pipeline/yaml_source)
 
 
 def runs_folder(root: Path | None = None) -> Path:

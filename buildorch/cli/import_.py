@@ -64,7 +64,7 @@ def _problems(text: str, folder: Path) -> list[str]:
              f"({exc.strerror or exc}); run `buildorch validate -f FILE` once it is saved")
         return []
     try:
-        load_pipeline(written, LoadOptions(analysis_cache=None))
+        load_pipeline(written, LoadOptions(state_root=None))
     except ConfigError as exc:
         errors = exc.errors if isinstance(exc, ConfigErrors) else [exc]
         return [f"{e.field}: {e.message}" if e.field else e.message for e in errors]

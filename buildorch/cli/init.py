@@ -99,7 +99,7 @@ def _checked(text: str, target: Path, keep: bool) -> tuple[LoadedPipeline, Build
 
     staged = _staged(text, target)
     try:
-        pipeline = load_pipeline(staged, LoadOptions(analysis_cache=None))
+        pipeline = load_pipeline(staged, LoadOptions(state_root=None))
         graph = build_graph(pipeline)
         make_plan(pipeline, graph, list(pipeline.images),
                   PlanOptions(backend=offline_backend("auto")))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buildorch.backends.flags import is_remote_context
+from buildorch.digestcache import DigestCache
 from buildorch.dockerfiles.analysis_cache import AnalysisCache
 from buildorch.dockerfiles.parser import BuildPlatforms, read_dockerfile
 from buildorch.dockerfiles.per_platform import PlatformAnalyses
@@ -45,7 +46,8 @@ from buildorch.pipeline.value_checks import (
 )
 from buildorch.pipeline.variables import interpolate, pipeline_resolver
 from buildorch.pipeline.yaml_source import Located, dotted, load_yaml
-from buildorch.workdir import DOCKERFILE_ANALYSES
+from buildorch.pipeline.yaml_source import code_version as yaml_code_version
+from buildorch.workdir import DOCKERFILE_ANALYSES, YAML_DOCUMENTS
 
 if TYPE_CHECKING:
     from buildorch.cache.profiles import CacheProfile
@@ -58,9 +60,10 @@ class LoadOptions:
     env: Mapping[str, str] | None = None
     cache_config: Path | None = None
     cache: str | None = None  # --cache PROFILE: every image's cache profile ("none": off)
-    # Where Dockerfile analyses are kept between runs (relative: to the working folder);
-    # None: not kept, for a load that must leave nothing behind.
-    analysis_cache: Path | None = Path(DOCKERFILE_ANALYSES)
+    # The folder whose .buildorch/ keeps the parsed pipeline and the Dockerfile analyses
+    # between runs (the working folder); None: nothing kept, for a load that must leave
+    # nothing behind.
+    state_root: Path | None = Path()
 
 
 def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipeline:
@@ -70,7 +73,9 @@ def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipel
     env = os.environ if options.env is None else options.env
     display = str(path)
     check_not_foreign(path, display)
-    source = load_yaml(path, display)
+    documents = DigestCache.open(_kept(options, YAML_DOCUMENTS), yaml_code_version(), 2)
+    source = load_yaml(path, display, documents)
+    documents.save()
     if not isinstance(source.data, dict):
         raise ConfigError("a pipeline file must be a YAML mapping", file=display,
                           line=source.line_of(()))
@@ -152,7 +157,7 @@ def _resolve_images(
     problems: Problems,
 ) -> dict[str, ResolvedImage]:
     profiles = ProfileLoader(p, options.cache, options.cache_config, resolver)
-    known = AnalysisCache.open(options.analysis_cache)
+    known = AnalysisCache.open(_kept(options, DOCKERFILE_ANALYSES))
     resolved: dict[str, ResolvedImage] = {}
     for name, spec in specs.items():
         try:
@@ -164,6 +169,10 @@ def _resolve_images(
             resolved[name] = image
     known.save()
     return resolved
+
+
+def _kept(options: LoadOptions, state_file: str) -> Path | None:
+    return None if options.state_root is None else options.state_root / state_file
 
 
 def _resolve(p: LoadedPipeline, name: str, spec: Image, options: LoadOptions,

@@ -8,12 +8,17 @@ crashes. Merge keys follow YAML: `<<: *base` then `target: x` overrides the merg
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
+from buildorch.digestcache import DigestCache, source_digest
 from buildorch.errors import ConfigError, shorten
 from buildorch.textfile import read_text
 
@@ -173,5 +178,29 @@ def parse_yaml(text: str, file: str) -> Located:
     return Located(file, data, builder.lines, builder.written)
 
 
-def load_yaml(path: Path, display: str) -> Located:
-    return parse_yaml(read_text(path, display), display)
+def load_yaml(path: Path, display: str, known: DigestCache | None = None) -> Located:
+    """The document at `path`; with `known`, its parse is kept by the sha256 of its text
+    (one of a large pipeline takes most of loading it, once the Dockerfile analyses are
+    kept too). Errors are not kept: a document with one is parsed again each time."""
+    text = read_text(path, display)
+    if known is None:
+        return parse_yaml(text, display)
+    key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+    kept = known.get(key)
+    if isinstance(kept, tuple) and len(kept) == 3:
+        data, lines, written = kept
+        if isinstance(lines, dict) and isinstance(written, dict):
+            return Located(display, data, lines, written)
+    located = parse_yaml(text, display)
+    known.put(key, (located.data, located.lines, located.written))  # not if a date is in it
+    return located
+
+
+@lru_cache(maxsize=1)
+def code_version() -> bytes:
+    """sha256 naming the code a kept parse comes from: this module, PyYAML and libyaml."""
+    libyaml = yaml.__with_libyaml__ and getattr(yaml, "_yaml", None)
+    libyaml_version = libyaml.get_version_string() if libyaml else "none"
+    return source_digest(
+        f"{sys.version}\0{marshal.version}\0{yaml.__version__}\0{libyaml_version}".encode(),
+        Path(__file__))

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
-import pytest
+import json
+import tempfile
+from pathlib import Path
 
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from buildorch.digestcache import DigestCache
 from buildorch.errors import ConfigError
-from buildorch.pipeline.yaml_source import dotted, parse_yaml
+from buildorch.pipeline.yaml_source import Located, code_version, dotted, load_yaml, parse_yaml
 
 DOC = """\
 version: 1
@@ -82,3 +90,41 @@ def test_plain_non_strings_keep_their_text() -> None:
 def test_an_alias_keeps_the_text_at_each_place() -> None:
     located = parse_yaml("x: &v 010\ny: *v\n", "f.yaml")
     assert located.written == {("x",): "010", ("y",): "010"}
+
+
+YAML_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    | st.text(max_size=8) | st.sampled_from(["3.10", "0755", "yes", "~", "", "a: b", "- x"]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(min_size=1, max_size=5), inner, max_size=3), max_leaves=12)
+
+
+@settings(deadline=None, max_examples=100)
+@given(st.dictionaries(st.text(min_size=1, max_size=5), YAML_VALUES, min_size=1, max_size=4),
+       st.sampled_from(["block", "flow", "anchors"]))
+def test_a_kept_parse_equals_a_fresh_one(doc: dict[str, object], style: str) -> None:
+    text = yaml.safe_dump(doc, default_flow_style=style == "flow", sort_keys=False)
+    if style == "anchors":
+        text = "x-base: &base {a: 1, b: [2, 3]}\nmerged: {<<: *base, b: 4}\n" + text
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "p.yaml"
+        path.write_text(text)
+        fresh = parse_yaml(text, "p.yaml")
+        first = DigestCache.open(Path(folder) / "c", code_version(), 2)
+        assert load_yaml(path, "p.yaml", first) == fresh
+        first.save()
+        again = DigestCache.open(Path(folder) / "c", code_version(), 2)
+        kept = load_yaml(path, "shown.yaml", again)
+        assert again.added == 0 and list(again.used)  # read from the file, not parsed
+        assert kept == Located("shown.yaml", fresh.data, fresh.lines, fresh.written)
+        assert json.dumps(kept.data) == json.dumps(fresh.data)  # the same order
+
+
+def test_a_document_with_an_error_is_not_kept(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("a: 1\na: 2\n")
+    known = DigestCache.open(tmp_path / "c", code_version(), 2)
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="duplicate key 'a'"):
+            load_yaml(path, "p.yaml", known)
+    assert known.entries == {}

@@ -1,6 +1,7 @@
-"""The loader keeps Dockerfile analyses in `.buildorch/` of the working folder: a second
-load analyses nothing unchanged, a changed Dockerfile is analysed again whatever its size
-and mtime, and a folder where nothing can be written still plans."""
+"""The loader keeps the parsed pipeline and the Dockerfile analyses in `.buildorch/` of the
+working folder: a second load parses and analyses nothing unchanged, a changed Dockerfile
+or pipeline is read again whatever its size and mtime, and a folder where nothing can be
+written still plans."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import pytest
 
 from buildorch.cli.main import main
 from buildorch.dockerfiles import analysis_cache
+from buildorch.pipeline import yaml_source
 from buildorch.pipeline.loader import LoadOptions, load_pipeline
-from buildorch.workdir import DOCKERFILE_ANALYSES
+from buildorch.workdir import DOCKERFILE_ANALYSES, YAML_DOCUMENTS
 from tests.conftest import EXAMPLE, REPO, MakeProject
 
 PIPELINE = """\
@@ -50,17 +52,22 @@ def app_depends_on(data: dict[str, object]) -> list[str]:
     return next(n["depends_on"] for n in nodes if n["name"] == "app")
 
 
-def test_a_second_load_analyses_nothing(make_project: MakeProject,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def fail(*_args: object, **_kwargs: object) -> None:
+    raise AssertionError("read again")
+
+
+def test_a_second_load_parses_and_analyses_nothing(make_project: MakeProject,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     path = project(make_project)
     monkeypatch.chdir(path.parent)
     first = load_pipeline(path, LoadOptions(env={}))
     assert (path.parent / DOCKERFILE_ANALYSES).is_file()
-
-    def fail(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("analysed again")
+    assert (path.parent / YAML_DOCUMENTS).is_file()
     monkeypatch.setattr(analysis_cache, "parse_dockerfile", fail)
+    monkeypatch.setattr(yaml_source, "parse_yaml", fail)
     second = load_pipeline(path, LoadOptions(env={}))
+    assert second.source == first.source  # data, every line, the values as written
+    assert second.model == first.model
     for name, image in first.images.items():
         assert second.images[name].info == image.info
     app = second.images["app"].info
@@ -82,6 +89,34 @@ def test_an_edit_of_same_size_and_mtime_is_seen(make_project: MakeProject,
     assert app_depends_on(plan(path, capsys)) == ["other"]
 
 
+def test_an_edit_of_the_pipeline_of_same_size_and_mtime_is_seen(
+        make_project: MakeProject, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    path = project(make_project)
+    monkeypatch.chdir(path.parent)
+    assert app_depends_on(plan(path, capsys)) == ["base"]
+    before = path.stat()
+    # base's tag goes to other: app's FROM now names other (same size)
+    path.write_text(path.read_text().replace("cached/base:1", "cached/xxxx:1")
+                    .replace("cached/othr:1", "cached/base:1"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert app_depends_on(plan(path, capsys)) == ["other"]
+
+
+def test_a_pipeline_holding_a_date_loads_and_is_not_kept(
+        make_project: MakeProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    # YAML reads 2024-01-01 as a date, which the cache file cannot hold.
+    path = make_project(PIPELINE + "defaults: {labels: {released: 2024-01-01}}\n", files={
+        "base/Dockerfile": "FROM localhost:5000/busybox:latest\n",
+        "other/Dockerfile": "FROM localhost:5000/busybox:latest\n", "app/Dockerfile": ON_BASE})
+    monkeypatch.chdir(path.parent)
+    for _ in range(2):
+        loaded = load_pipeline(path, LoadOptions(env={}))
+        assert loaded.images["app"].spec.labels == {"released": "2024-01-01"}  # as written
+    assert not (path.parent / YAML_DOCUMENTS).exists()
+
+
 def test_cold_and_warm_plans_are_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
@@ -91,6 +126,7 @@ def test_cold_and_warm_plans_are_the_same(tmp_path: Path, monkeypatch: pytest.Mo
     assert plan(EXAMPLE, capsys) == cold
     assert file.stat().st_mtime_ns == written  # nothing new: not written again
     file.write_bytes(file.read_bytes()[:-7])  # truncated: ignored, and written again whole
+    (tmp_path / YAML_DOCUMENTS).write_bytes(b"garbage")
     assert plan(EXAMPLE, capsys) == cold
     assert plan(EXAMPLE, capsys) == cold
 
@@ -133,9 +169,10 @@ def test_a_load_without_a_cache_file_leaves_nothing(make_project: MakeProject,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     path = project(make_project)
     monkeypatch.chdir(path.parent)
-    loaded = load_pipeline(path, LoadOptions(env={}, analysis_cache=None))
+    loaded = load_pipeline(path, LoadOptions(env={}, state_root=None))
     assert loaded.images["app"].info is not None
     assert not (path.parent / ".buildorch").exists()
-    elsewhere = path.parent / "state" / "analyses"  # a relative path is the working folder's
-    load_pipeline(path, LoadOptions(env={}, analysis_cache=Path("state/analyses")))
-    assert elsewhere.is_file() and not (path.parent / ".buildorch").exists()
+    load_pipeline(path, LoadOptions(env={}, state_root=Path("state")))  # relative: to the cwd
+    assert (path.parent / "state" / DOCKERFILE_ANALYSES).is_file()
+    assert (path.parent / "state" / YAML_DOCUMENTS).is_file()
+    assert not (path.parent / ".buildorch").exists()
