@@ -147,7 +147,8 @@ def run(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
     builders = pipeline.model.builders
     max_parallel = builders[0].max_parallel if builders else DEFAULT_MAX_PARALLEL
     options = RunOptions(jobs=args.jobs or max_parallel, keep_going=args.keep_going,
-                         skip_unchanged=args.skip_unchanged or pipeline.model.skip_unchanged,
+                         skip_unchanged=(pipeline.model.skip_unchanged if args.skip_unchanged
+                                         is None else args.skip_unchanged),
                          builder=choice.address,
                          build=BuildOptions(retries=args.retries, cache_strict=args.cache_strict))
     executor = Executor(pipeline, plan, choice.backend, options, PlainReporter())

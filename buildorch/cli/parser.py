@@ -105,9 +105,10 @@ def _build_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
                        help="load images into the backend's local image store (the default "
                             "where it has one)")
     build.add_argument("--dry-run", action="store_true", help="print the commands; run nothing")
-    build.add_argument("--skip-unchanged", action="store_true",
+    build.add_argument("--skip-unchanged", action=argparse.BooleanOptionalAction,
                        help="do not build an image whose input digest matches an earlier "
-                            "successful build whose output still exists; reapply its tags")
+                            "successful build whose output still exists; reapply its tags "
+                            "(default: the pipeline's skip_unchanged)")
     build.add_argument("--progress", choices=("auto", "plain"), default="auto")
 
 

@@ -76,9 +76,13 @@ def test_skip_unchanged_reuses_rebuilds_what_changed_and_what_was_deleted(
     assert set(states(repo).values()) == {"succeeded"}
     assert len(builder_commands(log)) == len(ALL)  # the wrapper sees what buildorch runs
 
-    # nothing changed: no builder process, every image unchanged, from the first run
+    # nothing changed: no builder process, every image unchanged, from the first run;
+    # asked by the pipeline this time (`skip_unchanged: true`), which is no input of an image
+    pipeline = repo / "pipelines/example.yaml"
+    pipeline.write_text(pipeline.read_text().replace("name: shop\n",
+                                                     "name: shop\nskip_unchanged: true\n"))
     log.unlink()
-    second = build(repo, env, tag, "--skip-unchanged")
+    second = build(repo, env, tag)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert builder_commands(log) == []
     record = latest_record(repo)
@@ -118,3 +122,10 @@ def test_skip_unchanged_reuses_rebuilds_what_changed_and_what_was_deleted(
     assert "no longer in the local image store" in fourth.stdout + fourth.stderr
     note = latest_record(repo)["images"]["api"]["note"]
     assert note and built["api"]["digest"][:19] in note
+
+    # --no-skip-unchanged overrides the pipeline: every image goes to the builder again
+    log.unlink()
+    fifth = build(repo, env, tag, "--no-skip-unchanged")
+    assert fifth.returncode == 0, fifth.stdout[-3000:] + fifth.stderr[-3000:]
+    assert set(states(repo).values()) == {"succeeded"}
+    assert len(builder_commands(log)) == len(ALL)
