@@ -2,9 +2,9 @@
 
 Shared by bake_compare.py and skip_unchanged.py (imported as `graphgen`, like `machine`).
 Each image's Dockerfile is `FROM` the base image, or `FROM <dep>` (a named context; every
-further dependency is `COPY --from=<dep>`), then `COPY src/ /src/` when the image has context
-files, then `RUN echo <token>-<name> > /token` (the token makes every build of a new token
-miss the cache), then `RUN sleep <seconds>` when it sleeps at all.
+further dependency is `COPY --from=<dep>`), then `COPY src/ /src/` when the image has files
+under src/ in its context, then `RUN echo <token>-<name> > /token` (the token makes every
+build of a new token miss the cache), then `RUN sleep <seconds>` when it sleeps at all.
 
 - `pipeline.yaml`: `contexts: {dep: {image: dep}}`, tags `<repository>/<name>:<token>`;
 - `docker-bake.hcl`: one target per image (`contexts = { dep = "target:dep" }`,
@@ -33,7 +33,7 @@ class Image:
     name: str
     sleep: int  # seconds; 0 writes no sleep step
     deps: tuple[str, ...] = ()
-    files: tuple[tuple[str, str], ...] = ()  # (path under src/, text) in its context
+    files: tuple[tuple[str, str], ...] = ()  # (path in its context, text)
 
 
 @dataclass
@@ -67,7 +67,7 @@ class Naming:
 def dockerfile(image: Image, token: str, base_image: str = BASE_IMAGE) -> str:
     lines = [f"FROM {image.deps[0] if image.deps else base_image}"]
     lines += [f"COPY --from={dep} /token /token-{dep}" for dep in image.deps[1:]]
-    if image.files:
+    if any(path.startswith("src/") for path, _text in image.files):
         lines.append("COPY src/ /src/")
     # The token before the sleep: it makes every later step new in every build.
     lines.append(f"RUN echo {token}-{image.name} > /token")
@@ -119,13 +119,13 @@ def bake_hcl(graph: Graph, token: str, naming: Naming,
 
 
 def write_contexts(folder: Path, graph: Graph, token: str, naming: Naming) -> None:
-    """Each image's context, `images/<name>/`: its Dockerfile and its files under src/."""
+    """Each image's context, `images/<name>/`: its Dockerfile and its files."""
     for image in graph.images:
         context = folder / "images" / image.name
         context.mkdir(parents=True)
         (context / "Dockerfile").write_text(dockerfile(image, token, naming.base_image))
         for path, text in image.files:
-            target = context / "src" / path
+            target = context / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
 
