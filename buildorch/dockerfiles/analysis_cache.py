@@ -57,10 +57,10 @@ class AnalysisCache:
         """parse_dockerfile(text, path, build_args, platforms), from the cache if there."""
         key = entry_key(text, build_args or {}, platforms)
         flat = self.kept.get(key)
-        info = None if flat is None else unflatten(flat, path)
+        info = None if flat is None else unflatten(flat, path, build_args or {})
         if info is None:
             info = parse_dockerfile(text, path, build_args, platforms)
-            self.kept.put(key, flatten(info))
+            self.kept.put(key, flatten(info, build_args or {}))
         return info
 
     def save(self) -> None:
@@ -81,23 +81,28 @@ def entry_key(text: str, build_args: Mapping[str, str], platforms: BuildPlatform
     return digest.digest()
 
 
-def flatten(info: DockerfileInfo) -> Flat:
-    return (info.syntax, info.escape, tuple(info.global_args.items()),
+def flatten(info: DockerfileInfo, build_args: Mapping[str, str]) -> Flat:
+    # A global ARG set by a build arg is kept by name only (its value is the build arg's,
+    # which the key covers): a token passed as a build arg is not written to disk.
+    return (info.syntax, info.escape,
+            tuple((k,) if k in build_args else (k, v) for k, v in info.global_args.items()),
             tuple((s.index, s.name, s.base, s.line, s.platform) for s in info.stages),
             tuple((r.kind, r.ref, r.line, r.stage) for r in info.references))
 
 
-def unflatten(flat: Any, path: str) -> DockerfileInfo | None:
-    """The DockerfileInfo named `path`; None where `flat` has not the shape flatten gives."""
+def unflatten(flat: Any, path: str, build_args: Mapping[str, str]) -> DockerfileInfo | None:
+    """The DockerfileInfo named `path` analysed with `build_args`; None where `flat` has
+    not the shape flatten gives."""
     try:
         syntax, escape, global_args, stages, references = flat
         return DockerfileInfo(
             path=path, syntax=syntax, escape=escape,
-            global_args=MappingProxyType(dict(global_args)),
+            global_args=MappingProxyType(
+                {a[0]: build_args[a[0]] if len(a) == 1 else a[1] for a in global_args}),
             stages=tuple(starmap(Stage, stages)),
             references=tuple(starmap(Reference, references)),
         )
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, KeyError, IndexError):
         return None
 
 

@@ -42,9 +42,9 @@ def no_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(analysis_cache, "parse_dockerfile", fail)
 
 
-def saved(folder: Path, text: str = MULTI_STAGE) -> Path:
+def saved(folder: Path, text: str = MULTI_STAGE, args: dict[str, str] = ARGS) -> Path:
     known = AnalysisCache.open(cache_file(folder))
-    known.analyse(text, "a/Dockerfile", ARGS, AMD64)
+    known.analyse(text, "a/Dockerfile", args, AMD64)
     known.save()
     return cache_file(folder)
 
@@ -164,6 +164,16 @@ def test_cached_equals_fresh_for_generated_dockerfiles(
 def test_flatten_keeps_every_field() -> None:
     info = parse_dockerfile(MULTI_STAGE, "p", ARGS, AMD64)
     names = {f.name for f in dataclasses.fields(info)} - {"path"}
-    assert len(flatten(info)) == len(names)
-    restored = unflatten(marshal.loads(marshal.dumps(flatten(info))), "p")
+    assert len(flatten(info, ARGS)) == len(names)
+    restored = unflatten(marshal.loads(marshal.dumps(flatten(info, ARGS))), "p", ARGS)
     assert restored == info
+
+
+def test_a_build_arg_value_is_not_written(tmp_path: Path) -> None:
+    text = "ARG NPM_TOKEN\nARG GO_VERSION=1.22\nFROM golang:${GO_VERSION}\n"
+    args = {"NPM_TOKEN": "s3cr3t-t0ken", "GO_VERSION": "1.23"}
+    file = saved(tmp_path, text, args)
+    assert b"s3cr3t-t0ken" not in file.read_bytes()
+    cached = AnalysisCache.open(file).analyse(text, "a/Dockerfile", args, AMD64)
+    assert cached == parse_dockerfile(text, "a/Dockerfile", args, AMD64)
+    assert dict(cached.global_args) == args
