@@ -23,13 +23,14 @@ def hash_files(root: Path, entries: Iterable[ContextEntry], cache: StatCache,
     """sha256 hex of every file entry's content by its path, reading only the files the
     cache does not know by their stamp (taken when the entries were listed, before any
     read, so that a file changed meanwhile is read again next time)."""
-    base = root.resolve()
+    # a stable key without resolve()'s realpath syscalls per folder level
+    base = os.path.abspath(root)  # noqa: PTH100
     digests: dict[str, str] = {}
     missing: list[tuple[ContextEntry, str, Stamp]] = []
     for entry in entries:
         if entry.kind is not EntryKind.FILE:
             continue
-        key = str(base / entry.path)
+        key = f"{base}/{entry.path}"
         stamp = Stamp(entry.size, entry.mtime_ns, entry.inode)
         known = cache.lookup(key, stamp)
         if known is None:
