@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from buildorch import proc
@@ -23,6 +24,8 @@ from buildorch.run.earlier_builds import BuildIndex, EarlierBuild
 from buildorch.run.state import RunState, fill
 
 INSPECT_TIMEOUT = 120
+INSPECT_CALLS = 4  # at once, each for a share of the images
+MIN_CHUNK = 16  # images per call, below which another process costs more than it saves
 
 
 @dataclass
@@ -75,19 +78,27 @@ def _missing(state: RunState, backend: Backend, image: PlannedImage, earlier: Ea
 
 def _stored(state: RunState, backend: Backend,
             candidates: Mapping[str, EarlierBuild]) -> dict[str, list[str]]:
-    """The candidates' images the local store holds: id -> its tags. One call per builder."""
+    """The candidates' images the local store holds: id -> its tags."""
     by_builder: dict[str | None, list[str]] = {}
     for name, earlier in candidates.items():
         if earlier.digest is not None:
             by_builder.setdefault(state.image(name).request.builder, []).append(earlier.digest)
+    calls = [argv for builder, digests in by_builder.items()
+             for chunk in _chunks(sorted(set(digests)))
+             if (argv := backend.stored_argv(chunk, builder)) is not None]
     found: dict[str, list[str]] = {}
-    for builder, digests in by_builder.items():
-        argv = backend.stored_argv(sorted(set(digests)), builder)
-        if argv is None:
-            continue
-        _code, out, _err = proc.capture(argv, cwd=state.root, timeout=INSPECT_TIMEOUT)
-        found.update(_parse_inspect(out.decode(errors="replace")))
+    with ThreadPoolExecutor(max_workers=INSPECT_CALLS) as pool:
+        for out in pool.map(lambda argv: proc.capture(argv, cwd=state.root,
+                                                      timeout=INSPECT_TIMEOUT)[1], calls):
+            found.update(_parse_inspect(out.decode(errors="replace")))
     return found
+
+
+def _chunks(items: list[str]) -> list[list[str]]:
+    """`image inspect` asks the daemon for one image after another (docker/cli
+    inspect.go): a few calls at once share the wait."""
+    size = max(MIN_CHUNK, -(-len(items) // INSPECT_CALLS))
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def _parse_inspect(output: str) -> dict[str, list[str]]:
