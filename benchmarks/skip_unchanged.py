@@ -79,6 +79,10 @@ RATIO_REQUIRED = 20.0
 GOAL_SECONDS = 2.0
 GOAL_IMAGES = 200
 
+# Before each run: wait until the CPUs are less than 15% busy over a second (at most 90 s).
+QUIET_LIMIT = 0.15
+SETTLE_MOST = 90.0
+
 _RECORD_RE = re.compile(r"record in (\S+record\.json)")
 
 
@@ -157,6 +161,7 @@ class Run:
     cpu: float = 0.0
     returncode: int = 0
     load: str = ""  # the 1-minute load average just before the run
+    settled: float = 0.0  # seconds waited before it for the machine to be quiet
     log: Path = Path()
     record: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
@@ -178,11 +183,33 @@ def load_average() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def settle(limit: float = QUIET_LIMIT, most: float = SETTLE_MOST) -> float:
+    """Wait until the machine is quiet (CPUs busy under `limit` over one second), at most
+    `most` seconds; returns the seconds waited. A failed bake leaves the engine working for
+    a while (its cancelled exports), which would land on the next run."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < most:
+        busy0, total0 = _cpu_ticks()
+        time.sleep(1.0)
+        busy1, total1 = _cpu_ticks()
+        if total1 > total0 and (busy1 - busy0) / (total1 - total0) < limit:
+            break
+    return time.perf_counter() - start
+
+
 def run_timed(run: Run, folder: Path, env: Mapping[str, str] | None = None) -> Run:
     """Wall clock around the subprocess; CPU (user + system) of it and the children it
     waited for, from os.wait4 (not the engine's: dockerd works for docker's CLI)."""
     run.log = folder / "logs" / f"{run.label}.log"
     run.log.parent.mkdir(exist_ok=True)
+    run.settled = settle()
     run.load = load_average()
     with run.log.open("wb") as out:
         start = time.perf_counter()
@@ -212,6 +239,32 @@ def read_record(run: Run, folder: Path) -> dict[str, Any] | None:
             return None
         return data if isinstance(data, dict) else None
     return None
+
+
+def store_images() -> int:
+    """Images in the engine's store, everyone's: what a store query may have to go through."""
+    out = subprocess.run(["docker", "image", "ls", "-q", "--no-trunc"], capture_output=True,
+                         text=True, check=False).stdout
+    return len(set(out.split()))
+
+
+def remove_images(token: str | None) -> int:
+    """Remove this benchmark's images (both repositories; of one token, or every token: the
+    leftovers of an earlier run), untimed, in parallel calls. The store is shared: each
+    image left there makes every image query on it slower."""
+    out = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
+                         capture_output=True, text=True, check=False).stdout
+    mine = [t for t in out.split() if t.startswith((NAMING.repository + "/",
+                                                    BAKE_NAMING.repository + "/"))
+            and (token is None or t.endswith(f":{token}"))]
+    if mine:
+        print(f"removing {len(mine)} images of this benchmark ...", file=sys.stderr)
+        procs = [subprocess.Popen(["docker", "image", "rm", *mine[i::PARALLEL]],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for i in range(PARALLEL)]
+        for proc in procs:
+            proc.wait()
+    return len(mine)
 
 
 # -- checks ----------------------------------------------------------------------------
@@ -357,6 +410,7 @@ def parse_calls(text: str, t0: float) -> list[DockerCall]:
 def median_seconds(argv: Sequence[str], cwd: Path, times: int = 5,
                    env: Mapping[str, str] | None = None) -> float:
     seconds = []
+    settle()
     for _ in range(times):
         start = time.perf_counter()
         subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -407,6 +461,7 @@ PARALLEL = 4
 def parallel_seconds(argvs: Sequence[Sequence[str]], cwd: Path, times: int = 5) -> float:
     """Median wall time of running all of argvs at once."""
     seconds = []
+    settle()
     for _ in range(times):
         start = time.perf_counter()
         procs = [subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL,
@@ -507,11 +562,15 @@ class Analysis:
 
 
 def analyse(folder: Path, names: Sequence[str], token: str) -> Analysis:
+    """Each part after the machine is quiet (run_timed and median_seconds wait too)."""
     traced, calls = traced_noop(folder, names, token)
-    store = subprocess.run(["docker", "image", "ls", "-q", "--no-trunc"], capture_output=True,
-                           text=True, check=False).stdout.split()
-    return Analysis(calls, traced, import_times(folder), profile_phases(folder),
-                    alone_costs(folder, calls), baselines(folder), len(set(store)))
+    store = store_images()
+    settle()
+    imports = import_times(folder)
+    settle()
+    phases = profile_phases(folder)
+    return Analysis(calls, traced, imports, phases, alone_costs(folder, calls),
+                    baselines(folder), store)
 
 
 # -- report ----------------------------------------------------------------------------
@@ -555,7 +614,8 @@ def failures(runs: Sequence[Run], analysis: Analysis | None) -> list[str]:
 
 
 def report(args: argparse.Namespace, graph: Graph, info: Mapping[str, str], load_after: str,
-           runs: Sequence[Run], subset: int, analysis: Analysis | None) -> str:
+           runs: Sequence[Run], subset: int, analysis: Analysis | None,
+           store: tuple[int, int]) -> str:
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     n = len(graph.images)
     noop, full, bake = (timed_of(runs, k) for k in ("noop", "full", "bake"))
@@ -570,6 +630,9 @@ def report(args: argparse.Namespace, graph: Graph, info: Mapping[str, str], load
         *machine_lines(info),
         f"- load average after the run: {load_after}; the 1-minute load before each run is "
         "in the table of runs",
+        f"- the engine's image store (shared): {store[0]} images before the run (after "
+        f"removing {store[1]} left by an earlier run of this script); the run adds up to "
+        f"{2 * n} (buildorch's and bake's)",
         *graph_lines(graph, subset),
         f"- (a) no-op: `{shown(buildorch_argv('--skip-unchanged'))}`",
         f"- (b) bake: `{shown(bake_argv())}` (its images tagged in "
@@ -626,10 +689,12 @@ def report(args: argparse.Namespace, graph: Graph, info: Mapping[str, str], load
 
 
 def run_table(runs: Sequence[Run]) -> list[str]:
-    lines = ["", "Every run, in order:", "", "| run | wall (s) | CPU (s) | exit | load before |",
-             "|---|---:|---:|---:|---:|"]
-    lines += [f"| {r.label} | {r.seconds:.2f} | {r.cpu:.2f} | {r.returncode} | {r.load} |"
-              for r in runs]
+    lines = ["", "Every run, in order (waited: for the CPUs to be under "
+             f"{QUIET_LIMIT:.0%} busy before it, at most {SETTLE_MOST:.0f} s):", "",
+             "| run | wall (s) | CPU (s) | exit | waited (s) | load before |",
+             "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r.label} | {r.seconds:.2f} | {r.cpu:.2f} | {r.returncode} | "
+              f"{r.settled:.0f} | {r.load} |" for r in runs]
     return lines
 
 
@@ -688,6 +753,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="a smoke run: 20 images, 2 repeats, 1 full repeat, subset 10")
     parser.add_argument("--no-analysis", action="store_true",
                         help="skip the analysis of where the no-op's time goes")
+    parser.add_argument("--keep-images", action="store_true",
+                        help="leave this run's images in the engine's store (by default they "
+                             "are removed at the end, and an earlier run's at the start)")
     parser.add_argument("--no-results", action="store_true",
                         help="print only; do not append to benchmarks/results/skip_unchanged.md")
     args = parser.parse_args(argv)
@@ -741,7 +809,10 @@ def plan_rounds(args: argparse.Namespace, with_subset: bool) -> list[tuple[str, 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     stack_env()
-    info = machine_info(docker=True)  # first: the load average before this script adds its own
+    leftovers = remove_images(None)
+    settle()  # and then the load average before this script adds its own
+    info = machine_info(docker=True)
+    store = (store_images(), leftovers)
     graph = make_graph(args.images, args.seed)
     root = OUT_ROOT / f"skip_unchanged-n{args.images}-s{args.seed}"
     fresh_folder(root, MARKER, "skip_unchanged.py")
@@ -766,11 +837,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_analysis:
             analysis = analyse(folder, graph.topo, token)
     load_after = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    section = report(args, graph, info, load_after, session.runs, subset, analysis)
+    section = report(args, graph, info, load_after, session.runs, subset, analysis, store)
     print(section)
     if not args.no_results:
         append_results(RESULTS, section)
         print(f"appended to {RESULTS.relative_to(REPO)}", file=sys.stderr)
+    if not args.keep_images:
+        remove_images(token)
     return 1 if failures(session.runs, analysis) else 0
 
 
