@@ -250,8 +250,8 @@ def store_images() -> int:
 
 def remove_images(token: str | None) -> int:
     """Remove this benchmark's images (both repositories; of one token, or every token: the
-    leftovers of an earlier run), untimed, in parallel calls. The store is shared: each
-    image left there makes every image query on it slower."""
+    leftovers of an earlier run), untimed, in parallel calls: the store is shared, and each
+    run adds 2N images to it."""
     out = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
                          capture_output=True, text=True, check=False).stdout
     mine = [t for t in out.split() if t.startswith((NAMING.repository + "/",
