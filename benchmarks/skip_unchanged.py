@@ -430,28 +430,35 @@ def read_only(args: Sequence[str]) -> bool:
 
 
 def alone_costs(folder: Path, calls: Sequence[DockerCall]) -> list[tuple[str, float]]:
-    """Each docker command the no-op made, run alone (median of 5), and other ways to ask
+    """Each docker command the no-op made, run alone (median of 5); its store queries
+    (`image inspect`, one call or several at once) as it made them, and other ways to ask
     the store the same question, for comparison."""
     costs: list[tuple[str, float]] = []
     seen: set[str] = set()
+    inspects = [c.args for c in calls if c.args[:2] == ("image", "inspect")]
     for call in calls:
-        if call.shown not in seen and read_only(call.args):
+        if call.shown not in seen and read_only(call.args) and call.args not in inspects:
             seen.add(call.shown)
             costs.append((f"`{call.shown}`", median_seconds(["docker", *call.args], folder)))
-    inspected = next((c.args for c in calls if c.args[:2] == ("image", "inspect")), None)
-    if inspected:
-        options = [a for a in inspected if not a.startswith("sha256:")]
-        ids = [a for a in inspected if a.startswith("sha256:")]
-        costs += [
-            (f"for comparison: `docker {shlex.join(options)} <1 image id>`",
-             median_seconds(["docker", *options, ids[0]], folder)),
-            (f"for comparison: the same {len(ids)} ids in {PARALLEL} `docker image inspect` "
-             "calls at once", parallel_seconds(
-                 [["docker", *options, *ids[i::PARALLEL]] for i in range(PARALLEL)], folder)),
-            ("for comparison: `docker image ls --no-trunc --format '{{json .}}'` (the whole "
-             "store, one API call)", median_seconds(
-                 ["docker", "image", "ls", "--no-trunc", "--format", "{{json .}}"], folder)),
-        ]
+    if not inspects:
+        return costs
+    options = [a for a in inspects[0] if not a.startswith("sha256:")]
+    ids = [a for args in inspects for a in args if a.startswith("sha256:")]
+    sizes = "/".join(str(sum(a.startswith("sha256:") for a in args)) for args in inspects)
+    costs += [
+        (f"the no-op's {len(inspects)} `docker {shlex.join(options)}` call(s) at once, as it "
+         f"made them ({sizes} ids)", parallel_seconds(
+             [["docker", *args] for args in inspects], folder)),
+        (f"for comparison: the same {len(ids)} ids in one call",
+         median_seconds(["docker", *options, *ids], folder)),
+        (f"for comparison: the same {len(ids)} ids in {PARALLEL} calls at once",
+         parallel_seconds([["docker", *options, *ids[i::PARALLEL]] for i in range(PARALLEL)],
+                          folder)),
+        ("for comparison: one id", median_seconds(["docker", *options, ids[0]], folder)),
+        ("for comparison: `docker image ls --no-trunc --format '{{json .}}'` (the whole "
+         "store, one API call)", median_seconds(
+             ["docker", "image", "ls", "--no-trunc", "--format", "{{json .}}"], folder)),
+    ]
     return costs
 
 
@@ -509,7 +516,7 @@ PHASES = (
     ("tool version check (`preflight/tool_version.py`)", "preflight/tool_version.py",
      "check_tool_version"),
     ("the run (`cli/build.py` run: executor, record, summary)", "cli/build.py", "run"),
-    ("which images the store holds (`run/unchanged.py` _stored: one `docker image inspect`)",
+    ("which images the store holds (`run/unchanged.py` _stored: `docker image inspect`)",
      "run/unchanged.py", "_stored"),
     ("tags applied again (`run/unchanged.py` retag)", "run/unchanged.py", "retag"),
     ("write the record (`run/record.py` write_record)", "run/record.py", "write_record"),
@@ -518,7 +525,7 @@ PHASES = (
     ("remove run tags (`run/publish.py` remove_run_tags)", "run/publish.py",
      "remove_run_tags"),
     ("summary (`run/summary.py`)", "run/summary.py", "summary"),
-    ("subprocesses (`proc.py` capture and run, all calls)", "proc.py", "capture|run"),
+    ("subprocesses (`proc.py` capture and run; the main thread's only)", "proc.py", "capture|run"),
 )
 
 
