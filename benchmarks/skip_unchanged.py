@@ -162,6 +162,7 @@ class Run:
     returncode: int = 0
     load: str = ""  # the 1-minute load average just before the run
     settled: float = 0.0  # seconds waited before it for the machine to be quiet
+    t0_epoch: float = 0.0  # when it started (time.time)
     log: Path = Path()
     record: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
@@ -212,6 +213,7 @@ def run_timed(run: Run, folder: Path, env: Mapping[str, str] | None = None) -> R
     run.settled = settle()
     run.load = load_average()
     with run.log.open("wb") as out:
+        run.t0_epoch = time.time()
         start = time.perf_counter()
         proc = subprocess.Popen(run.argv, cwd=folder, stdout=out, stderr=subprocess.STDOUT,
                                 env=dict(env or child_env()))
@@ -388,11 +390,9 @@ def traced_noop(folder: Path, names: Sequence[str], token: str) -> tuple[Run, li
     wrapper.write_text(_WRAPPER.format(real=shlex.quote(real), log=shlex.quote(str(log))))
     wrapper.chmod(0o755)
     env = child_env({"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
-    run = Run("noop", "traced-noop", buildorch_argv("--skip-unchanged"))
-    t0 = time.time()
-    run_timed(run, folder, env)
+    run = run_timed(Run("noop", "traced-noop", buildorch_argv("--skip-unchanged")), folder, env)
     check_buildorch(run, folder, names, token)
-    return run, parse_calls(log.read_text() if log.exists() else "", t0)
+    return run, parse_calls(log.read_text() if log.exists() else "", run.t0_epoch)
 
 
 def parse_calls(text: str, t0: float) -> list[DockerCall]:
