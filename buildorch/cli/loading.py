@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from buildorch.pipeline.loaded import LoadedPipeline
     from buildorch.planning.graph import BuildGraph
     from buildorch.planning.input_digests import ImageSources
+    from buildorch.planning.plan import Plan
     from buildorch.planning.requests import PlanOptions
 
 DEFAULT_FILES = ("buildorch.yaml", "buildorch.yml", "pipeline.yaml")
@@ -98,6 +99,19 @@ def plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, graph: Buil
                        history=previous_durations(pipeline.model.name),
                        omit_secrets=missing_optional_secrets(pipeline, os.environ), cache=cache,
                        sources=read_sources(args, pipeline, graph))
+
+
+def offline_plan(args: argparse.Namespace, pipeline: LoadedPipeline, graph: BuildGraph,
+                 names: Collection[str]) -> Plan:
+    """The plan for the requested backend without asking any engine (`plan`, `why`)."""
+    from buildorch.backends.capabilities import S3
+    from buildorch.backends.catalog import get_backend, offline_backend
+    from buildorch.planning.plan import make_plan
+
+    backend = get_backend(offline_backend(requested_backend(args, pipeline)))
+    native_s3 = S3 in backend.assumed_capabilities().cache_exporters
+    return make_plan(pipeline, graph, list(names),
+                     plan_options(args, pipeline, graph, backend.name, native_s3))
 
 
 def read_sources(args: argparse.Namespace, pipeline: LoadedPipeline,

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from buildorch.planning.input_digests import differences
-from buildorch.planning.plan import PlannedImage
+from buildorch.planning.plan import Plan, PlannedImage
 from buildorch.run.earlier_builds import BuildIndex, read_manifest
 
 SHOWN_CHANGES = 50  # per image; the rest are counted
@@ -35,3 +36,14 @@ def explain(pipeline: str, image: PlannedImage, index: BuildIndex, root: Path) -
     more = len(changes) - SHOWN_CHANGES
     return [head, *(f"  {c}" for c in changes[:SHOWN_CHANGES]),
             *([f"  ... and {more} more"] if more > 0 else [])]
+
+
+def explain_plan(plan: Plan, names: Collection[str] | None, root: Path) -> dict[str, list[str]]:
+    """`explain` for each image of the plan (only `names`, when given), by name."""
+    index = BuildIndex.load(root)
+    return {i.name: explain(plan.pipeline, i, index, root) for i in plan.images
+            if names is None or i.name in names}
+
+
+def explanation_text(name: str, lines: list[str]) -> str:
+    return "\n".join([f"{name}: {lines[0]}", *lines[1:]])
