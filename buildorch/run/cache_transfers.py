@@ -12,6 +12,7 @@ from pathlib import Path
 from buildorch.backends.capabilities import REGISTRY
 from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.planning.plan import PlannedImage
+from buildorch.run.events import Note
 from buildorch.run.record import CacheDownload, CacheUpload, ImageRun
 from buildorch.run.reporting import Reporter
 from buildorch.workdir import SYNC_BLOB_STORE
@@ -25,7 +26,7 @@ class CacheTransfers:
 
     def _warn(self, run: ImageRun, name: str, text: str) -> str:
         run.cache.warnings.append(text)
-        self.reporter.message(f"==> {name}: warning: {text}")
+        self.reporter.update(Note(text, name, "warning"))
         return text
 
     def download(self, image: PlannedImage, run: ImageRun) -> str | None:

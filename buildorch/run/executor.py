@@ -7,6 +7,7 @@ record and the summary.
 
 from __future__ import annotations
 
+import collections
 import os
 import time
 from dataclasses import dataclass, field
@@ -22,15 +23,16 @@ from buildorch.planning.plan import Plan, PlannedImage
 from buildorch.planning.plan_output import plan_json
 from buildorch.run.cache_transfers import CacheTransfers
 from buildorch.run.earlier_builds import BuildIndex, EarlierBuild, record_builds
+from buildorch.run.events import ImageFinished, ImageQueued, Note, RunFinished, RunStarted
 from buildorch.run.one_build import BuildOptions, BuildRunner
 from buildorch.run.publish import Publication, publish, remove_run_tags
-from buildorch.run.record import State, new_run_id, write_record
+from buildorch.run.record import State, finished_event, new_run_id, write_record
+from buildorch.run.recorded import RecordedRun, parse_record
 from buildorch.run.reporting import Reporter
 from buildorch.run.scheduler import schedule
 from buildorch.run.state import RunState, scrub_values
 from buildorch.run.summary import summary
 from buildorch.run.unchanged import find_unchanged, output_files, retag
-from buildorch.text import plural
 from buildorch.workdir import run_folder
 
 
@@ -65,10 +67,9 @@ class Executor:
         state = self.state
         state.folder.mkdir(parents=True, exist_ok=True)
         started = time.time()
-        self.reporter.message(f"run {state.run_id}: {plural(len(state.images), 'image')}, backend "
-                              f"{self.backend.name}, up to {self.options.jobs} at once")
         if self.options.skip_unchanged:
             self._reuse_unchanged()
+        self._announce()
         outcome = schedule(
             self._graph(), {i.name: i.remaining for i in state.plan.images}, self.options.jobs,
             self.builds.build, self._skipped, self.builds.stop_all,
@@ -77,6 +78,8 @@ class Executor:
         for name, image_state in outcome.states.items():
             state.runs[name].state = image_state
             state.runs[name].reason = state.runs[name].reason or outcome.reasons.get(name)
+            if image_state in (State.CANCELLED, State.INTERRUPTED):
+                self.reporter.finished(finished_event(state.runs[name]))
         succeeded = all(run.done for run in state.runs.values())
         publication = Publication()
         try:
@@ -90,12 +93,32 @@ class Executor:
                 f"{publication.published or 'nothing'}")
         result = "interrupted" if outcome.interrupted else (
             "succeeded" if succeeded and not publication.error else "failed")
-        write_record(state.folder, self._record(started, result, publication))
+        record = self._record(started, result, publication)
+        write_record(state.folder, record)
         self._remember_builds()
-        self.reporter.message(summary(state, result, publication))
+        self._finish(parse_record(record, "this run's record"))
         if outcome.interrupted:
             return EXIT_INTERRUPTED
         return EXIT_OK if result == "succeeded" else EXIT_BUILD_FAILED
+
+    def _announce(self) -> None:
+        """The run's start, with an estimate from earlier runs' durations, and every image
+        still to build queued behind what it waits for."""
+        state, jobs = self.state, self.options.jobs
+        todo = [i for i in state.plan.images if i.name not in state.reused]
+        estimate = max([i.remaining for i in todo] + [sum(i.estimate for i in todo) / jobs])
+        self.reporter.started(RunStarted(
+            state.run_id, state.plan.pipeline, self.backend.name, tuple(state.images), jobs,
+            estimate if todo else None, {i.name: i.estimate for i in todo}))
+        for image in todo:
+            waits = tuple(d for d in image.depends_on if d not in state.reused)
+            self.reporter.update(ImageQueued(image.name, waits))
+
+    def _finish(self, record: RecordedRun) -> None:
+        path = self.state.relative(self.state.folder / "record.json")
+        counts = collections.Counter(i.state for i in record.images.values())
+        self.reporter.finished(RunFinished(record.id, record.outcome, record.duration or 0.0,
+                                           dict(counts), path, summary(record, path)))
 
     def _graph(self) -> nx.DiGraph:
         """What to build: every image an earlier build does not serve."""
@@ -119,10 +142,10 @@ class Executor:
             if earlier.digest is not None:
                 state.digests[name] = earlier.digest
             state.reused.add(name)
-            self.reporter.finished(name, "unchanged", f"(as built in run {earlier.run})")
+            self.reporter.finished(finished_event(run))
         for name, why in reuse.rebuilt.items():
             state.runs[name].note = why
-            self.reporter.message(f"==> {name}: {why}")
+            self.reporter.update(Note(why, name))
 
     def _remember_builds(self) -> None:
         """This run's successful builds, for a later --skip-unchanged and `why`."""
@@ -138,11 +161,11 @@ class Executor:
                              state.runs[i.name].ended or time.time())
                 for i in built if i.inputs is not None), (i.inputs for i in built if i.inputs))
         except OSError as exc:  # the builds stand; only the next skip is lost
-            self.reporter.message(f"buildorch: warning: could not remember this run's "
-                                  f"builds: {exc}")
+            self.reporter.update(Note(f"could not remember this run's builds: {exc}",
+                                      level="warning"))
 
     def _skipped(self, name: str, reason: str) -> None:
-        self.reporter.finished(name, "skipped", f"({reason})")
+        self.reporter.finished(ImageFinished(name, State.SKIPPED.value, reason=reason))
 
     def _record(self, started: float, result: str, publication: Publication) -> JsonObject:
         state, options = self.state, self.options
@@ -156,6 +179,7 @@ class Executor:
             "selection": list(state.plan.selection),
             "images": {name: run.to_json() for name, run in state.runs.items()},
             "published": list(publication.published), "publish_error": publication.error,
+            "publish_wanted": any(i.publish for i in state.plan.images),
             "plan": plan_json(state.plan),
         }
 

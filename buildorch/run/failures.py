@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-TAIL_LINES = 12
+TAIL_LINES = 20
 
 _FILE_LINE = re.compile(r"^(\S+):(\d+)$")
 _FAILED_STEP = re.compile(r"^ > \[(?:(\S+) )?\d+/\d+\] (.*):$")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -23,14 +22,14 @@ from buildorch.backends.request import BuildRequest
 from buildorch.planning.plan import PlannedImage
 from buildorch.proc import render_argv
 from buildorch.run.cache_transfers import CacheTransfers
+from buildorch.run.events import ImageStarted, LogLine, Note
 from buildorch.run.failures import Failure, analyse, cache_problems
-from buildorch.run.record import ImageRun, State
+from buildorch.run.progress_lines import ProgressReader
+from buildorch.run.record import ImageRun, State, finished_event
 from buildorch.run.reporting import Reporter
 from buildorch.run.state import RunState, fill
 
 KEEP_LINES = 400  # of each build's output, for failure analysis
-_STEP_RE = re.compile(r"^#\d+ \[[^\]]*\d+/\d+\] ")
-_CACHED_RE = re.compile(r"^#\d+ CACHED$")
 
 
 # Outputs written as one file (a tarball); `local` writes a folder, which buildx makes itself.
@@ -89,21 +88,27 @@ class BuildRunner:
         run.log = self.state.relative(log)
         run.started = time.time()
         try:
-            mismatch = self._check_dependencies(image)
-            if mismatch:
-                return self._failed(image, run, Failure(message=mismatch))
-            self._prepare_files(image)
-            problem = self.cache.download(image, run)
-            if problem and self.options.cache_strict:
-                return self._failed(image, run, Failure(message=problem))
-            state = self._attempts(image, run, argv, log)
-            if state is State.SUCCEEDED:
-                problem = self.cache.after_build(image, run, self.state.run_id)
-                if problem and self.options.cache_strict:
-                    return self._failed(image, run, Failure(message=problem))
-            return state
+            state = self._build(image, run, argv, log)
         finally:
             run.ended = time.time()
+        if state in (State.SUCCEEDED, State.FAILED):  # the executor reports stopped builds
+            self.reporter.finished(finished_event(run, state))
+        return state
+
+    def _build(self, image: PlannedImage, run: ImageRun, argv: list[str], log: Path) -> State:
+        mismatch = self._check_dependencies(image)
+        if mismatch:
+            return self._failed(image, run, Failure(message=mismatch))
+        self._prepare_files(image)
+        problem = self.cache.download(image, run)
+        if problem and self.options.cache_strict:
+            return self._failed(image, run, Failure(message=problem))
+        state = self._attempts(image, run, argv, log)
+        if state is State.SUCCEEDED:
+            problem = self.cache.after_build(image, run, self.state.run_id)
+            if problem and self.options.cache_strict:
+                return self._failed(image, run, Failure(message=problem))
+        return state
 
     def _prepare_files(self, image: PlannedImage) -> None:
         """`dockerfile_inline`: the plan names a file in the run folder; write it there.
@@ -137,8 +142,11 @@ class BuildRunner:
             if self._stop.is_set():
                 return self._stopped_state()
             run.attempts = attempt
-            self.reporter.started(image.name, attempt)
-            code, lines, stopped = self._run_once(image.name, argv, log)
+            self.reporter.started(ImageStarted(image.name, attempt))
+            progress = ProgressReader(image.name)
+            code, lines, stopped = self._run_once(image.name, argv, log, progress)
+            run.total_steps, run.cached_steps = progress.total_steps, progress.cached_steps
+            run.base_images = dict(progress.bases)
             if stopped:
                 return self._stopped_state()
             if code == 0:
@@ -146,15 +154,16 @@ class BuildRunner:
             failure = analyse(lines, code)
             if failure.transient and attempt <= self.options.retries:
                 delay = self.options.retry_backoff * 2 ** (attempt - 1)
-                self.reporter.message(f"==> {image.name}: transient failure ({failure.message});"
-                                      f" retrying in {delay:.0f}s")
+                self.reporter.update(Note(f"transient failure ({failure.message}); retrying "
+                                          f"in {delay:.0f}s", image.name, "warning"))
                 if self._stop.wait(delay):
                     return self._stopped_state()
                 continue
             return self._failed(image, run, failure)
         raise AssertionError("unreachable")
 
-    def _run_once(self, name: str, argv: list[str], log: Path) -> tuple[int, list[str], bool]:
+    def _run_once(self, name: str, argv: list[str], log: Path,
+                  progress: ProgressReader) -> tuple[int, list[str], bool]:
         kept: collections.deque[str] = collections.deque(maxlen=KEEP_LINES)
         with self._lock:
             if self._stop.is_set():
@@ -168,7 +177,9 @@ class BuildRunner:
                     line = proc.redact(raw, self.state.log_scrub)
                     out.write(line)
                     kept.append(line)
-                    self.reporter.update(name, line)
+                    self.reporter.update(LogLine(name, line.rstrip("\n")))
+                    for event in progress.feed(line):
+                        self.reporter.update(event)
             code = running.wait()
         finally:
             with self._lock:
@@ -187,21 +198,13 @@ class BuildRunner:
         if digest is not None:
             self.state.digests[image.name] = run.digest = digest
         run.cache.log_problems = cache_problems(lines)
-        run.total_steps = sum(1 for line in lines if _STEP_RE.match(line))
-        run.cached_steps = sum(1 for line in lines if _CACHED_RE.match(line))
-        took = time.time() - (run.started or time.time())
-        self.reporter.finished(image.name, "succeeded",
-                              f"in {took:.1f}s {digest[:19] if digest else '(no image)'}")
         return State.SUCCEEDED
 
     def _failed(self, image: PlannedImage, run: ImageRun, failure: Failure) -> State:
         # the log names the Dockerfile as the engine saw it; the record as the pipeline does
         failure = dataclasses.replace(failure, dockerfile=image.request.dockerfile)
-        where = failure.where() if failure.line else ""
         run.reason = failure.message
         run.failure = failure
-        self.reporter.finished(image.name, "failed", f"({where}) {failure.message}" if where
-                               else failure.message)
         return State.FAILED
 
     def _stopped_state(self) -> State:

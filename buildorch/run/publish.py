@@ -15,6 +15,7 @@ from buildorch import proc
 from buildorch.backends.base import Backend
 from buildorch.oci import registry
 from buildorch.planning.plan import PublishStep
+from buildorch.run.events import Note, Published
 from buildorch.run.reporting import Reporter
 from buildorch.run.state import RunState
 
@@ -37,10 +38,10 @@ def publish(state: RunState, reporter: Reporter, done: Publication) -> None:
             _publish_tag(state, step)
         except (proc.CommandError, registry.RegistryError, proc.ToolNotFoundError) as exc:
             done.error = f"publishing {step.tag} failed: {exc}"
-            reporter.message(f"==> {step.image}: {done.error}")
+            reporter.update(Note(done.error, step.image, "warning"))
             return
         done.published.append(step.tag)
-        reporter.message(f"==> {step.image}: published {step.tag}")
+        reporter.update(Published(step.image, step.tag))
 
 
 def _publish_tag(state: RunState, step: PublishStep) -> None:

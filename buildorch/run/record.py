@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buildorch.jsontypes import Json, JsonObject
+from buildorch.run.events import ImageFinished
 from buildorch.run.failures import CacheProblem, Failure
 from buildorch.statefile import write_atomically
 from buildorch.workdir import runs_folder
@@ -114,6 +115,7 @@ class ImageRun:
     input_digest: str | None = None
     unchanged_from: str | None = None  # the run whose build serves this one
     note: str | None = None  # why an earlier build of the same inputs was not reused
+    base_images: dict[str, str] = field(default_factory=dict)  # FROM reference -> digest
 
     @property
     def done(self) -> bool:
@@ -134,8 +136,15 @@ class ImageRun:
             "cached_steps": self.cached_steps, "total_steps": self.total_steps,
             "cache": self.cache.to_json(), "duration": self.duration,
             "input_digest": self.input_digest, "unchanged_from": self.unchanged_from,
-            "note": self.note,
+            "note": self.note, "base_images": dict(self.base_images),
         }
+
+
+def finished_event(run: ImageRun, state: State | None = None) -> ImageFinished:
+    """The event that reports `run`'s end (in `state`, where the run does not hold it yet)."""
+    reason = f"as built in run {run.unchanged_from}" if run.unchanged_from else run.reason
+    return ImageFinished(run.name, (state or run.state).value, run.duration, run.digest,
+                         run.cached_steps, run.total_steps, reason, run.failure, run.log)
 
 
 def new_run_id() -> str:

@@ -1,42 +1,54 @@
-"""The end-of-run summary: a table of images, then each failure with its Dockerfile line,
-stage and last log lines, and what was (not) published."""
+"""The end-of-run summary, from the run's record (so `show RUN_ID` prints it again): a
+table of images (state, duration, cached steps, digest), then each failure with its
+stage, Dockerfile line, command and last log lines, and what was (not) published."""
 
 from __future__ import annotations
 
-from buildorch.run.publish import Publication
-from buildorch.run.state import RunState
+from buildorch.run.events import shown_state
+from buildorch.run.recorded import RecordedImage, RecordedRun
 from buildorch.text import table
 
 
-def summary(state: RunState, result: str, publication: Publication) -> str:
-    rows = [("IMAGE", "STATE", "DURATION", "DIGEST")]
-    for image in state.plan.images:
-        run = state.runs[image.name]
-        duration = f"{run.duration:.1f}s" if run.duration is not None else "-"
-        shown = run.state.value
-        if run.unchanged_from:
-            shown += f" (run {run.unchanged_from})"
-        rows.append((image.name, shown, duration, run.digest or "-"))
-    notes = [f"{name}: {run.note}" for name, run in state.runs.items() if run.note]
-    lines = ["", table(rows), *notes, *_failure_lines(state)]
-    if publication.error:
-        lines.append(publication.error)
-    wanted = any(i.publish for i in state.plan.images)
-    if wanted and result != "succeeded" and not publication.published:
+def _state(image: RecordedImage) -> str:
+    if image.unchanged_from:
+        return f"unchanged (run {image.unchanged_from})"
+    return shown_state(image.state, image.cached_steps, image.total_steps)
+
+
+def summary(record: RecordedRun, record_path: str) -> str:
+    rows = [("IMAGE", "STATE", "DURATION", "CACHED", "DIGEST")]
+    for image in record.images.values():
+        duration = f"{image.duration:.1f}s" if image.duration is not None else "-"
+        steps = f"{image.cached_steps}/{image.total_steps}" if image.total_steps else "-"
+        rows.append((image.name, _state(image), duration, steps, image.digest or "-"))
+    notes = [f"{image.name}: {image.note}" for image in record.images.values() if image.note]
+    lines = ["", table(rows), *notes, *_failure_lines(record)]
+    if record.publish_error:
+        lines.append(record.publish_error)
+    if record.publish_wanted and record.outcome != "succeeded" and not record.published:
         lines.append("nothing was published: tags are pushed only when every build succeeds")
-    lines.append(f"run {state.run_id} {result}: record in "
-                 f"{state.relative(state.folder / 'record.json')}")
+    lines.append(f"run {record.id} {record.outcome}{_totals(record)}: record in {record_path}")
     return "\n".join(lines)
 
 
-def _failure_lines(state: RunState) -> list[str]:
+def _totals(record: RecordedRun) -> str:
+    took = f" in {record.duration:.1f}s" if record.duration is not None else ""
+    rate = record.cache_hit_rate
+    return took + (f", {rate:.0%} of steps cached" if rate is not None else "")
+
+
+def _failure_lines(record: RecordedRun) -> list[str]:
     lines: list[str] = []
-    for image in state.plan.images:
-        failure = state.runs[image.name].failure
+    for image in record.images.values():
+        failure = image.failure
         if failure is None:
             continue
         where = failure.where()
         lines.append(f"\n{image.name} failed{f' at {where}' if where else ''}: "
                      f"{failure.message}")
-        lines += [f"  | {t}" for t in failure.tail]
+        if failure.step:
+            lines.append(f"  command: {failure.step}")
+        if image.log:
+            lines.append(f"  log: {image.log}")
+        lines += [f"  | {t.rstrip()}" for t in failure.tail]
     return lines

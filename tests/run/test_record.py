@@ -64,7 +64,8 @@ def test_an_image_entry_keeps_the_record_format() -> None:
     run = ImageRun("a", State.FAILED, argv=["docker", "buildx"], started=1.0, ended=3.5,
                    attempts=2, log="a.log", reason="exit 3",
                    failure=Failure("exit 3", "a/Dockerfile", 3, "build", "RUN x", ("l1", "l2")),
-                   input_digest="sha256:in", note="built again: gone")
+                   input_digest="sha256:in", note="built again: gone",
+                   base_images={"busybox:1": "sha256:b"})
     run.cache.warnings.append("cache import from S3 failed: down")
     run.cache.downloads += [CacheDownload("feature-x", 0.25),
                             CacheDownload("main", 0.5, DownloadStats(3, 1, 10))]
@@ -86,7 +87,7 @@ def test_an_image_entry_keeps_the_record_format() -> None:
                        "blobs_uploaded": 0, "bytes_uploaded": 0, "already_covered": True},
         },
         "duration": 2.5, "input_digest": "sha256:in", "unchanged_from": None,
-        "note": "built again: gone",
+        "note": "built again: gone", "base_images": {"busybox:1": "sha256:b"},
     }
     reused = ImageRun("u", State.UNCHANGED, digest="sha256:d", unchanged_from="run1")
     assert reused.done and reused.to_json()["unchanged_from"] == "run1"

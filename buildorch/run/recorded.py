@@ -1,0 +1,127 @@
+"""Run records read back (`show`, `history`, `repro`, the end-of-run summary).
+
+A record may come from another machine (CI) or be damaged, so it is read through
+pydantic models: a record that does not fit is one error line naming the file and
+field, exit 2. Fields a reader does not need are ignored, so older and newer records
+load.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from buildorch.errors import ConfigError
+from buildorch.workdir import runs_folder
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class RecordedFailure(_Loose):
+    message: str
+    dockerfile: str | None = None
+    line: int | None = None
+    stage: str | None = None
+    step: str | None = None
+    tail: tuple[str, ...] = ()
+
+    def where(self) -> str:
+        place = f"{self.dockerfile}:{self.line}" if self.dockerfile and self.line else ""
+        stage = f"stage {self.stage}" if self.stage else ""
+        return ", ".join(p for p in (place, stage) if p)
+
+
+class RecordedImage(_Loose):
+    name: str
+    state: str
+    argv: tuple[str, ...] = ()
+    started: float | None = None
+    ended: float | None = None
+    duration: float | None = None
+    digest: str | None = None
+    attempts: int = 0
+    log: str | None = None
+    reason: str | None = None
+    failure: RecordedFailure | None = None
+    cached_steps: int = 0
+    total_steps: int = 0
+    input_digest: str | None = None
+    unchanged_from: str | None = None
+    note: str | None = None
+    base_images: dict[str, str] = {}
+
+
+class RecordedRun(_Loose):
+    id: str
+    pipeline: str
+    file: str | None = None
+    backend: str
+    started: float
+    ended: float | None = None
+    outcome: str
+    selection: tuple[str, ...] = ()
+    images: dict[str, RecordedImage]
+    published: tuple[str, ...] = ()
+    publish_error: str | None = None
+    publish_wanted: bool = False  # whether any image was to be published
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.ended is None else self.ended - self.started
+
+    def count(self, *states: str) -> int:
+        return sum(1 for image in self.images.values() if image.state in states)
+
+    @property
+    def cache_hit_rate(self) -> float | None:
+        """Steps served from cache over all steps run (None: no step ran)."""
+        total = sum(i.total_steps for i in self.images.values())
+        return None if not total else sum(i.cached_steps for i in self.images.values()) / total
+
+
+def parse_record(data: object, source: str) -> RecordedRun:
+    try:
+        return RecordedRun.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"]) or "record"
+        raise ConfigError(f"{error['msg']} (not a buildorch run record?)", file=source,
+                          field=field) from None
+
+
+def read_record(path: Path, shown: str | None = None) -> RecordedRun:
+    source = shown or str(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=source) from None
+    except ValueError as exc:
+        raise ConfigError(f"not JSON: {exc}", file=source) from None
+    return parse_record(data, source)
+
+
+def run_records(root: Path | None = None) -> list[Path]:
+    """Every run's record under `root`, newest first (run ids sort by time)."""
+    folder = runs_folder(root)
+    if not folder.is_dir():
+        return []
+    return [p / "record.json" for p in sorted(folder.iterdir(), reverse=True)
+            if (p / "record.json").is_file()]
+
+
+def find_record(given: str, root: Path | None = None) -> Path:
+    """A record file, or a run id (`20261201T051336Z-831353`, or a unique prefix)."""
+    path = Path(given)
+    if path.suffix == ".json" or path.is_file():
+        return path
+    matches = [p for p in run_records(root) if p.parent.name.startswith(given)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise ConfigError(f"{given}: no such run under {runs_folder(root)} (see buildorch "
+                          "history)")
+    raise ConfigError(f"{given}: names {len(matches)} runs; give more of the id")
