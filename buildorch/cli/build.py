@@ -142,7 +142,7 @@ def run(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
         choice: ChosenBackend) -> int:
     from buildorch.run.executor import Executor, RunOptions
     from buildorch.run.one_build import BuildOptions
-    from buildorch.run.reporting import PlainReporter
+    from buildorch.run.reporters.choose import reporter_for
 
     builders = pipeline.model.builders
     max_parallel = builders[0].max_parallel if builders else DEFAULT_MAX_PARALLEL
@@ -151,7 +151,8 @@ def run(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
                                          is None else args.skip_unchanged),
                          builder=choice.address,
                          build=BuildOptions(retries=args.retries, cache_strict=args.cache_strict))
-    executor = Executor(pipeline, plan, choice.backend, options, PlainReporter())
+    executor = Executor(pipeline, plan, choice.backend, options,
+                        reporter_for(args.progress, args.verbose))
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         return executor.run()

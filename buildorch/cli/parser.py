@@ -7,6 +7,7 @@ from pathlib import Path
 
 from buildorch import __version__
 from buildorch.backends.catalog import BACKEND_CHOICES
+from buildorch.run.reporters.choose import PROGRESS_CHOICES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,7 +110,13 @@ def _build_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
                        help="do not build an image whose input digest matches an earlier "
                             "successful build whose output still exists; reapply its tags "
                             "(default: the pipeline's skip_unchanged)")
-    build.add_argument("--progress", choices=("auto", "plain"), default="auto")
+    build.add_argument("--progress", choices=PROGRESS_CHOICES, default="auto",
+                       help="auto: a live view on a terminal, else plain lines (GitHub "
+                            "Actions groups, annotations and step summary under "
+                            "GITHUB_ACTIONS=true); json: one event per line")
+    build.add_argument("-v", "--verbose", action="store_true",
+                       help="plain: every BuildKit log line as it comes (default: a build's "
+                            "log only when it fails; every log is in the run folder)")
 
 
 def _cache_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

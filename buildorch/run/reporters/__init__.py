@@ -1,0 +1,1 @@
+"""The reporters: plain lines, the live view, GitHub Actions, JSON events."""
