@@ -51,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--builder", metavar="ADDRESS", help="BuildKit host or docker host")
     _common(doctor, selection=False)
 
+    history = commands.add_parser("history", help="recent runs: outcome, duration, images "
+                                                  "built, cached and failed, cache hits")
+    history.add_argument("-n", type=_positive, default=10, metavar="N",
+                         help="how many runs (default 10)")
+    show = commands.add_parser("show", help="print a run's summary again")
+    show.add_argument("run", metavar="RUN_ID|RECORD", help="a run id (or a unique start of "
+                                                           "one) or a record.json")
+
     _cache_command(commands)
     commands.add_parser("schema", help="print the JSON Schema of pipeline and cache files")
     _import_command(commands)

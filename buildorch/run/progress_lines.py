@@ -23,6 +23,7 @@ _VERTEX = re.compile(r"^#(\d+) (.*)$")
 # A Dockerfile step: `[stage k/n] INSTRUCTION`, not `[internal] ...` or `[auth] ...`.
 _STEP = re.compile(r"^\[(?:\S+ )?\d+/\d+\] ")
 _FROM_DIGEST = re.compile(r"^\[(?:\S+ )?\d+/\d+\] FROM (\S+?)@(sha256:[0-9a-f]{64})$")
+_FROM = re.compile(r"^\[(?:\S+ )?\d+/\d+\] FROM ")
 _IMPORT = "importing cache manifest from "
 _NOT_FOUND = re.compile(r"not found|manifest unknown|404|NoSuchKey", re.IGNORECASE)
 
@@ -32,7 +33,7 @@ class ProgressReader:
     """One build attempt's progress, fed line by line."""
 
     image: str
-    steps: set[int] = field(default_factory=set)
+    steps: set[int] = field(default_factory=set)  # those that run or come from cache
     cached: set[int] = field(default_factory=set)
     bases: dict[str, str] = field(default_factory=dict)  # FROM reference -> digest
     _names: dict[int, str] = field(default_factory=dict)
@@ -64,8 +65,9 @@ class ProgressReader:
     def _named(self, number: int, name: str) -> list[Update]:
         if not _STEP.match(name):
             return []
-        self.steps.add(number)
         base = _FROM_DIGEST.match(name)
         if base:
             self.bases[base.group(1)] = base.group(2)
+        if not _FROM.match(name):  # a base image is resolved, neither run nor cached
+            self.steps.add(number)
         return [Step(self.image, number, name)]

@@ -1,0 +1,53 @@
+"""`history`: recent runs, one row each (pure, from records read back)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from buildorch.run.recorded import RecordedRun
+from buildorch.text import table
+
+DAMAGED = "(damaged record)"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    run_id: str
+    record: RecordedRun | None  # None: the record could not be read
+    problem: str | None = None
+
+
+def duration_text(seconds: float | None) -> str:
+    """`0.7s`, `42s`, `3m05s`, `1h02m`."""
+    if seconds is None:
+        return "-"
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+    return f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def _row(entry: HistoryEntry) -> tuple[str, ...]:
+    run = entry.record
+    if run is None:
+        return (entry.run_id, "-", "-", DAMAGED, "-", "-", "-", "-", "-", "-")
+    rate = run.cache_hit_rate
+    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started))
+    built = sum(1 for i in run.images.values() if i.state == "succeeded"
+                and not (i.total_steps and i.cached_steps == i.total_steps))
+    cached = run.count("succeeded") - built
+    return (run.id, run.pipeline, started, run.outcome, duration_text(run.duration),
+            str(built), str(cached), str(run.count("unchanged")),
+            str(run.count("failed")), f"{rate:.0%}" if rate is not None else "-")
+
+
+def history_table(entries: Sequence[HistoryEntry]) -> str:
+    """BUILT: images whose build ran a step; CACHED: every step from cache; UNCHANGED: not
+    built (an earlier build served them); CACHE HITS: steps from cache over all steps."""
+    header = ("RUN", "PIPELINE", "STARTED", "OUTCOME", "DURATION", "BUILT", "CACHED",
+              "UNCHANGED", "FAILED", "CACHE HITS")
+    return table([header, *(_row(e) for e in entries)])

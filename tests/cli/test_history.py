@@ -1,0 +1,33 @@
+"""`buildorch history`, in-process and as a subprocess."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from buildorch.cli.main import main
+from tests.run.record_samples import write_sample_runs
+
+
+@pytest.fixture
+def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    write_sample_runs(tmp_path)
+    return tmp_path
+
+
+def test_history_lists_the_newest_runs_first(runs: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["history", "-n", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == [
+        "20261204T100000Z-000009", "20261203T100000Z-000002", "20261202T100000Z-000001"]
+    assert "(damaged record)" in lines[1]
+
+
+def test_history_in_an_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["history"]) == 0
+    assert "no runs yet" in capsys.readouterr().out

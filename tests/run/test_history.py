@@ -1,0 +1,25 @@
+"""`history` rows (pure)."""
+
+from __future__ import annotations
+
+from buildorch.run.history import HistoryEntry, duration_text, history_table
+from buildorch.run.recorded import parse_record
+from tests.run.record_samples import record
+
+
+def test_a_row_per_run_with_outcome_duration_counts_and_cache_hits() -> None:
+    run = parse_record(record(), "r")
+    lines = history_table([HistoryEntry(run.id, run), HistoryEntry("X", None, "bad")]
+                          ).splitlines()
+    assert lines[0].split() == ["RUN", "PIPELINE", "STARTED", "OUTCOME", "DURATION", "BUILT",
+                                "CACHED", "UNCHANGED", "FAILED", "CACHE", "HITS"]
+    cells = lines[1].split()
+    assert cells[0:2] == ["20261201T050000Z-abcdef", "shop"]
+    # base: every step cached; api failed; old unchanged; web skipped
+    assert cells[4:] == ["failed", "12s", "0", "1", "1", "1", "60%"]
+    assert lines[2].split()[:2] == ["X", "-"] and "(damaged record)" in lines[2]
+
+
+def test_durations_read_at_a_glance() -> None:
+    assert [duration_text(s) for s in (None, 0.74, 42.2, 185, 3725)] == [
+        "-", "0.7s", "42s", "3m05s", "1h02m"]

@@ -1,0 +1,67 @@
+"""Reading plain BuildKit progress as it streams: steps, cached steps, cache misses, bases."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from buildorch.run.events import CacheMiss, Step, StepCached
+from buildorch.run.progress_lines import ProgressReader
+
+BUSYBOX = "sha256:" + "ab" * 32
+CACHE = "localhost:5000/shop/cache:base-main"
+
+# As docker buildx 0.13 printed it on the stack (a cached rebuild of pipelines/example's base).
+LOG = f"""#0 building with "default" instance using docker driver
+
+#1 [internal] load build definition from Dockerfile
+#1 transferring dockerfile: 251B done
+#1 DONE 0.0s
+
+#4 importing cache manifest from localhost:5000/shop/cache:base-main
+#4 ERROR: failed to configure registry cache importer: {CACHE}: not found
+
+#5 [1/3] FROM localhost:5000/busybox:latest@{BUSYBOX}
+#5 resolve localhost:5000/busybox:latest@{BUSYBOX} 0.0s done
+#5 DONE 0.0s
+
+#6 [2/3] RUN mkdir -p /app
+#6 CACHED
+
+#7 [build 3/3] RUN make
+#7 0.104 compiling
+#6 [2/3] RUN mkdir -p /app
+#7 DONE 0.3s
+
+#8 exporting to image
+#8 exporting layers done
+""".splitlines(keepends=True)
+
+
+def test_steps_cached_steps_misses_and_bases_are_read_as_they_stream() -> None:
+    reader = ProgressReader("base")
+    events = [e for line in LOG for e in reader.feed(line)]
+    assert events == [
+        CacheMiss("base", "localhost:5000/shop/cache:base-main"),
+        Step("base", 5, f"[1/3] FROM localhost:5000/busybox:latest@{BUSYBOX}"),
+        Step("base", 6, "[2/3] RUN mkdir -p /app"),
+        StepCached("base", 6, "[2/3] RUN mkdir -p /app"),
+        Step("base", 7, "[build 3/3] RUN make"),
+    ]
+    # FROM is resolved, neither run nor cached; a vertex named again is the same step
+    assert (reader.total_steps, reader.cached_steps) == (2, 1)
+    assert reader.bases == {"localhost:5000/busybox:latest": BUSYBOX}
+
+
+def test_an_import_that_fails_for_another_reason_is_not_a_miss() -> None:
+    reader = ProgressReader("a")
+    reader.feed("#4 importing cache manifest from r/c:a\n")
+    assert reader.feed("#4 ERROR: connection refused\n") == []
+
+
+@given(st.lists(st.text(max_size=80), max_size=30))
+def test_any_output_is_read_without_error(lines: list[str]) -> None:
+    reader = ProgressReader("a")
+    for line in lines:
+        reader.feed(line)
+    assert reader.cached_steps <= reader.total_steps
