@@ -102,15 +102,21 @@ class Executor:
         return EXIT_OK if result == "succeeded" else EXIT_BUILD_FAILED
 
     def _announce(self) -> None:
-        """The run's start, with an estimate from earlier runs' durations, and every image
-        still to build queued behind what it waits for."""
+        """The run's start, with an estimate from earlier runs' durations; the images an
+        earlier build serves, and every other queued behind what it waits for."""
         state, jobs = self.state, self.options.jobs
         todo = [i for i in state.plan.images if i.name not in state.reused]
         estimate = max([i.remaining for i in todo] + [sum(i.estimate for i in todo) / jobs])
         self.reporter.started(RunStarted(
             state.run_id, state.plan.pipeline, self.backend.name, tuple(state.images), jobs,
             estimate if todo else None, {i.name: i.estimate for i in todo}))
-        for image in todo:
+        for image in state.plan.images:
+            run = state.runs[image.name]
+            if image.name in state.reused:
+                self.reporter.finished(finished_event(run))
+                continue
+            if run.note:  # why an earlier build of the same inputs does not serve
+                self.reporter.update(Note(run.note, image.name))
             waits = tuple(d for d in image.depends_on if d not in state.reused)
             self.reporter.update(ImageQueued(image.name, waits))
 
@@ -142,10 +148,8 @@ class Executor:
             if earlier.digest is not None:
                 state.digests[name] = earlier.digest
             state.reused.add(name)
-            self.reporter.finished(finished_event(run))
         for name, why in reuse.rebuilt.items():
             state.runs[name].note = why
-            self.reporter.update(Note(why, name))
 
     def _remember_builds(self) -> None:
         """This run's successful builds, for a later --skip-unchanged and `why`."""
