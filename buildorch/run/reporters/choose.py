@@ -32,5 +32,9 @@ def reporter_for(progress: str, verbose: bool = False, stream: TextIO | None = N
 
     stream = stream or sys.stdout
     mode = progress_mode(progress, stream, os.environ if env is None else env)
+    if mode == "tty":
+        from buildorch.run.reporters.live import LiveReporter
+
+        return LiveReporter(stream)
     del mode  # the other reporters are added as they land
     return PlainReporter(stream, verbose=verbose)
