@@ -1,4 +1,5 @@
-"""Built-in pipeline variables that come from git (GIT_SHA, GIT_SHORT_SHA, GIT_BRANCH)."""
+"""Built-in pipeline variables that come from git (GIT_SHA, GIT_SHORT_SHA, GIT_BRANCH, and
+SOURCE_DATE_EPOCH where the environment does not give it)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,13 @@ def _branch(folder: Path, env: Mapping[str, str]) -> str | None:
     return None if branch == "HEAD" else branch
 
 
+def _source_date_epoch(folder: Path, env: Mapping[str, str]) -> str | None:
+    """The environment's SOURCE_DATE_EPOCH, as docker buildx and nerdctl read it (a value that
+    is not empty: docker/buildx commands/build.go, containerd/nerdctl pkg/cmd/builder/build.go),
+    else the commit time of HEAD; None outside git or before the first commit."""
+    return env.get("SOURCE_DATE_EPOCH") or _git(folder, "log", "-1", "--format=%ct")
+
+
 def git_builtins(
     folder: Path, env: Mapping[str, str] | None = None
 ) -> dict[str, Callable[[], str | None]]:
@@ -40,4 +48,5 @@ def git_builtins(
         "GIT_SHA": sha,
         "GIT_SHORT_SHA": lambda: (sha() or "")[:7] or None,
         "GIT_BRANCH": functools.cache(lambda: _branch(folder, environ)),
+        "SOURCE_DATE_EPOCH": functools.cache(lambda: _source_date_epoch(folder, environ)),
     }

@@ -158,6 +158,9 @@ class ImageFields(_Strict):
         default_factory=dict)
     builder: NonEmpty | None = described("The builder (of `builders`) that builds it.",
                                          default=None)
+    reproducible: bool | None = described(
+        "Build it reproducibly (default: the pipeline's `reproducible`): see there.",
+        default=None)
     estimated_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = described(
         "Expected build time before any run was recorded (orders the schedule).",
         default=None)
@@ -213,6 +216,14 @@ class Pipeline(_Strict):
     skip_unchanged: bool = described(
         "Like --skip-unchanged on every build: an image whose input digest matches an earlier "
         "successful build whose output still exists is not built again.", default=False)
+    reproducible: bool = described(
+        "Reproducible builds (an image's own `reproducible` wins): the build arg "
+        "SOURCE_DATE_EPOCH is the commit time of the repository's HEAD (unless the image's "
+        "`args`, --var, `vars` or the environment give it), the image export rewrites file "
+        "timestamps to it (`rewrite-timestamp`, BuildKit 0.13; not on Docker's docker driver, "
+        "`doctor` says where), and no provenance attestation is added unless `attest` asks for "
+        "one: its build times and invocation id would make every build's digest new.",
+        default=False)
     builders: list[Builder] = described("Where builds run (default: one auto-detected).",
                                         default_factory=list)
     images: Annotated[dict[ImageKey, Image], Field(min_length=1)] = described(
