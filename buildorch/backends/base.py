@@ -18,6 +18,8 @@ from buildorch.backends.request import BuildRequest
 
 Argv = list[str]
 _VERSION = re.compile(r"\bv?(\d+)\.(\d+)(?:\.(\d+))?")
+# `rewrite-timestamp`: moby/buildkit#4057, in BuildKit v0.13.0 (docker/docs#21055)
+REWRITE_TIMESTAMP_SINCE = (0, 13, 0)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,11 @@ class Backend(ABC):
     @abstractmethod
     def probe_argv(self, address: str | None) -> Argv:
         """Succeeds when the builder answers."""
+
+    def rewrite_timestamp_problem(self, address: str | None) -> str | None:
+        """Why the builder at `address` cannot rewrite the timestamps of the image a build
+        keeps (loads or pushes), as far as the address tells; None: it can (BuildKit 0.13)."""
+        return None
 
     def push_argv(self, tag: str, address: str | None) -> Argv | None:
         """Publishes a locally stored tag; None where there is no local store: the build

@@ -30,3 +30,6 @@ class Capabilities:
     cache_exporters: frozenset[CacheType] = frozenset()
     outputs: frozenset[str] = frozenset()
     notes: tuple[str, ...] = ()
+    # Why the builder cannot rewrite the timestamps of the images it keeps
+    # (`reproducible`), or None: it can, from BuildKit 0.13 on.
+    rewrite_timestamp: str | None = None

@@ -14,10 +14,11 @@ BuildKit >= 0.13.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from buildorch.backends.base import Argv, Backend
+from buildorch.backends.base import REWRITE_TIMESTAMP_SINCE, Argv, Backend, version_number
 from buildorch.backends.capabilities import (
     ALL_CACHE,
     ALL_OUTPUTS,
@@ -35,10 +36,23 @@ from buildorch.backends.flags import (
     secret_spec,
     spec_texts,
     ssh_spec,
+    timestamp_attrs,
 )
 from buildorch.backends.request import AttrSpec, BuildRequest
 
 CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter.v1"
+# Docker's engine forces `unpack=true` on every image it exports into its store (moby
+# builder/builder-next/exporter/overrides/wrapper.go), and BuildKit's image exporter refuses
+# `rewrite-timestamp` with `unpack` ("exporter option "rewrite-timestamp" conflicts with
+# "unpack"", exporter/containerimage/export.go; moby/buildkit#4230, open), also to push.
+DOCKER_DRIVER_TIMESTAMPS = (
+    "the docker driver unpacks every image into Docker's image store, and BuildKit cannot "
+    "rewrite the timestamps of an image it unpacks (moby/buildkit#4230): layers keep their "
+    "build times, so digests differ between builds; a buildx builder with its own BuildKit "
+    "(--builder NAME) or buildctl can")
+DEFAULT_BUILDER = "default"  # the docker driver of the default context (docker buildx ls)
+_BUILDKIT_VERSION = re.compile(r"^\s*BuildKit version:\s*(\S+)", re.MULTILINE)
+_DRIVER = re.compile(r"^\s*Driver:\s*(\S+)", re.MULTILINE)
 
 
 def _builder_flags(address: str | None) -> tuple[list[str], list[str]]:
@@ -113,6 +127,8 @@ def _output_flags(req: BuildRequest) -> list[str]:
     (build/opt.go "fill in image exporter names from tags")."""
     flags = flag_pairs("--output", spec_texts(req.outputs))
     attrs = image_attrs(req)
+    if req.push or req.load:  # the image kept; never an image output of its own for this
+        attrs = (*attrs, *timestamp_attrs(req))
     if not attrs:
         return flags + (["--push"] if req.push else []) + (["--load"] if req.load else [])
     specs = [AttrSpec("image", (("push", "true"), *attrs))] if req.push else []
@@ -146,19 +162,35 @@ def docker_capabilities(probe_output: str) -> Capabilities:
     """From `docker info` as JSON: the image store decides which cache exports work."""
     try:
         info = json.loads(probe_output)
-    except ValueError:  # a named buildx builder (container or remote driver)
-        return Capabilities(ALL_CACHE, ALL_OUTPUTS, ("buildx builder with its own BuildKit",))
+    except ValueError:  # a named buildx builder (`docker buildx inspect`)
+        return _builder_capabilities(probe_output)
     status = dict(tuple(pair) for pair in info.get("DriverStatus") or [] if len(pair) == 2)
     if status.get("driver-type") == CONTAINERD_SNAPSHOTTER:
         return Capabilities(DOCKER_CONTAINERD_CACHE, ALL_OUTPUTS, (
             "docker driver with the containerd image store: registry, local and inline cache; "
             "no native s3 cache (needs a standalone BuildKit)",
             f"digest chaining: {DockerBackend.chaining}",
-        ))
+        ), DOCKER_DRIVER_TIMESTAMPS)
     return Capabilities(DOCKER_CLASSIC_CACHE, ALL_OUTPUTS, (
         "docker driver on the classic image store: only inline cache export; enable the "
         "containerd image store (daemon.json features.containerd-snapshotter) for more",
-    ))
+    ), DOCKER_DRIVER_TIMESTAMPS)
+
+
+def _builder_capabilities(inspect_output: str) -> Capabilities:
+    """A named buildx builder: its own BuildKit, or the docker driver of a docker context."""
+    driver = _DRIVER.search(inspect_output)
+    version = _BUILDKIT_VERSION.search(inspect_output)
+    text = version.group(1) if version else ""
+    number = version_number(text)
+    if driver is not None and driver.group(1) == "docker":
+        timestamps: str | None = DOCKER_DRIVER_TIMESTAMPS
+    elif number is not None and number < REWRITE_TIMESTAMP_SINCE:
+        timestamps = f"BuildKit {text} has no rewrite-timestamp (0.13 or later has)"
+    else:
+        timestamps = None
+    return Capabilities(ALL_CACHE, ALL_OUTPUTS, ("buildx builder with its own BuildKit",),
+                        timestamps)
 
 
 class DockerBackend(Backend):
@@ -172,6 +204,14 @@ class DockerBackend(Backend):
 
     def build_argv(self, request: BuildRequest) -> Argv:
         return docker_argv(request)
+
+    def rewrite_timestamp_problem(self, address: str | None) -> str | None:
+        """No address, a docker host, or the `default` builder: Docker's own BuildKit (the
+        docker driver); another builder name is taken for one with its own BuildKit
+        (`doctor` asks it)."""
+        if address is None or "://" in address or address == DEFAULT_BUILDER:
+            return DOCKER_DRIVER_TIMESTAMPS
+        return None
 
     def version_argv(self, address: str | None) -> Argv:
         return ["docker", *_host(address), "buildx", "version"]

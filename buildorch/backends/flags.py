@@ -244,10 +244,33 @@ def image_attrs(req: BuildRequest) -> tuple[tuple[str, str], ...]:
     return req.image_attrs
 
 
+# An attribute of the image, oci and docker exporters from BuildKit 0.13 on: layer file
+# timestamps after SOURCE_DATE_EPOCH are set to it (moby/buildkit README.md "Image/Registry",
+# docs/build-repro.md; exporter/containerimage/opts.go OptKeyRewriteTimestamp).
+REWRITE_TIMESTAMP = "rewrite-timestamp"
+
+
+def timestamp_attrs(req: BuildRequest) -> tuple[tuple[str, str], ...]:
+    """`rewrite-timestamp=true` for the image buildorch keeps, where the request asks for it
+    and the pipeline's image attributes do not already say."""
+    if not req.rewrite_timestamp or any(k == REWRITE_TIMESTAMP for k, _ in req.image_attrs):
+        return ()
+    return ((REWRITE_TIMESTAMP, "true"),)
+
+
+def with_rewritten_timestamps(spec: AttrSpec) -> AttrSpec:
+    """An export that writes an image (oci, docker) rewriting its timestamps, unless it says."""
+    if spec.type not in IMAGE_EXPORTERS or spec.get(REWRITE_TIMESTAMP) is not None:
+        return spec
+    return AttrSpec(spec.type, (*spec.attrs, (REWRITE_TIMESTAMP, "true")))
+
+
 def image_output_spec(req: BuildRequest) -> AttrSpec:
-    """The image exporter with the pipeline's attributes and the annotations."""
+    """The image exporter with the pipeline's attributes, `rewrite-timestamp` where asked, and
+    the annotations."""
     spec = image_spec(req)
-    return annotated(AttrSpec(spec.type, (*spec.attrs, *image_attrs(req))), req.annotations)
+    attrs = (*spec.attrs, *image_attrs(req), *timestamp_attrs(req))
+    return annotated(AttrSpec(spec.type, attrs), req.annotations)
 
 
 HOST_GATEWAY = "host-gateway"  # resolved by docker and nerdctl, never by BuildKit itself

@@ -40,6 +40,9 @@ secrets work (buildctl >= v0.8, moby/buildkit#1534) and a multi-name output is C
 - No --shm-size, --ulimit, --no-cache-filter or --annotation flag: those fields are
   Unsupported. Annotations and the pipeline's image exporter attributes ride on an `--output`
   buildorch writes (a push), never on the output nerdctl picks to load into containerd.
+- reproducible (`rewrite_timestamp`): a pushed image's output carries `rewrite-timestamp=true`;
+  one loaded into containerd gets an `--output type=docker` (or `oci`) of buildorch's with it,
+  which nerdctl imports, as its own `type=image,unpack=true` cannot rewrite timestamps.
 - The context must be a local folder: nerdctl refuses one with `://` ("unsupported build
   context", cmd/nerdctl/builder/builder_build.go); a remote context is Unsupported.
 """
@@ -67,6 +70,7 @@ from buildorch.backends.flags import (
     spec_text,
     spec_texts,
     ssh_spec,
+    timestamp_attrs,
 )
 from buildorch.backends.request import AttrSpec, BuildRequest, Unsupported
 from buildorch.errors import shorten
@@ -92,9 +96,21 @@ def _image_flags(req: BuildRequest) -> list[str]:
                                         f"({len(req.outputs)} requested)")
     if pushes(req):
         return _push_output(req)
+    if req.rewrite_timestamp and not req.outputs:
+        req = dataclasses.replace(req, outputs=(_loading_output(req),))
     _check_own_output(req)
     outputs = [annotated(spec, req.annotations) for spec in req.outputs]
     return flag_pairs("--tag", req.tags) + flag_pairs("--output", spec_texts(outputs))
+
+
+def _loading_output(req: BuildRequest) -> AttrSpec:
+    """The output nerdctl loads into containerd, written by buildorch to rewrite timestamps:
+    nerdctl's own `type=image,unpack=true` cannot (BuildKit: "rewrite-timestamp" conflicts
+    with "unpack"), and a `type=docker` (several platforms or attestations: `type=oci`)
+    tarball on stdout is what nerdctl imports otherwise (pkg/cmd/builder/build.go,
+    `needsLoading`); it appends the first tag as `name`."""
+    kind = "oci" if len(req.platforms) > 1 or enabled_attests(req.attest) else "docker"
+    return AttrSpec(kind, timestamp_attrs(req))
 
 
 def _push_output(req: BuildRequest) -> list[str]:

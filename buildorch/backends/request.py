@@ -160,6 +160,11 @@ class BuildRequest:
     no_cache_filter: tuple[str, ...] = ()  # stages built without cache
     # The Dockerfile's text when it is written inline: the run writes it at `dockerfile`.
     dockerfile_inline: str | None = None
+    # `reproducible: true`: built at SOURCE_DATE_EPOCH (one of `args`), without default
+    # provenance; `rewrite_timestamp`: the image kept (loaded, pushed, stored) has its file
+    # timestamps rewritten to it, where the builder can (`rewrite-timestamp=true`).
+    reproducible: bool = False
+    rewrite_timestamp: bool = False
 
     def redacted(self) -> BuildRequest:
         """The request as buildorch may show or store it (plan, dry run, records); itself

@@ -366,3 +366,21 @@ def test_a_scheme_buildkit_does_not_fetch_is_no_context() -> None:
     with pytest.raises(Unsupported) as err:
         buildctl_argv(dataclasses.replace(MINIMAL, context="oci-layout:///var/oci"))
     assert err.value.field == ("context",)
+
+
+def test_reproducible_image_output_rewrites_timestamps() -> None:
+    """`rewrite-timestamp=true` on the image exporter (README.md "Image/Registry"; BuildKit
+    0.13, pushing fixed in 0.14.1: moby/buildkit#5008); buildctl unpacks nothing unless asked,
+    so it never conflicts with `unpack`."""
+    req = dataclasses.replace(MINIMAL, tags=("r/a",), push_by_digest=True,
+                              rewrite_timestamp=True)
+    [output] = pairs(buildctl_argv(req), "--output")
+    assert csv_fields(output) == ["type=image", "name=r/a", "push=true", "push-by-digest=true",
+                                  "name-canonical=true", "rewrite-timestamp=true"]
+    assert all("rewrite-timestamp" not in a
+               for a in buildctl_argv(dataclasses.replace(req, rewrite_timestamp=False)))
+    # an OCI layout for dependents is the only output: no image output added for rewriting
+    layout = AttrSpec.parse("type=oci,dest=run/a.oci,tar=false,rewrite-timestamp=true")
+    alone = dataclasses.replace(MINIMAL, outputs=(layout,), rewrite_timestamp=True)
+    assert pairs(buildctl_argv(alone), "--output") == [
+        "type=oci,dest=run/a.oci,tar=false,rewrite-timestamp=true"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from buildorch.backends.docker import docker_argv
+from buildorch.backends.docker import DockerBackend, docker_argv, docker_capabilities
 from buildorch.backends.request import AttrSpec, BuildRequest, Ulimit, Unsupported
 from tests.backends.sample_requests import FULL as BASE_FULL
 from tests.backends.sample_requests import MINIMAL, pairs
@@ -179,3 +179,67 @@ def test_other_schemes_are_no_context() -> None:
     with pytest.raises(Unsupported) as err:
         docker_argv(req)
     assert err.value.field == ("context",)
+
+
+# --- reproducible: rewrite-timestamp on the image kept --------------------------------------
+
+def test_rewritten_timestamps_ride_on_the_outputs_load_and_push_stand_for() -> None:
+    """`rewrite-timestamp=true` is an attribute of the image and docker exporters (moby/buildkit
+    README.md "Image/Registry", BuildKit 0.13), so `--load`/`--push` are spelled out as the
+    outputs they stand for (commands/build.go), after the pipeline's own attributes."""
+    load = dataclasses.replace(MINIMAL, tags=("r/a:1",), load=True, rewrite_timestamp=True)
+    argv = docker_argv(load)
+    assert pairs(argv, "--output") == ["type=docker,rewrite-timestamp=true"]
+    assert "--load" not in argv
+    both = dataclasses.replace(load, push=True, image_attrs=(("compression", "zstd"),))
+    assert pairs(docker_argv(both), "--output") == [
+        "type=image,push=true,compression=zstd,rewrite-timestamp=true",
+        "type=docker,compression=zstd,rewrite-timestamp=true"]
+    # the pipeline's own `rewrite-timestamp` attribute is not repeated, nor overruled
+    own = dataclasses.replace(load, image_attrs=(("rewrite-timestamp", "false"),))
+    assert pairs(docker_argv(own), "--output") == ["type=docker,rewrite-timestamp=false"]
+
+
+def test_without_rewriting_load_and_push_stay_shorthands() -> None:
+    argv = docker_argv(dataclasses.replace(MINIMAL, tags=("r/a:1",), load=True, push=True,
+                                           reproducible=True))
+    assert "--output" not in argv and "--load" in argv and "--push" in argv
+
+
+def test_nothing_kept_no_image_output_just_to_rewrite() -> None:
+    """An image neither loaded nor pushed (`type=cacheonly`, or files only) gets no image
+    output of its own; its file outputs carry what planning gave them."""
+    oci = AttrSpec.parse("type=oci,dest=o.tar,rewrite-timestamp=true")
+    req = dataclasses.replace(MINIMAL, outputs=(oci,), rewrite_timestamp=True)
+    assert pairs(docker_argv(req), "--output") == ["type=oci,dest=o.tar,rewrite-timestamp=true"]
+
+
+@pytest.mark.parametrize(("address", "docker_driver"), [
+    (None, True), ("unix:///run/other.sock", True), ("tcp://10.0.0.2:2376", True),
+    ("default", True), ("ci-builder", False)])
+def test_the_docker_driver_cannot_rewrite_the_timestamps_of_what_it_stores(
+        address: str | None, docker_driver: bool) -> None:
+    """moby builder/builder-next/exporter/overrides/wrapper.go sets `unpack=true` on every image
+    export, which BuildKit refuses with rewrite-timestamp (exporter/containerimage/export.go,
+    moby/buildkit#4230; seen on Docker 26.1: "exporter option "rewrite-timestamp" conflicts
+    with "unpack"", for --load and --push alike). A named builder is taken to have its own."""
+    problem = DockerBackend().rewrite_timestamp_problem(address)
+    assert (problem is not None) == docker_driver
+    if problem is not None:
+        assert "moby/buildkit#4230" in problem and "unpack" in problem
+
+
+@pytest.mark.parametrize(("probe", "can"), [
+    ('{"DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]}', False),
+    ('{"DriverStatus": [["Backing Filesystem", "extfs"]]}', False),
+    ("Name: ci\nDriver: docker-container\nNodes:\nBuildKit version: v0.13.2\n", True),
+    ("Name: ci\nDriver: docker-container\nNodes:\nBuildKit version: v0.12.5\n", False),
+    ("Name: ctx\nDriver: docker\nNodes:\nBuildKit version: v0.13.2\n", False),
+    ("Name: remote\nDriver: remote\n", True),  # no version shown: taken to be able
+])
+def test_doctor_learns_from_the_probe_whether_timestamps_can_be_rewritten(
+        probe: str, can: bool) -> None:
+    caps = docker_capabilities(probe)
+    assert (caps.rewrite_timestamp is None) == can
+    if "v0.12.5" in probe:
+        assert caps.rewrite_timestamp is not None and "0.13" in caps.rewrite_timestamp

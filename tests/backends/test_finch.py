@@ -194,3 +194,11 @@ def test_what_nerdctl_refuses_finch_refuses(field: str, request_: BuildRequest) 
     with pytest.raises(Unsupported) as err:
         finch_argv(request_)
     assert err.value.field == (field,)
+
+
+def test_reproducible_images_rewrite_timestamps_as_with_nerdctl() -> None:
+    load = dataclasses.replace(MINIMAL, tags=("r/a:1",), load=True, rewrite_timestamp=True)
+    assert pairs(finch_argv(load), "--output") == ["type=docker,rewrite-timestamp=true"]
+    push = dataclasses.replace(load, load=False, push=True)
+    assert "rewrite-timestamp=true" in pairs(finch_argv(push), "--output")[0]
+    assert "--output" not in finch_argv(dataclasses.replace(load, rewrite_timestamp=False))

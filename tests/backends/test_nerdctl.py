@@ -330,3 +330,40 @@ def test_file_outputs_are_refused(output: str) -> None:
                            ) as err:
             nerdctl_argv(req)
         assert err.value.field == ("outputs",)
+
+
+# --- reproducible: rewrite-timestamp on the image kept --------------------------------------
+
+def test_a_pushed_image_rewrites_timestamps_on_its_output() -> None:
+    push = dataclasses.replace(MINIMAL, tags=("r/a:1",), push=True, rewrite_timestamp=True)
+    [output] = pairs(nerdctl_argv(push), "--output")
+    assert next(csv.reader([output])) == [
+        "type=image", "name=r/a:1", "push=true", "rewrite-timestamp=true",
+        "danging-name-empty-only=true"]
+
+
+def test_a_loaded_image_gets_an_output_nerdctl_imports_that_rewrites_timestamps() -> None:
+    """pkg/cmd/builder/build.go: nerdctl's own `type=image,unpack=true` cannot rewrite
+    (BuildKit: "rewrite-timestamp" conflicts with "unpack"); with `--output type=docker` (or
+    `oci`) it imports the tarball buildctl writes to stdout (`needsLoading`), named from -t."""
+    load = dataclasses.replace(MINIMAL, tags=("r/a:1", "r/a:2"), load=True,
+                               rewrite_timestamp=True, annotations=(("k", "v"),))
+    argv = nerdctl_argv(load)
+    assert pairs(argv, "--output") == ["type=docker,rewrite-timestamp=true,annotation.k=v"]
+    assert pairs(argv, "--tag") == ["r/a:1", "r/a:2"]
+    # an index (several platforms, or attestations) needs the oci exporter
+    multi = dataclasses.replace(load, platforms=("linux/amd64", "linux/arm64"))
+    assert pairs(nerdctl_argv(multi), "--output")[0].startswith("type=oci,rewrite-timestamp=true")
+    attested = dataclasses.replace(load, attest=(AttrSpec.parse("type=sbom"),))
+    assert pairs(nerdctl_argv(attested), "--output")[0].startswith("type=oci,")
+    disabled = dataclasses.replace(load, attest=(AttrSpec.parse("type=provenance,disabled=true"),))
+    assert pairs(nerdctl_argv(disabled), "--output")[0].startswith("type=docker,")
+
+
+def test_without_rewriting_nerdctl_picks_its_own_output() -> None:
+    load = dataclasses.replace(MINIMAL, tags=("r/a:1",), load=True, reproducible=True)
+    assert "--output" not in nerdctl_argv(load)
+    # the pipeline's own output stays as planning wrote it
+    own = dataclasses.replace(load, rewrite_timestamp=True, outputs=(
+        AttrSpec.parse("type=docker,rewrite-timestamp=true"),))
+    assert pairs(nerdctl_argv(own), "--output") == ["type=docker,rewrite-timestamp=true"]
