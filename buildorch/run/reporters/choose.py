@@ -36,5 +36,13 @@ def reporter_for(progress: str, verbose: bool = False, stream: TextIO | None = N
         from buildorch.run.reporters.live import LiveReporter
 
         return LiveReporter(stream)
+    if mode == "github":
+        from buildorch.run.reporters.github import GitHubReporter
+
+        return GitHubReporter(stream, verbose=verbose, env=env)
+    if mode == "json":
+        from buildorch.run.reporters.json_events import JsonReporter
+
+        return JsonReporter(stream, verbose=verbose)
     del mode  # the other reporters are added as they land
     return PlainReporter(stream, verbose=verbose)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 import threading
 from collections import deque
+from collections.abc import Sequence
 from typing import TextIO
 
 from buildorch.run.events import (
     CacheMiss,
     Finish,
+    ImageFinished,
     LogLine,
     Note,
     Published,
@@ -71,6 +73,10 @@ class PlainReporter:
         shown = shown_state(event.state, event.cached_steps, event.total_steps)
         detail = finished_detail(event)
         self._write(f"==> {event.image}: {shown}{f' {detail}' if detail else ''}")
-        tail = self._tails.pop(event.image, None)
-        if event.state == "failed" and tail and not self._verbose:
+        self._ended(event, self._tails.pop(event.image, None))
+
+    def _ended(self, event: ImageFinished, tail: Sequence[str] | None) -> None:
+        """After an image's state line: a failed build's last log lines (`tail`, kept
+        unless verbose)."""
+        if event.state == "failed" and tail:
             self._write("\n".join(f"[{event.image}] {line}" for line in tail))
