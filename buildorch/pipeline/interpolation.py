@@ -140,6 +140,11 @@ class VarResolver:
         builtin = self._builtins.get(name)
         return builtin() if builtin else None
 
+    def resolved(self) -> dict[str, str | None]:
+        """Every variable resolved so far, with its value: those the pipeline used (a run
+        record keeps them, so that `repro` can load the pipeline with the same values)."""
+        return dict(self._done)
+
     def expand(self, value: str) -> str:
         return interpolate(value, self, self._env)
 

@@ -92,3 +92,12 @@ def test_a_scope_shadows_variables_and_may_name_keys() -> None:
     assert r.expand("${py}") == "var"
     with pytest.raises(InterpolationError, match=r"undefined variable 'it\.k'"):
         r.expand("${it.k}")
+
+
+def test_resolved_lists_only_the_variables_used_with_their_values() -> None:
+    r = resolver({"TAG": "${GIT_SHORT_SHA}-x", "UNUSED_VAR": "u"}, overrides={"REG": "cli"},
+                 builtins={"GIT_SHORT_SHA": "abc1234", "GIT_BRANCH": "main", "NONE": None})
+    assert r.resolved() == {}
+    assert r.expand("${REG}/api:${TAG} ${NONE:-d}") == "cli/api:abc1234-x d"
+    assert r.resolved() == {"REG": "cli", "TAG": "abc1234-x", "GIT_SHORT_SHA": "abc1234",
+                            "NONE": None}
