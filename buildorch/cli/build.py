@@ -15,7 +15,7 @@ import platform
 import signal
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from buildorch.cli.changed_since import narrow
 from buildorch.cli.loading import load, plan_options, requested_backend, warn, warn_hints
@@ -48,7 +48,7 @@ def command(args: argparse.Namespace) -> int:
     pipeline, graph = load(args)
     chosen = narrow(args, pipeline, graph)
     if chosen.nothing:
-        print(chosen.nothing)
+        print(chosen.nothing, file=_output(args))
         return 0
     check_machine(args, pipeline, graph)
     choice = choose_backend(args, pipeline)
@@ -61,13 +61,18 @@ def command(args: argparse.Namespace) -> int:
     warn_hints(pipeline, graph, plan.order)
     check_load(args, choice.backend)
     if choice.exporters is None:
-        print(dry_run(plan, choice))
+        print(dry_run(plan, choice), file=_output(args))
         return 0
     check_tool_version((i.request for i in plan.images), choice.backend, choice.version)
     check_env_barrier(plan, choice.backend)
     check_cache(args, pipeline, plan, choice.backend, choice.exporters)
     print(f"buildorch: {choice.why}", file=sys.stderr)
     return run(args, pipeline, plan, choice)
+
+
+def _output(args: argparse.Namespace) -> TextIO:
+    """Where a message goes: with --progress json, stdout carries only the events."""
+    return sys.stderr if args.progress == "json" else sys.stdout
 
 
 def check_machine(args: argparse.Namespace, pipeline: LoadedPipeline,

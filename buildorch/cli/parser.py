@@ -60,7 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                            "one) or a record.json")
 
     _cache_command(commands)
-    commands.add_parser("schema", help="print the JSON Schema of pipeline and cache files")
+    schema = commands.add_parser("schema",
+                                 help="print the JSON Schema of pipeline and cache files")
+    schema.add_argument("--events", action="store_true",
+                        help="the schema of build --progress json's event lines instead")
     _import_command(commands)
     _init_command(commands)
     return parser

@@ -12,6 +12,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from buildorch.jsontypes import JsonObject
@@ -33,13 +34,15 @@ def event_line(event: Event, at: float) -> str:
 
 
 class JsonReporter:
-    def __init__(self, stream: TextIO | None = None, verbose: bool = False) -> None:
+    def __init__(self, stream: TextIO | None = None, verbose: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
         self._stream = stream or sys.stdout
         self._verbose = verbose
+        self._clock = clock
         self._lock = threading.Lock()  # builds report from several threads
 
     def _emit(self, event: Event) -> None:
-        line = event_line(event, time.time())
+        line = event_line(event, self._clock())
         with self._lock:
             self._stream.write(line + "\n")
             self._stream.flush()
