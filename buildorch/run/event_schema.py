@@ -1,6 +1,6 @@
 """The JSON Schema of `--progress json` lines, made from the event dataclasses themselves
 (so a field added to an event is in the schema); `buildorch schema --events` prints it,
-and `buildorch/schemas/events.schema.json` is a copy kept equal to it by a test.
+and `schemas/events.schema.json` is a copy kept equal to it by a test.
 
 Every line is one event object: `event` (its kind), `time` (unix seconds) and each of the
 event's fields, always present (null where a field has no value).

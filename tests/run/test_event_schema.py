@@ -1,5 +1,5 @@
 """The events' JSON Schema: made from the event dataclasses, kept in the repository as
-buildorch/schemas/events.schema.json, one entry per kind with every field required and
+schemas/events.schema.json, one entry per kind with every field required and
 nothing else allowed, both ways."""
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from buildorch.run.record import State
 from buildorch.run.reporters.json_events import event_json
 from tests.conftest import REPO
 
-CHECKED_IN = REPO / "buildorch" / "schemas" / "events.schema.json"
+CHECKED_IN = REPO / "schemas" / "events.schema.json"
 SCHEMA: Any = events_schema()
 DEFS: Any = SCHEMA["$defs"]
 
 
 def test_the_checked_in_schema_is_what_the_code_makes() -> None:
     assert json.loads(CHECKED_IN.read_text()) == SCHEMA, (
-        "regenerate: buildorch schema --events > buildorch/schemas/events.schema.json")
+        "regenerate: buildorch schema --events > schemas/events.schema.json")
 
 
 def test_it_is_a_valid_2020_12_schema() -> None:
