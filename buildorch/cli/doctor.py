@@ -1,5 +1,6 @@
-"""`buildorch doctor`: which backends answer here, their versions, and what they can do;
-with `-f`, what of the pipeline Finch's VM on macOS would not see."""
+"""`buildorch doctor`: which backends answer here, their versions, and what they can do
+(cache exports, outputs, reproducible digests); with `-f`, what of the pipeline Finch's VM
+on macOS would not see."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from buildorch.backends.catalog import BACKEND_NAMES
 from buildorch.backends.choice import BackendStatus, check
 
 if TYPE_CHECKING:
+    from buildorch.backends.capabilities import Capabilities
     from buildorch.pipeline.loaded import LoadedPipeline
 
 
@@ -34,8 +36,16 @@ def _lines(status: BackendStatus) -> list[str]:
         caps = status.capabilities
         lines.append(f"     cache export: {', '.join(sorted(caps.cache_exporters))}")
         lines.append(f"     outputs: {', '.join(sorted(caps.outputs))}")
+        lines.append(f"     {reproducible_line(caps)}")
         lines += [f"     {note}" for note in caps.notes]
     return lines
+
+
+def reproducible_line(caps: Capabilities) -> str:
+    """Whether `reproducible: true` images get identical digests from this builder."""
+    if caps.rewrite_timestamp is not None:
+        return f"reproducible: no: {caps.rewrite_timestamp}"
+    return "reproducible: yes (SOURCE_DATE_EPOCH, rewrite-timestamp: BuildKit 0.13 or later)"
 
 
 def _finch_home_lines(args: argparse.Namespace) -> list[str]:

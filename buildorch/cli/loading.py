@@ -83,6 +83,7 @@ def plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, graph: Buil
     from buildorch.cache.plan import context_from_env
     from buildorch.pipeline.secret_sources import missing_optional_secrets
     from buildorch.planning.requests import PlanOptions
+    from buildorch.planning.timestamps import timestamp_warning
     from buildorch.preflight.cache_support import gha_warnings
     from buildorch.run.record import previous_durations
 
@@ -95,10 +96,13 @@ def plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, graph: Buil
     hidden_by = barrier.where if barrier is not None else None
     for warning in gha_warnings(pipeline, cache.actions_env, args.cache_strict, hidden_by):
         warn(warning)
-    return PlanOptions(backend=backend, push=args.push, builder=args.builder,
-                       history=previous_durations(pipeline.model.name),
-                       omit_secrets=missing_optional_secrets(pipeline, os.environ), cache=cache,
-                       sources=read_sources(args, pipeline, graph))
+    options = PlanOptions(backend=backend, push=args.push, builder=args.builder,
+                          history=previous_durations(pipeline.model.name),
+                          omit_secrets=missing_optional_secrets(pipeline, os.environ),
+                          cache=cache, sources=read_sources(args, pipeline, graph))
+    if unrewritten := timestamp_warning(pipeline, graph, args.names, options):
+        warn(unrewritten)
+    return options
 
 
 def offline_plan(args: argparse.Namespace, pipeline: LoadedPipeline, graph: BuildGraph,

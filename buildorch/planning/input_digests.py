@@ -3,10 +3,10 @@
 It covers the Dockerfile, the context files its `.dockerignore` lets through, local named
 contexts, args, target, platforms, labels, secret and ssh ids (never values), the other
 settings that change the result (attestations, annotations, hosts, limits, network,
-outputs), the backend kind, and the input digests of the images it is built on. It
-leaves out what does not change the result: tags, cache, where a result is pushed, the
-builder's address. The manifest behind the digest is kept so that `why` can say which
-input changed.
+outputs, `reproducible` and rewritten timestamps), the backend kind, and the input digests
+of the images it is built on. It leaves out what does not change the result: tags, cache,
+where a result is pushed, the builder's address. The manifest behind the digest is kept
+so that `why` can say which input changed.
 """
 
 from __future__ import annotations
@@ -140,6 +140,11 @@ def settings(request: BuildRequest, backend: str) -> Pairs:
     for what, value in (("network", request.network), ("shm-size", request.shm_size)):
         if value is not None:
             out.append((what, str(value)))
+    # SOURCE_DATE_EPOCH is one of the args; whether the kept image's timestamps are rewritten
+    # depends on the builder as much as on the pipeline
+    out += [(what, "true") for what, asked in (("reproducible", request.reproducible),
+                                                ("rewrite-timestamp", request.rewrite_timestamp))
+            if asked]
     return tuple(out)
 
 

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from buildorch.backends.base import Backend
 from buildorch.backends.catalog import OFFLINE_DEFAULT
-from buildorch.backends.flags import is_local_context
+from buildorch.backends.flags import is_local_context, with_rewritten_timestamps
 from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef, Ulimit
 from buildorch.cache.plan import CacheContext, ImageCache, plan_cache
 from buildorch.oci.reference import context_key, repository_of
 from buildorch.pipeline import digest_tags
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
+from buildorch.pipeline.reproducible import SOURCE_DATE_EPOCH, is_reproducible, source_date_epoch
 from buildorch.pipeline.secret_sources import pipeline_path
 from buildorch.planning.graph import BuildGraph, Dag
 from buildorch.planning.input_digests import ImageSources
@@ -110,7 +111,7 @@ def _named_contexts(ctx: RequestContext, image: ResolvedImage) -> tuple[tuple[st
     return tuple(contexts.items())
 
 
-def _outputs(ctx: RequestContext, image: ResolvedImage) -> Outputs:
+def outputs_of(ctx: RequestContext, image: ResolvedImage) -> Outputs:
     if ctx.backend.local_store:
         # Stored locally; tags are pushed from the local store at the end of the run.
         run_tag = ctx.run_tag(image.name)
@@ -131,12 +132,14 @@ PROVENANCE = "provenance"
 def attestations(ctx: RequestContext, image: ResolvedImage) -> tuple[AttrSpec, ...]:
     """As the pipeline asks; else provenance (mode=min) on published images, as buildx
     attaches by default (where the backend takes it: `provenance_default`), and none on the
-    others (an unpublished image's provenance is work nobody reads)."""
+    others (an unpublished image's provenance is work nobody reads), nor on reproducible ones
+    (it records the build's start and end times and an invocation id, so the index digest
+    would differ at every build)."""
     specs = tuple(AttrSpec.parse(text) for text in image.spec.attest)
     default = ctx.backend.provenance_default
     if any(spec.type == PROVENANCE for spec in specs) or default == "none":
         return specs
-    if ctx.published(image.name):
+    if ctx.published(image.name) and not is_reproducible(ctx.pipeline, image.name):
         return specs if default == "tool" else (*specs, AttrSpec(PROVENANCE, (("mode", "min"),)))
     if default == "tool":
         return (*specs, AttrSpec(PROVENANCE, (("disabled", "true"),)))
@@ -167,12 +170,29 @@ def image_cache(ctx: RequestContext, image: ResolvedImage) -> ImageCache:
                       os.path.relpath(ctx.pipeline.folder), ctx.options.cache)
 
 
+def builder_address(ctx: RequestContext, image: ResolvedImage) -> str | None:
+    return ctx.options.builder or next(
+        (b.address for b in ctx.pipeline.model.builders if b.name == image.spec.builder), None)
+
+
+def _build_args(p: LoadedPipeline, image: ResolvedImage,
+                reproducible: bool) -> tuple[tuple[str, str], ...]:
+    """The image's args, and SOURCE_DATE_EPOCH for a reproducible one unless they give it."""
+    args = tuple(image.spec.args.items())
+    if not reproducible or SOURCE_DATE_EPOCH in image.spec.args:
+        return args
+    return (*args, (SOURCE_DATE_EPOCH, source_date_epoch(p, image.name)))
+
+
 def make_request(ctx: RequestContext, image: ResolvedImage, cache: ImageCache) -> BuildRequest:
     p, spec = ctx.pipeline, image.spec
-    builder = ctx.options.builder or next(
-        (b.address for b in p.model.builders if b.name == spec.builder), None)
-    out = _outputs(ctx, image)
+    builder = builder_address(ctx, image)
+    out = outputs_of(ctx, image)
     extra_outputs, image_attrs = user_outputs(p.folder, image)
+    outputs = (*out.outputs, *extra_outputs)
+    reproducible = is_reproducible(p, image.name)
+    if reproducible:  # the OCI layouts and tarballs it writes too (BuildKit 0.13 on)
+        outputs = tuple(with_rewritten_timestamps(o) for o in outputs)
     inline = spec.dockerfile_inline
     return BuildRequest(
         name=image.name,
@@ -181,7 +201,7 @@ def make_request(ctx: RequestContext, image: ResolvedImage, cache: ImageCache) -
         else image.dockerfile_display,
         dockerfile_inline=inline,
         target=spec.target,
-        args=tuple(spec.args.items()),
+        args=_build_args(p, image, reproducible),
         named_contexts=_named_contexts(ctx, image),
         secrets=tuple(
             SecretRef(s.id, src=_local_path(p.folder, s.src) if s.src else None, env=s.env)
@@ -194,7 +214,7 @@ def make_request(ctx: RequestContext, image: ResolvedImage, cache: ImageCache) -
         tags=out.tags,
         cache_from=cache.imports,
         cache_to=cache.exports,
-        outputs=(*out.outputs, *extra_outputs),
+        outputs=outputs,
         image_attrs=image_attrs,
         attest=attestations(ctx, image),
         annotations=tuple(spec.annotations.items()),
@@ -210,4 +230,6 @@ def make_request(ctx: RequestContext, image: ResolvedImage, cache: ImageCache) -
         no_cache=spec.no_cache,
         metadata_file=f"{RUN_DIR}/{image.name}.metadata.json",
         builder=builder,
+        reproducible=reproducible,
+        rewrite_timestamp=reproducible and ctx.backend.rewrite_timestamp_problem(builder) is None,
     )

@@ -22,3 +22,16 @@ def test_pipeline_paths_are_contexts_dockerfiles_secrets_and_keys(
     assert list(pipeline_paths(pipeline)) == [
         folder, folder / "a", folder / "a" / "Dockerfile", folder / "lib",
         folder / "creds" / "token", key]
+
+
+def test_doctor_says_whether_reproducible_images_get_identical_digests() -> None:
+    from buildorch.backends.capabilities import Capabilities
+    from buildorch.backends.docker import docker_capabilities
+    from buildorch.cli.doctor import reproducible_line
+
+    assert reproducible_line(Capabilities()).startswith("reproducible: yes (")
+    docker = docker_capabilities('{"DriverStatus": [["driver-type", '
+                                 '"io.containerd.snapshotter.v1"]]}')
+    line = reproducible_line(docker)
+    assert line.startswith("reproducible: no: the docker driver unpacks every image")
+    assert "moby/buildkit#4230" in line

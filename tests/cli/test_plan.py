@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -65,3 +68,34 @@ def test_plan_warns_of_results_nobody_keeps_in_its_selection_only(
     assert main(["plan", "-f", str(path), "base"]) == 0
     err = capsys.readouterr().err
     assert err.startswith(f"buildorch: warning: {path}:4: images.base: its result is not kept")
+
+
+def test_reproducible_outside_git_is_one_line_and_exit_2(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)  # else it would be the epoch
+    path = make_project("version: 1\nname: p\nreproducible: true\nimages:\n  a: {context: a}\n",
+                        contexts=("a",))
+    assert main(["plan", "-f", str(path), "--backend", "buildctl"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"buildorch: error: {path}:3: reproducible: SOURCE_DATE_EPOCH comes from the "
+                   f"commit time of HEAD, and {path.parent} is in no git repository with a commit: "
+                   "commit, or give it (--var SOURCE_DATE_EPOCH=SECONDS, or the environment)"]
+    done = subprocess.run([sys.executable, "-m", "buildorch", "plan", "-f", str(path),
+                           "--backend", "buildctl"], capture_output=True, text=True, check=False,
+                          env={**os.environ, "SOURCE_DATE_EPOCH": ""}, cwd=path.parent)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "reproducible: SOURCE_DATE_EPOCH" in done.stderr
+    given = main(["plan", "-f", str(path), "--backend", "buildctl",
+                  "--var", "SOURCE_DATE_EPOCH=1700000000"])
+    assert given == 0 and "--opt build-arg:SOURCE_DATE_EPOCH=1700000000" in capsys.readouterr().out
+
+
+def test_plan_warns_once_where_the_builder_cannot_rewrite_timestamps(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_project("version: 1\nname: p\nreproducible: true\n"
+                        "images:\n  a: {context: a, tags: [r/a:1]}\n", contexts=("a",))
+    assert main(["plan", "-f", str(path), "--backend", "docker", "--var",
+                 "SOURCE_DATE_EPOCH=0"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "reproducible" in line]
+    assert len(warnings) == 1 and "cannot rewrite the timestamps of 1 image (a)" in warnings[0]

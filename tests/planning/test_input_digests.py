@@ -105,3 +105,17 @@ def test_differences_name_each_changed_input() -> None:
         "dependency base: input digest changed",
     ]
     assert differences(old, old) == []
+
+
+def test_reproducible_and_rewritten_timestamps_are_inputs() -> None:
+    """Both change the image; SOURCE_DATE_EPOCH is one of the args, so a new commit time is a
+    changed input like any arg."""
+    plain = manifest()
+    asked = manifest(replace(REQUEST, reproducible=True,
+                             args=(*REQUEST.args, ("SOURCE_DATE_EPOCH", "1700000000"))))
+    rewritten = manifest(replace(REQUEST, reproducible=True, rewrite_timestamp=True,
+                                 args=(*REQUEST.args, ("SOURCE_DATE_EPOCH", "1700000000"))))
+    assert len({plain.digest, asked.digest, rewritten.digest}) == 3
+    assert differences(plain, rewritten) == [
+        "arg:SOURCE_DATE_EPOCH: (unset) -> '1700000000'", "reproducible: (unset) -> 'true'",
+        "rewrite-timestamp: (unset) -> 'true'"]

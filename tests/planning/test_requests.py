@@ -13,11 +13,14 @@ from pathlib import Path
 import pytest
 
 from buildorch.backends.flags import spec_text
+from buildorch.backends.request import BuildRequest
+from buildorch.errors import ConfigError
 from buildorch.pipeline.loader import LoadOptions, load_pipeline
 from buildorch.planning.graph import build_graph
-from buildorch.planning.plan import make_plan
+from buildorch.planning.plan import Plan, make_plan
 from buildorch.planning.requests import PlanOptions
 from tests.conftest import MakeProject
+from tests.git_repo import GitRepo
 
 DIGEST = "sha256:" + "ab" * 32
 # (image the Dockerfile names, pipeline tag of the image it names, key BuildKit asks for)
@@ -126,3 +129,97 @@ def test_nerdctl_adds_no_default_provenance(make_project: MakeProject) -> None:
         request = make_plan(pipeline, build_graph(pipeline), ["a"],
                             PlanOptions(backend=backend)).images[0].request
         assert request.attest == ()
+
+
+# --- reproducible ----------------------------------------------------------------------------
+
+REPRODUCIBLE = """\
+version: 1
+name: p
+reproducible: true
+images:
+  base: {context: base, tags: [r/base:1]}
+  app:
+    context: app
+    depends_on: [base]
+    tags: [r/app:1]
+    push: true
+  files: {context: app, outputs: ["type=oci,dest=out/app.tar", "type=local,dest=out/app"]}
+  pinned: {context: app, args: {SOURCE_DATE_EPOCH: "0"}, attest: ["type=provenance,mode=max"]}
+  plain: {context: app, reproducible: false, tags: [r/plain:1], push: true}
+"""
+
+
+def reproducible_plan(tmp_path: Path, backend: str, builder: str | None = None,
+                      names: tuple[str, ...] = ("base", "app", "pinned", "plain")) -> Plan:
+    repo = GitRepo(tmp_path / "repo")
+    repo.write({"p.yaml": REPRODUCIBLE, "base/Dockerfile": "FROM scratch\n",
+                "app/Dockerfile": "FROM scratch\n"})
+    repo.commit("one")
+    pipeline = load_pipeline(repo.root / "p.yaml", LoadOptions(env={}, state_root=None))
+    return make_plan(pipeline, build_graph(pipeline), list(names),
+                     PlanOptions(backend=backend, builder=builder))
+
+
+def requests_of(plan: Plan) -> dict[str, BuildRequest]:
+    return {image.name: image.request for image in plan.images}
+
+
+@pytest.mark.parametrize("backend", ["docker", "nerdctl", "finch", "buildctl"])
+def test_reproducible_images_get_the_commit_time_unless_their_args_give_one(
+        tmp_path: Path, backend: str) -> None:
+    requests = requests_of(reproducible_plan(tmp_path, backend))
+    committed = GitRepo(tmp_path / "repo").git("log", "-1", "--format=%ct")
+    for name in ("base", "app"):
+        assert dict(requests[name].args)["SOURCE_DATE_EPOCH"] == committed
+        assert requests[name].reproducible
+    assert requests["pinned"].args == (("SOURCE_DATE_EPOCH", "0"),)
+    assert "SOURCE_DATE_EPOCH" not in dict(requests["plain"].args)
+    assert not requests["plain"].reproducible and not requests["plain"].rewrite_timestamp
+
+
+@pytest.mark.parametrize(("backend", "builder", "rewrite"), [
+    ("docker", None, False), ("docker", "unix:///run/docker.sock", False),
+    ("docker", "ci-builder", True), ("nerdctl", None, True), ("finch", None, True),
+    ("buildctl", None, True)])
+def test_timestamps_are_rewritten_where_the_builder_can(
+        tmp_path: Path, backend: str, builder: str | None, rewrite: bool) -> None:
+    requests = requests_of(reproducible_plan(tmp_path, backend, builder))
+    assert requests["base"].rewrite_timestamp == rewrite
+    assert requests["app"].rewrite_timestamp == rewrite
+
+
+def test_files_a_reproducible_image_writes_are_rewritten_too(tmp_path: Path) -> None:
+    """The oci and docker exporters take rewrite-timestamp (README.md "OCI tarball"), also on
+    the docker driver; local and tar exporters honour SOURCE_DATE_EPOCH by themselves
+    (docs/build-repro.md)."""
+    files = requests_of(reproducible_plan(tmp_path, "docker", names=("files",)))["files"]
+    assert [(o.type, o.get("rewrite-timestamp")) for o in files.outputs] == [
+        ("oci", "true"), ("local", None)]
+    # buildctl keeps an unpushed dependency as an OCI layout: the digest dependents pin
+    base = requests_of(reproducible_plan(tmp_path / "b", "buildctl"))["base"]
+    assert [o.get("rewrite-timestamp") for o in base.outputs] == ["true"]
+
+
+@pytest.mark.parametrize(("backend", "app", "plain"), [
+    ("docker", ("type=provenance,disabled=true",), ()),
+    ("buildctl", (), ("type=provenance,mode=min",))])
+def test_reproducible_images_get_no_default_provenance(
+        tmp_path: Path, backend: str, app: tuple[str, ...], plain: tuple[str, ...]) -> None:
+    """BuildKit's provenance records buildStartedOn, buildFinishedOn and buildInvocationID
+    (seen on Docker 26.1: two cold builds with SOURCE_DATE_EPOCH and rewritten timestamps
+    give the same manifest but another index); one the pipeline asks for is kept."""
+    requests = requests_of(reproducible_plan(tmp_path, backend))
+    assert tuple(spec_text(s) for s in requests["app"].attest) == app
+    assert tuple(spec_text(s) for s in requests["pinned"].attest) == ("type=provenance,mode=max",)
+    # not reproducible and published: buildx's own default (nothing said), or buildorch's
+    assert tuple(spec_text(s) for s in requests["plain"].attest) == plain
+
+
+def test_outside_git_the_plan_fails_at_the_field(make_project: MakeProject) -> None:
+    path = make_project("version: 1\nname: p\nimages:\n  a:\n    context: a\n"
+                        "    reproducible: true\n", contexts=("a",))
+    pipeline = load_pipeline(path, LoadOptions(env={}, state_root=None))
+    with pytest.raises(ConfigError) as err:
+        make_plan(pipeline, build_graph(pipeline), ["a"], PlanOptions(backend="docker"))
+    assert err.value.render().startswith(f"{path}:6: images.a.reproducible: SOURCE_DATE_EPOCH")
