@@ -29,8 +29,9 @@ from buildorch.run.publish import Publication, publish, remove_run_tags
 from buildorch.run.record import State, finished_event, new_run_id, write_record
 from buildorch.run.recorded import RecordedRun, parse_record
 from buildorch.run.reporting import Reporter
+from buildorch.run.repro_record import Invocation, image_facts, relative_paths, run_facts
 from buildorch.run.scheduler import schedule
-from buildorch.run.state import RunState, scrub_values
+from buildorch.run.state import RunState, fill, scrub_values
 from buildorch.run.summary import summary
 from buildorch.run.unchanged import find_unchanged, output_files, retag
 from buildorch.workdir import run_folder
@@ -43,6 +44,7 @@ class RunOptions:
     skip_unchanged: bool = False
     builder: str | None = None
     build: BuildOptions = field(default_factory=BuildOptions)
+    invocation: Invocation = field(default_factory=Invocation)  # recorded for `repro`
 
 
 class Executor:
@@ -58,6 +60,7 @@ class Executor:
         self.reporter = reporter
         self.builds = BuildRunner(self.state, backend, options.build, reporter,
                                   CacheTransfers(pipeline, root, reporter))
+        self.facts = run_facts(pipeline, options.invocation, root, secrets)
 
     @property
     def run_id(self) -> str:
@@ -173,7 +176,7 @@ class Executor:
 
     def _record(self, started: float, result: str, publication: Publication) -> JsonObject:
         state, options = self.state, self.options
-        return {
+        record: JsonObject = {
             "id": state.run_id, "pipeline": state.plan.pipeline, "file": state.plan.file,
             "backend": self.backend.name, "builder": options.builder,
             "started": started, "ended": time.time(), "outcome": result,
@@ -181,11 +184,23 @@ class Executor:
                         "retries": options.build.retries,
                         "skip_unchanged": options.skip_unchanged},
             "selection": list(state.plan.selection),
-            "images": {name: run.to_json() for name, run in state.runs.items()},
+            "images": {name: {**run.to_json(), **self._image_facts(name)}
+                       for name, run in state.runs.items()},
             "published": list(publication.published), "publish_error": publication.error,
             "publish_wanted": any(i.publish for i in state.plan.images),
-            "plan": plan_json(state.plan),
+            "plan": plan_json(state.plan), **self.facts,
         }
+        relative = relative_paths(record, state.root)  # a checkout elsewhere can use it
+        assert isinstance(relative, dict)
+        return relative
+
+    def _image_facts(self, name: str) -> JsonObject:
+        """Its inputs, cache imports and (when built) image config's digest, for `repro`."""
+        state, image = self.state, self.state.image(name)
+        metadata = image.request.metadata_file
+        built = state.runs[name].state is State.SUCCEEDED
+        path = state.root / fill([metadata], {}, state.run_id)[0] if metadata and built else None
+        return image_facts(image, path)
 
 
 def _pushed_repository(image: PlannedImage) -> str | None:

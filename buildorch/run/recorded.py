@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from buildorch.errors import ConfigError
+from buildorch.planning.input_digests import InputManifest
 from buildorch.workdir import runs_folder
 
 
@@ -53,6 +55,46 @@ class RecordedImage(_Loose):
     unchanged_from: str | None = None
     note: str | None = None
     base_images: dict[str, str] = {}
+    # for `repro` (records since it exists): what the input digest covers, the cache
+    # imported, the image config's digest
+    inputs: dict[str, Any] | None = None
+    cache_imports: tuple[str, ...] = ()
+    config_digest: str | None = None
+
+    @property
+    def manifest(self) -> InputManifest | None:
+        """The recorded input manifest; None where it was not recorded, or is of another
+        version."""
+        return None if self.inputs is None else InputManifest.from_json(self.inputs)
+
+
+class RecordedInvocation(_Loose):
+    vars: dict[str, str] = {}
+    sets: tuple[str, ...] = ()
+    cache: str | None = None
+    cache_readonly: bool = False
+    cache_config: str | None = None
+    push: bool = False
+    names: tuple[str, ...] = ()
+
+
+class RecordedGit(_Loose):
+    commit: str | None = None
+    branch: str | None = None
+    dirty: bool | None = None
+    folder: str | None = None  # the run's root under the repository's top
+
+
+class RecordedNode(_Loose):
+    name: str
+    context: str | None = None
+    dockerfile: str | None = None
+    tags: tuple[str, ...] = ()
+    publish: tuple[str, ...] = ()
+
+
+class RecordedPlan(_Loose):
+    nodes: tuple[RecordedNode, ...] = ()
 
 
 class RecordedRun(_Loose):
@@ -68,6 +110,15 @@ class RecordedRun(_Loose):
     published: tuple[str, ...] = ()
     publish_error: str | None = None
     publish_wanted: bool = False  # whether any image was to be published
+    plan: RecordedPlan | None = None
+    # for `repro` (records since it exists)
+    reproduces: str | None = None  # the run this one reproduced
+    variables: dict[str, str | None] = {}  # as the run resolved them
+    invocation: RecordedInvocation | None = None
+    git: RecordedGit | None = None
+
+    def node(self, name: str) -> RecordedNode | None:
+        return next((n for n in self.plan.nodes if n.name == name), None) if self.plan else None
 
     @property
     def duration(self) -> float | None:
