@@ -10,6 +10,15 @@ once by number, and its later lines carry the same number:
     #3 importing cache manifest from localhost:5000/cache:api
     #3 ERROR: failed to configure registry cache importer: ... not found
     #4 [base 1/2] FROM localhost:5000/busybox:latest@sha256:6d9a...
+
+A step served by an imported cache whose layers the engine no longer holds (a wiped
+engine, images removed) is not `CACHED`: BuildKit downloads its layers from the cache
+and reports the step `DONE` (seen with docker buildx 0.13 on the stack). It did not run
+either, so it counts as cached:
+
+    #7 [2/2] RUN make
+    #7 sha256:47b7ccba... 108B / 108B done
+    #7 DONE 0.0s
 """
 
 from __future__ import annotations
@@ -24,6 +33,9 @@ _VERTEX = re.compile(r"^#(\d+) (.*)$")
 _STEP = re.compile(r"^\[(?:\S+ )?\d+/\d+\] ")
 _FROM_DIGEST = re.compile(r"^\[(?:\S+ )?\d+/\d+\] FROM (\S+?)@(sha256:[0-9a-f]{64})$")
 _FROM = re.compile(r"^\[(?:\S+ )?\d+/\d+\] FROM ")
+# A layer downloaded (or unpacked) for a vertex, and a RUN step's own output (`#7 0.104 x`).
+_LAYER = re.compile(r"^(?:extracting )?sha256:[0-9a-f]{64}(?: |$)")
+_OUTPUT = re.compile(r"^\d+\.\d+ ")
 _IMPORT = "importing cache manifest from "
 _NOT_FOUND = re.compile(r"not found|manifest unknown|404|NoSuchKey", re.IGNORECASE)
 
@@ -37,6 +49,8 @@ class ProgressReader:
     cached: set[int] = field(default_factory=set)
     bases: dict[str, str] = field(default_factory=dict)  # FROM reference -> digest
     _names: dict[int, str] = field(default_factory=dict)
+    _loaded: set[int] = field(default_factory=set)  # steps whose layers came from a cache
+    _ran: set[int] = field(default_factory=set)  # steps that printed output of their own
 
     @property
     def total_steps(self) -> int:
@@ -55,9 +69,15 @@ class ProgressReader:
         if name is None:
             self._names[number] = rest
             return self._named(number, rest)
-        if rest == "CACHED" and number in self.steps and number not in self.cached:
-            self.cached.add(number)
-            return [StepCached(self.image, number, name)]
+        if number in self.steps and number not in self.cached:
+            if _OUTPUT.match(rest):
+                self._ran.add(number)
+            elif _LAYER.match(rest):
+                self._loaded.add(number)
+            loaded = number in self._loaded and number not in self._ran
+            if rest == "CACHED" or (loaded and rest.startswith("DONE")):
+                self.cached.add(number)
+                return [StepCached(self.image, number, name)]
         if name.startswith(_IMPORT) and rest.startswith("ERROR: ") and _NOT_FOUND.search(rest):
             return [CacheMiss(self.image, name.removeprefix(_IMPORT).rstrip(":"))]
         return []

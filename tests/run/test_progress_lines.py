@@ -65,3 +65,28 @@ def test_any_output_is_read_without_error(lines: list[str]) -> None:
     for line in lines:
         reader.feed(line)
     assert reader.cached_steps <= reader.total_steps
+
+
+# A wiped engine, the images removed, the registry cache imported: BuildKit downloads each
+# step's layers from the cache and says DONE (docker buildx 0.13 on the stack).
+LAYER = "sha256:" + "47" * 32
+FROM_REMOTE_CACHE = f"""#6 [1/3] RUN echo base > /base.txt
+#6 {LAYER} 108B / 108B 0.0s done
+#6 extracting {LAYER} done
+#6 DONE 0.0s
+
+#7 [2/3] RUN echo ran > /ran.txt
+#7 DONE 0.2s
+
+#8 [3/3] RUN cat /x
+#8 0.051 {LAYER} printed by the step itself
+#8 DONE 0.1s
+""".splitlines(keepends=True)
+
+
+def test_a_step_whose_layers_come_from_the_imported_cache_counts_as_cached() -> None:
+    reader = ProgressReader("base")
+    events = [e for line in FROM_REMOTE_CACHE for e in reader.feed(line)]
+    assert StepCached("base", 6, "[1/3] RUN echo base > /base.txt") in events
+    # a step that ran without output, and one whose output names a layer, are not cached
+    assert (reader.total_steps, reader.cached_steps) == (3, 1)
