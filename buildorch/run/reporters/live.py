@@ -77,7 +77,7 @@ class LiveReporter:
     def started(self, event: Start) -> None:
         self._apply(event)
         if isinstance(event, RunStarted):
-            self.console.print(run_started_line(event), markup=False, style="dim")
+            self.console.print(run_started_line(event), markup=False, style="dim", soft_wrap=True)
             self._start()
 
     def update(self, event: Update) -> None:
@@ -87,9 +87,11 @@ class LiveReporter:
             prefix = f"{event.image}: " if event.image else ""
             warning = event.level == "warning"
             self.console.print(f"{prefix}{'warning: ' if warning else ''}{event.text}",
-                               markup=False, style="yellow" if warning else "")
+                               markup=False, style="yellow" if warning else "",
+                               soft_wrap=True)
         elif isinstance(event, Published):
-            self.console.print(f"{event.image}: published {event.tag}", markup=False)
+            self.console.print(f"{event.image}: published {event.tag}", markup=False,
+                               soft_wrap=True)
         else:
             self._apply(event)
 
@@ -97,7 +99,7 @@ class LiveReporter:
         self._apply(event)
         if isinstance(event, RunFinished):
             self.close()
-            self.console.print(event.summary, markup=False)
+            self.console.print(event.summary, markup=False, soft_wrap=True)
 
     def _apply(self, event: Start | Update | Finish) -> None:
         now = self._clock()
