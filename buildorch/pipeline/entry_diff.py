@@ -4,7 +4,8 @@ An image's entry is what the loader builds it from, before `${...}` is expanded:
 fields, what it `inherits` and `defaults`, merged as the loader merges them (scalars as
 written), less the fields that change no build (`description`, `estimated_seconds`). The
 entries are compared as written; a variable they (or the image's cache profile) refer to,
-directly or through other variables, counts where its value in `vars` changed. Git's
+directly or through other variables, counts where its value in `vars` changed, and so do
+the builder's backend and the pipeline's `reproducible` (where the entry says nothing). Git's
 built-ins (GIT_SHA, ...) differ at every commit and do not count; `--var`, `--set` and
 the environment are the same on both sides. A matrix template is one entry for all the
 images it expands to. An entry that cannot be merged (a broken file at the revision)
@@ -39,6 +40,8 @@ def entry_changes(old: Located, new: Located, entries: Mapping[str, str],
     old_data, new_data = _mapping(as_written(old)), _mapping(as_written(new))
     changed_vars = _changed_vars(old_data, new_data)
     builders = _builder_backends(old_data), _builder_backends(new_data)
+    # the pipeline's own, for the entries that say nothing (nor their defaults)
+    reproducible = old_data.get("reproducible"), new_data.get("reproducible")
     variables = _mapping(new_data.get("vars"))
     sides = _Side(old_data), _Side(new_data)
     reasons: dict[str, str] = {}
@@ -53,6 +56,8 @@ def entry_changes(old: Located, new: Located, entries: Mapping[str, str],
             reasons[image] = f"variable {changed_vars[hit[0]]} changed"
         elif _backend(builders[0], after) != _backend(builders[1], after):
             reasons[image] = "its builder's backend changed"
+        elif "reproducible" not in after and reproducible[0] != reproducible[1]:
+            reasons[image] = "the pipeline's reproducible changed"
     return reasons
 
 

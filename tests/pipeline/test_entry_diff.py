@@ -141,3 +141,14 @@ def test_any_pair_of_documents_gives_reasons_never_an_exception(old: object,
     same = entry_changes(Located("a", new, {}), Located("b", new, {}), ENTRIES)
     assert all(v == ENTRY_CHANGED for v in same.values())
 
+
+
+def test_the_pipelines_reproducible_counts_where_the_entry_says_nothing() -> None:
+    on = BASE.replace("name: shop\n", "name: shop\nreproducible: true\n")
+    own = BASE.replace("    builder: remote\n", "    builder: remote\n    reproducible: false\n")
+    assert changes(on) == dict.fromkeys(ENTRIES, "the pipeline's reproducible changed")
+    assert changes(on.replace("    builder: remote\n",
+                              "    builder: remote\n    reproducible: false\n"), own) == {
+        "base": "the pipeline's reproducible changed",
+        "api": "the pipeline's reproducible changed"}
+    assert changes(on, on) == {}
