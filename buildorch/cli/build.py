@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from buildorch.pipeline.loaded import LoadedPipeline
     from buildorch.planning.graph import BuildGraph
     from buildorch.planning.plan import Plan
+    from buildorch.run.executor import Executor
+    from buildorch.run.repro_record import Invocation
 
 DEFAULT_MAX_PARALLEL = 4
 
@@ -41,10 +43,6 @@ class ChosenBackend:
 
 
 def command(args: argparse.Namespace) -> int:
-    from buildorch.backends.capabilities import S3
-    from buildorch.planning.plan import make_plan
-    from buildorch.preflight.tool_version import check_tool_version
-
     pipeline, graph = load(args)
     chosen = narrow(args, pipeline, graph)
     if chosen.nothing:
@@ -52,22 +50,40 @@ def command(args: argparse.Namespace) -> int:
         return 0
     check_machine(args, pipeline, graph)
     choice = choose_backend(args, pipeline)
-    exporters = (choice.exporters if choice.exporters is not None
-                 else choice.backend.assumed_capabilities().cache_exporters)
-    native_s3 = S3 in exporters
-    plan = make_plan(pipeline, graph, args.names,
-                     plan_options(args, pipeline, graph, choice.backend.name,
-                                  native_s3))
+    plan = plan_for(args, pipeline, graph, choice)
     warn_hints(pipeline, graph, plan.order)
     check_load(args, choice.backend)
     if choice.exporters is None:
         print(dry_run(plan, choice), file=_output(args))
         return 0
+    check_before_run(args, pipeline, plan, choice)
+    return run(args, pipeline, plan, choice)
+
+
+def plan_for(args: argparse.Namespace, pipeline: LoadedPipeline, graph: BuildGraph,
+             choice: ChosenBackend) -> Plan:
+    """The plan of the selection (`args.names`) for the chosen backend."""
+    from buildorch.backends.capabilities import S3
+    from buildorch.planning.plan import make_plan
+
+    exporters = (choice.exporters if choice.exporters is not None
+                 else choice.backend.assumed_capabilities().cache_exporters)
+    native_s3 = S3 in exporters
+    return make_plan(pipeline, graph, args.names,
+                     plan_options(args, pipeline, graph, choice.backend.name, native_s3))
+
+
+def check_before_run(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
+                     choice: ChosenBackend) -> None:
+    """What the engine must do for the plan: the tool's version, secrets its environment
+    lets through, the cache it must export to."""
+    from buildorch.preflight.tool_version import check_tool_version
+
+    assert choice.exporters is not None  # an engine answered: not a dry run
     check_tool_version((i.request for i in plan.images), choice.backend, choice.version)
     check_env_barrier(plan, choice.backend)
     check_cache(args, pipeline, plan, choice.backend, choice.exporters)
     print(f"buildorch: {choice.why}", file=sys.stderr)
-    return run(args, pipeline, plan, choice)
 
 
 def _output(args: argparse.Namespace) -> TextIO:
@@ -145,6 +161,21 @@ def check_cache(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
 
 def run(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
         choice: ChosenBackend) -> int:
+    return run_executor(executor_for(args, pipeline, plan, choice, invocation_of(args)))
+
+
+def invocation_of(args: argparse.Namespace, reproduces: str | None = None) -> Invocation:
+    """What the command line asked, for the run record (`repro` replays it)."""
+    from buildorch.pipeline.overrides import parse_vars
+    from buildorch.run.repro_record import Invocation
+
+    return Invocation(tuple(parse_vars(args.var).items()), tuple(args.set), args.cache,
+                      args.cache_readonly, None if args.cache_config is None
+                      else str(args.cache_config), args.push, tuple(args.names), reproduces)
+
+
+def executor_for(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
+                 choice: ChosenBackend, invocation: Invocation) -> Executor:
     from buildorch.run.executor import Executor, RunOptions
     from buildorch.run.one_build import BuildOptions
     from buildorch.run.reporters.choose import reporter_for
@@ -155,9 +186,14 @@ def run(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
                          skip_unchanged=(pipeline.model.skip_unchanged if args.skip_unchanged
                                          is None else args.skip_unchanged),
                          builder=choice.address,
-                         build=BuildOptions(retries=args.retries, cache_strict=args.cache_strict))
-    executor = Executor(pipeline, plan, choice.backend, options,
-                        reporter_for(args.progress, args.verbose))
+                         build=BuildOptions(retries=args.retries, cache_strict=args.cache_strict),
+                         invocation=invocation)
+    return Executor(pipeline, plan, choice.backend, options,
+                    reporter_for(args.progress, args.verbose))
+
+
+def run_executor(executor: Executor) -> int:
+    """Run; SIGTERM stops the builds as Ctrl-C does."""
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         return executor.run()
