@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="draw the Dockerfile stages inside each image")
 
     _build_command(commands)
+    _repro_command(commands)
 
     why = commands.add_parser("why", help="which inputs of an image changed since its last "
                                           "successful build")
@@ -128,6 +129,40 @@ def _build_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     build.add_argument("-v", "--verbose", action="store_true",
                        help="plain: every BuildKit log line as it comes (default: a build's "
                             "log only when it fails; every log is in the run folder)")
+
+
+def _repro_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    repro = commands.add_parser("repro", help="rebuild what a recorded run built, with its "
+                                              "variables, base images and cache; compare digests")
+    repro.add_argument("record", metavar="RECORD.json|RUN_ID",
+                       help="a run record, or a run id (or a unique start of one)")
+    repro.add_argument("names", nargs="*", metavar="IMAGE",
+                       help="rebuild only these (and what they depend on; default: the run's "
+                            "selection)")
+    repro.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                       help="override a recorded variable")
+    repro.add_argument("--set", action="append", default=[], metavar="IMAGE.FIELD=VALUE",
+                       help="override an image field, after the recorded --set")
+    repro.add_argument("--cache-config", type=Path, metavar="DIR",
+                       help="folder of cache profiles (default: the recorded one, else "
+                            "cache-config/ upwards)")
+    repro.add_argument("--backend", choices=BACKEND_CHOICES,
+                       help="default: the recorded run's backend")
+    repro.add_argument("--builder", metavar="ADDRESS",
+                       help="BuildKit host (nerdctl/finch/buildctl); buildx builder or docker "
+                            "host (docker)")
+    repro.add_argument("-j", "--jobs", type=_positive, metavar="N",
+                       help="builds at once (default: the builder's max_parallel, 4)")
+    repro.add_argument("--keep-going", action="store_true",
+                       help="after a failure, build everything not downstream of it")
+    repro.add_argument("--retries", type=_non_negative, default=0, metavar="N",
+                       help="retry builds that failed for transient reasons (not a failing RUN)")
+    repro.add_argument("--strict", action="store_true",
+                       help="exit 1 when a digest differs from the record")
+    repro.add_argument("--progress", choices=PROGRESS_CHOICES, default="auto",
+                       help="as for build")
+    repro.add_argument("-v", "--verbose", action="store_true",
+                       help="plain: every BuildKit log line as it comes")
 
 
 def _cache_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
