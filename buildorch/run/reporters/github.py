@@ -114,7 +114,10 @@ class GitHubReporter(PlainReporter):
         """`dockerfile` (relative to where buildorch runs) relative to the repository's
         root, as annotations name files; None outside the repository or for a Dockerfile
         buildorch wrote itself (`dockerfile_inline`, in the run folder)."""
-        absolute = os.path.realpath(self._root / dockerfile)
+        try:
+            absolute = os.path.realpath(self._root / dockerfile)
+        except ValueError:  # a NUL in it: no file of the repository
+            return None
         relative = PurePath(os.path.relpath(absolute, os.path.realpath(self._workspace)))
         if relative.parts[:1] in ((os.pardir,), (STATE,)) or relative.is_absolute():
             return None
@@ -147,7 +150,7 @@ def last_lines(path: Path, count: int) -> tuple[list[str], int]:
             for line in lines:
                 kept.append(line.rstrip("\n"))
                 total += 1
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         return [], 0
     return list(kept), total
 

@@ -44,7 +44,8 @@ def markdown_summary(record: RecordedRun) -> str:
 
 def _totals(record: RecordedRun) -> str:
     took = f" in {record.duration:.1f}s" if record.duration is not None else ""
-    counts = Counter(_state(i) for i in record.images.values())
+    counts = Counter(shown_state(i.state, i.cached_steps, i.total_steps)
+                     for i in record.images.values())
     states = ", ".join(f"{n} {state}" for state, n in counts.items())
     rate = record.cache_hit_rate
     cached = sum(i.cached_steps for i in record.images.values())
