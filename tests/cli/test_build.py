@@ -45,3 +45,14 @@ def test_dry_run_prints_the_publish_steps_plan_shows(
     assert [step.strip() for step in steps] == dry[2:]
     assert dry[2] == {"docker": "docker push localhost:5000/p/a:1",
                       "buildctl": "# registry: tag localhost:5000/p/a:1 -> {digest:a}"}[backend]
+
+
+def test_under_json_progress_the_dry_run_goes_to_stderr(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    """stdout carries only JSON events with --progress json."""
+    path = make_project(ONE, contexts=("a",))
+    assert main(["build", "-f", str(path), "--dry-run", "--backend", "docker",
+                 "--progress", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("# 1 build, backend docker;")
