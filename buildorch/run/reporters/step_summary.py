@@ -22,6 +22,7 @@ _DETAILS_BUDGET = SUMMARY_BYTES - 64 * 1024
 # What takes effect inside a line of GitHub markdown: emphasis, code, links, HTML, tables,
 # entities, strikethrough, math, mentions and issue links (CommonMark: escape with `\`).
 _ACTIVE = re.compile(r"([\\`*_\[\]<>|!~&$@#])")
+STATE_ORDER = ("done", "cached", "unchanged", "failed", "cancelled", "interrupted", "skipped")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -46,12 +47,16 @@ def _totals(record: RecordedRun) -> str:
     took = f" in {record.duration:.1f}s" if record.duration is not None else ""
     counts = Counter(shown_state(i.state, i.cached_steps, i.total_steps)
                      for i in record.images.values())
-    states = ", ".join(f"{n} {state}" for state, n in counts.items())
+    states = ", ".join(f"{counts[state]} {state}" for state in sorted(counts, key=_rank))
     rate = record.cache_hit_rate
     cached = sum(i.cached_steps for i in record.images.values())
     total = sum(i.total_steps for i in record.images.values())
     hits = f"; {cached}/{total} steps cached ({rate:.0%})" if rate is not None else ""
     return f"**{record.outcome}**{took}; images: {text(states)}{hits}"
+
+
+def _rank(state: str) -> int:
+    return STATE_ORDER.index(state) if state in STATE_ORDER else len(STATE_ORDER)
 
 
 def _table(record: RecordedRun) -> list[str]:

@@ -2,11 +2,8 @@
 error annotation on a failing Dockerfile line, the markdown summary appended to
 $GITHUB_STEP_SUMMARY; and no text a build printed can issue a workflow command.
 
-The runner's parsing is simulated as actions/runner reads commands
-(src/Runner.Common/ActionCommand.cs: `::name k=v,...::data` at a line's start after
-leading white space, `##[name k=v;...]data` anywhere in a line;
-src/Runner.Worker/ActionCommandManager.cs: after `::stop-commands::TOKEN` nothing but
-`::TOKEN::` is processed). Escapes follow actions/toolkit packages/core/src/command.ts.
+The runner's reading of the output is simulated (workflow_commands.py). Escapes follow
+actions/toolkit packages/core/src/command.ts.
 """
 
 from __future__ import annotations
@@ -16,7 +13,6 @@ import io
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -46,6 +42,7 @@ from buildorch.run.reporters.github import (
 from buildorch.run.reporters.plain import PlainReporter
 from buildorch.run.reporters.step_summary import markdown_summary
 from tests.run.reporters.event_strategies import image_finished, names, texts
+from tests.run.reporters.workflow_commands import Command, commands
 
 DIGEST = "sha256:" + "1a" * 32
 FAILURE = Failure('process "/bin/sh -c exit 3" did not complete successfully: exit code: 3',
@@ -243,61 +240,6 @@ def test_plain_progress_under_github_actions_gets_this_reporter() -> None:
     assert isinstance(reporter_for("plain", stream=io.StringIO(), env=env), GitHubReporter)
     assert isinstance(reporter_for("auto", stream=io.StringIO(), env=env), GitHubReporter)
     assert type(reporter_for("plain", stream=io.StringIO(), env={})) is PlainReporter
-
-
-@dataclass
-class Command:
-    name: str
-    properties: dict[str, str]
-    data: str
-
-
-@dataclass
-class Runner:
-    """What the runner processed: commands in order, and a stop token still in force."""
-
-    processed: list[Command] = field(default_factory=list)
-    stopped: str | None = None
-
-
-def _unescape(value: str, extra: Sequence[tuple[str, str]] = ()) -> str:
-    for escaped, char in (("%0D", "\r"), ("%0A", "\n"), *extra, ("%25", "%")):
-        value = value.replace(escaped, char)
-    return value
-
-
-def _parse(line: str) -> Command | None:
-    trimmed = line.lstrip()
-    if trimmed.startswith("::") and (end := trimmed.find("::", 2)) > 2:
-        info = trimmed[2:end]
-        name, _, props = info.partition(" ")
-        pairs = (p.split("=", 1) for p in props.split(",") if "=" in p)
-        return Command(name, {k: _unescape(v, (("%3A", ":"), ("%2C", ","))) for k, v in pairs},
-                       _unescape(trimmed[end + 2:]))
-    start = line.find("##[")
-    end = line.find("]", start)
-    if start >= 0 and end > start + 3:
-        name = line[start + 3:end].split(" ")[0]
-        return Command(name, {}, line[end + 1:]) if name else None
-    return None
-
-
-def commands(out: str) -> Runner:
-    """The runner's reading of `out`: lines as .NET's ReadLine splits them."""
-    runner = Runner()
-    for line in re.split(r"\r\n|\r|\n", out):
-        found = _parse(line)
-        if found is None:
-            continue
-        if runner.stopped is not None:
-            if found.name.lower() == runner.stopped.lower():
-                runner.stopped = None
-            continue
-        if found.name == "stop-commands":
-            runner.stopped = found.data
-            continue
-        runner.processed.append(found)
-    return runner
 
 
 def test_the_simulated_runner_sees_injected_commands_where_nothing_fences_them() -> None:

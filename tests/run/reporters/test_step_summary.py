@@ -141,3 +141,9 @@ def test_a_code_span_or_block_holds_any_text(value: str) -> None:
     fence = block.split("text\n", 1)[0]
     body = block[len(fence) + len("text\n"):-len(fence)]
     assert fence not in body and len(fence) >= 3
+
+
+def test_the_counts_come_in_a_fixed_order_whatever_the_plans() -> None:
+    record = make_record(child={"state": "skipped"}, bad={"state": "failed"},
+                         ok={"state": "succeeded", "total_steps": 1})
+    assert "images: 1 done, 1 failed, 1 skipped;" in markdown_summary(record)
