@@ -92,7 +92,10 @@ def reproduction(plan: Plan, record: RecordedRun, backend: Backend,
             image.request, named_contexts=(*image.request.named_contexts, *pinned),
             cache_from=imports, cache_to=())
         if request.push or request.push_by_digest:  # planning was asked not to push
-            raise BuildorchError(f"repro: {image.name} would be pushed; repro never pushes")
+            raise BuildorchError(
+                f"repro: {image.name} would be pushed during its build (push: true on backend "
+                f"{backend.name}); repro never pushes: add --set {image.name}.push=false, or "
+                "use a backend with a local image store")
         images.append(_replanned(image, request, backend))
         pins[image.name] = pinned
     return Reproduction(dataclasses.replace(plan, images=tuple(images), publish=()), pins,
