@@ -103,7 +103,7 @@ def build_arguments(args: argparse.Namespace, record: RecordedRun,
     cache_config = args.cache_config or (Path(again.cache_config) if again.cache_config
                                          else None)
     return argparse.Namespace(
-        file=Path(record.file) if record.file else None,
+        file=Path(record.file or "."),
         var=[f"{k}={v}" for k, v in again.variables] + list(args.var),
         set=[*again.sets, *args.set], cache_config=cache_config, cache=again.cache,
         names=[], changed_since=None, backend=args.backend or record.backend,

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from buildorch.backends.catalog import BACKEND_NAMES
 from buildorch.errors import ConfigError, shorten
 from buildorch.proc import REDACTED
 from buildorch.run.recorded import RecordedRun
@@ -51,8 +52,13 @@ def replay(record: RecordedRun) -> Replay:
 
 
 def check_record(record: RecordedRun, source: str) -> None:
-    """What `repro` relies on beyond the record's shape: each image under its own name, and
-    base-image digests that are digests."""
+    """What `repro` relies on beyond the record's shape: a backend buildorch has, each image
+    under its own name, and base-image digests that are digests."""
+    if not record.file:
+        raise ConfigError("names no pipeline file", file=source, field="file")
+    if record.backend not in BACKEND_NAMES:
+        raise ConfigError(f"no backend {shorten(record.backend)!r} (backends: "
+                          f"{', '.join(BACKEND_NAMES)})", file=source, field="backend")
     for key, image in record.images.items():
         if image.name != key:
             raise ConfigError(f"names image {shorten(image.name)!r}", file=source,

@@ -57,10 +57,14 @@ def test_a_base_image_digest_that_is_no_digest_names_the_field() -> None:
     check_record(parse_record(data, "r.json"), "r.json")
 
 
-def test_an_image_recorded_under_another_name_is_a_bad_record() -> None:
+def test_an_image_recorded_under_another_name_or_an_unknown_backend_is_a_bad_record() -> None:
     data = record()
     base_entry(data)["name"] = "other"
     with pytest.raises(ConfigError, match=r"r.json: images.base.name: names image 'other'"):
+        check_record(parse_record(data, "r.json"), "r.json")
+    data = record()
+    data["backend"] = "podman"
+    with pytest.raises(ConfigError, match=r"^r.json: backend: no backend 'podman' \(backends: "):
         check_record(parse_record(data, "r.json"), "r.json")
 
 
