@@ -226,3 +226,30 @@ def test_a_digest_that_differs_with_the_same_inputs_says_what_differs(
             "coming from the cache") in result.stdout, result.stdout
     subprocess.run(["docker", "image", "rm", f"{REGISTRY}/{space}/docs:dev",
                     f"{REGISTRY}/{space}/tool:dev"], check=False, capture_output=True)
+
+
+def test_a_pushed_image_is_compared_from_the_registry(engine: str, tmp_path: Path) -> None:
+    """CI pushed the image and the laptop never had it: the recorded image is read from the
+    registry by digest (an index with buildx's provenance: its platform's manifest)."""
+    space, token = f"reprotest-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("init", {
+        "pipeline.yaml": REASONS.format(registry=REGISTRY, space=space),
+        "docs/Dockerfile": f"FROM {BASE}\nCOPY index.txt /index.txt\n",
+        "docs/index.txt": f"{token}\n",
+        "tool/Dockerfile": f"FROM {BASE}\nRUN echo {token} > /tool.txt\n",
+    })
+    built = buildorch("build", "--push", "docs", cwd=repo.root, ci=True)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr
+    record = record_of(runs(repo.root)[-1])
+    assert record["published"] == [f"{REGISTRY}/{space}/docs:dev"]
+    subprocess.run(["docker", "image", "rm", f"{REGISTRY}/{space}/docs:dev"], check=True,
+                   capture_output=True)
+    result = buildorch("repro", record["id"], "--set", "docs.no_cache=true", cwd=repo.root)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert ("docs: digest differs: only the image config's timestamps differ (set "
+            "reproducible: true)") in result.stdout, result.stdout
+    again = record_of(runs(repo.root)[-1])
+    assert again["published"] == [] and "--push" not in again["images"]["docs"]["argv"]
+    subprocess.run(["docker", "image", "rm", f"{REGISTRY}/{space}/docs:dev"], check=False,
+                   capture_output=True)
