@@ -12,6 +12,7 @@ from buildorch.planning.graph import build_graph
 from buildorch.planning.input_sources import SourceReader
 from buildorch.planning.plan import make_plan
 from buildorch.planning.requests import PlanOptions
+from buildorch.run.recorded import parse_record
 from buildorch.run.repro_record import (
     Invocation,
     config_digest,
@@ -23,6 +24,7 @@ from buildorch.run.repro_record import (
     run_facts,
 )
 from tests.git_repo import GitRepo
+from tests.run.record_samples import record
 
 PIPELINE = """\
 version: 1
@@ -125,3 +127,29 @@ def test_paths_under_the_root_become_relative(tmp_path: Path) -> None:
     assert relative(f"{root}/cache-config", root) == "cache-config"
     assert relative("cache-config", root) == "cache-config"
     assert relative("/elsewhere/cache", root) == "/elsewhere/cache"
+
+
+def test_the_repro_fields_read_back_and_an_older_or_foreign_manifest_is_none(
+        tmp_path: Path) -> None:
+    repo = repo_with_pipeline(tmp_path / "r")
+    pipeline = load_pipeline(repo.root / "pipeline.yaml", LoadOptions(state_root=None))
+    sources = SourceReader(pipeline, repo.root).read(["api"])
+    planned = make_plan(pipeline, build_graph(pipeline), [], PlanOptions(sources=sources))
+    data = record()
+    data.update({"reproduces": "R0", "variables": {"TAG": "x", "NONE": None},
+                 "invocation": {"vars": {"TAG": "x"}, "sets": ["api.target=t"],
+                                "cache": "none", "push": True},
+                 "git": {"commit": "c", "branch": "main", "dirty": True, "folder": "."},
+                 "plan": {"nodes": [{"name": "api", "context": "api", "publish": ["r/a:1"]}]}})
+    images = data["images"]
+    assert isinstance(images, dict) and isinstance(images["api"], dict)
+    images["api"].update(image_facts(planned.images[0], None))
+    run = parse_record(json.loads(json.dumps(data)), "r")
+    assert run.reproduces == "R0" and run.variables == {"TAG": "x", "NONE": None}
+    assert run.invocation is not None and run.invocation.push and run.git is not None
+    node = run.node("api")
+    assert node is not None and node.publish == ("r/a:1",) and run.node("web") is None
+    assert run.images["api"].manifest == planned.images[0].inputs
+    assert run.images["base"].manifest is None  # an older record: nothing recorded
+    images["api"]["inputs"] = {"version": 99, "context": {}}
+    assert parse_record(data, "r").images["api"].manifest is None
