@@ -44,5 +44,4 @@ def reporter_for(progress: str, verbose: bool = False, stream: TextIO | None = N
         from buildorch.run.reporters.json_events import JsonReporter
 
         return JsonReporter(stream, verbose=verbose)
-    del mode  # the other reporters are added as they land
     return PlainReporter(stream, verbose=verbose)
