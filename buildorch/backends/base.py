@@ -62,6 +62,10 @@ class Backend(ABC):
     # attaches by default: "tool" the tool adds it itself (and must be told not to on other
     # images), "request" buildorch asks for it, "none" left out (the tool may lack --attest).
     provenance_default: ClassVar[Literal["tool", "request", "none"]] = "request"
+    # A reproducible image it loads is written as a tarball (`BuildRequest.load_archive`)
+    # that the run loads with `load_archive_argv`: the tool's own loading cannot rewrite
+    # timestamps.
+    loads_archives: ClassVar[bool] = False
 
     @abstractmethod
     def build_argv(self, request: BuildRequest) -> Argv: ...
@@ -76,6 +80,11 @@ class Backend(ABC):
     def rewrite_timestamp_problem(self, address: str | None) -> str | None:
         """Why the builder at `address` cannot rewrite the timestamps of the image a build
         keeps (loads or pushes), as far as the address tells; None: it can (BuildKit 0.13)."""
+        return None
+
+    def load_archive_argv(self, path: str, address: str | None) -> Argv | None:
+        """Loads the tarball (docker or OCI) a build wrote at `path` into the local image
+        store, under the names it holds (None: the tool loads what it builds itself)."""
         return None
 
     def push_argv(self, tag: str, address: str | None) -> Argv | None:

@@ -33,3 +33,6 @@ class Capabilities:
     # Why the builder cannot rewrite the timestamps of the images it keeps
     # (`reproducible`), or None: it can, from BuildKit 0.13 on.
     rewrite_timestamp: str | None = None
+    # How the images it keeps get rewritten timestamps where loading them itself cannot
+    # (`Backend.loads_archives`), for doctor; None: the builder's own loading does.
+    rewrite_timestamp_via: str | None = None

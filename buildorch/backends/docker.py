@@ -29,6 +29,7 @@ from buildorch.backends.capabilities import (
 from buildorch.backends.flags import (
     annotation_attrs,
     annotation_levels,
+    archive_type,
     check_main_context,
     flag_pairs,
     image_attrs,
@@ -44,13 +45,12 @@ CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter.v1"
 # Docker's engine forces `unpack=true` on every image it exports into its store (moby
 # builder/builder-next/exporter/overrides/wrapper.go), and BuildKit's image exporter refuses
 # `rewrite-timestamp` with `unpack` ("exporter option "rewrite-timestamp" conflicts with
-# "unpack"", exporter/containerimage/export.go; moby/buildkit#4230, open), also to push.
-DOCKER_DRIVER_TIMESTAMPS = (
-    "the docker driver unpacks every image into Docker's image store, and BuildKit cannot "
-    "rewrite the timestamps of an image it unpacks (moby/buildkit#4230): layers keep their "
-    "build times, so digests differ between builds; a buildx builder with its own BuildKit "
-    "(--builder NAME) or buildctl can")
-DEFAULT_BUILDER = "default"  # the docker driver of the default context (docker buildx ls)
+# "unpack"", exporter/containerimage/export.go; moby/buildkit#4230, open), also to push. So
+# a reproducible image is written as a tarball, whose exporter rewrites (docker/docs#23418),
+# and `docker load`ed by the run, as buildx itself loads for drivers without an image store
+# (build/build.go: a `type=docker` output piped to `docker load`); seen on Docker 26.1 with
+# the containerd store: the loaded image's id is the digest the build reported.
+ARCHIVE_LOAD = "tarball + docker load"
 _BUILDKIT_VERSION = re.compile(r"^\s*BuildKit version:\s*(\S+)", re.MULTILINE)
 _DRIVER = re.compile(r"^\s*Driver:\s*(\S+)", re.MULTILINE)
 
@@ -129,10 +129,14 @@ def _output_flags(req: BuildRequest) -> list[str]:
     attrs = image_attrs(req)
     if req.push or req.load:  # the image kept; never an image output of its own for this
         attrs = (*attrs, *timestamp_attrs(req))
-    if not attrs:
+    archive = req.load_archive if req.load else None
+    if not attrs and archive is None:
         return flags + (["--push"] if req.push else []) + (["--load"] if req.load else [])
     specs = [AttrSpec("image", (("push", "true"), *attrs))] if req.push else []
-    specs += [AttrSpec("docker", attrs)] if req.load else []
+    if archive is not None:  # loaded by the run (`load_archive_argv`); names from --tag
+        specs.append(AttrSpec(archive_type(req), (("dest", archive), *attrs)))
+    elif req.load:
+        specs.append(AttrSpec("docker", attrs))
     return flags + flag_pairs("--output", spec_texts(specs or [AttrSpec("image", attrs)]))
 
 
@@ -170,27 +174,26 @@ def docker_capabilities(probe_output: str) -> Capabilities:
             "docker driver with the containerd image store: registry, local and inline cache; "
             "no native s3 cache (needs a standalone BuildKit)",
             f"digest chaining: {DockerBackend.chaining}",
-        ), DOCKER_DRIVER_TIMESTAMPS)
+        ), rewrite_timestamp_via=ARCHIVE_LOAD)
     return Capabilities(DOCKER_CLASSIC_CACHE, ALL_OUTPUTS, (
         "docker driver on the classic image store: only inline cache export; enable the "
         "containerd image store (daemon.json features.containerd-snapshotter) for more",
-    ), DOCKER_DRIVER_TIMESTAMPS)
+    ), rewrite_timestamp_via=ARCHIVE_LOAD)
 
 
 def _builder_capabilities(inspect_output: str) -> Capabilities:
-    """A named buildx builder: its own BuildKit, or the docker driver of a docker context."""
+    """A named buildx builder: its own BuildKit, or the docker driver of a docker context
+    (whose BuildKit version buildx shows as v0.0.0+unknown, as on Docker 26.1)."""
     driver = _DRIVER.search(inspect_output)
     version = _BUILDKIT_VERSION.search(inspect_output)
     text = version.group(1) if version else ""
     number = version_number(text)
-    if driver is not None and driver.group(1) == "docker":
-        timestamps: str | None = DOCKER_DRIVER_TIMESTAMPS
-    elif number is not None and number < REWRITE_TIMESTAMP_SINCE:
+    own = driver is None or driver.group(1) != "docker"
+    timestamps = None
+    if own and number is not None and number < REWRITE_TIMESTAMP_SINCE:
         timestamps = f"BuildKit {text} has no rewrite-timestamp (0.13 or later has)"
-    else:
-        timestamps = None
     return Capabilities(ALL_CACHE, ALL_OUTPUTS, ("buildx builder with its own BuildKit",),
-                        timestamps)
+                        timestamps, ARCHIVE_LOAD)
 
 
 class DockerBackend(Backend):
@@ -201,17 +204,10 @@ class DockerBackend(Backend):
                 "(buildorch.local/PIPELINE/IMAGE:RUN_ID), checked against the recorded digest "
                 "before each dependent starts")
     provenance_default = "tool"  # docker/buildx build/build.go: provenance mode=min by default
+    loads_archives = True  # reproducible images, whatever the builder (ARCHIVE_LOAD)
 
     def build_argv(self, request: BuildRequest) -> Argv:
         return docker_argv(request)
-
-    def rewrite_timestamp_problem(self, address: str | None) -> str | None:
-        """No address, a docker host, or the `default` builder: Docker's own BuildKit (the
-        docker driver); another builder name is taken for one with its own BuildKit
-        (`doctor` asks it)."""
-        if address is None or "://" in address or address == DEFAULT_BUILDER:
-            return DOCKER_DRIVER_TIMESTAMPS
-        return None
 
     def version_argv(self, address: str | None) -> Argv:
         return ["docker", *_host(address), "buildx", "version"]
@@ -225,6 +221,11 @@ class DockerBackend(Backend):
 
     def push_argv(self, tag: str, address: str | None) -> Argv:
         return docker_push_argv(tag, address)
+
+    def load_archive_argv(self, path: str, address: str | None) -> Argv:
+        """Into the store of the daemon the builder's images go to (a builder name: the
+        current context's, where buildx's own --load goes)."""
+        return ["docker", *_host(address), "load", "--input", path]
 
     def inspect_argv(self, ref: str, address: str | None) -> Argv:
         """The stored image's digest (the index digest with the containerd store)."""

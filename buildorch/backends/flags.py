@@ -265,6 +265,15 @@ def with_rewritten_timestamps(spec: AttrSpec) -> AttrSpec:
     return AttrSpec(spec.type, (*spec.attrs, (REWRITE_TIMESTAMP, "true")))
 
 
+def archive_type(req: BuildRequest) -> str:
+    """The tarball a loaded image goes through where the builder cannot rewrite timestamps as
+    it loads: `docker`, or `oci` for an index (several platforms, or attestations), which
+    BuildKit's docker exporter refuses ("docker exporter does not support exporting manifest
+    lists, use the oci exporter instead": exporter/oci/export.go, seen on Docker 26.1).
+    `docker load` and `nerdctl load` take both."""
+    return "oci" if len(req.platforms) > 1 or enabled_attests(req.attest) else "docker"
+
+
 def image_output_spec(req: BuildRequest) -> AttrSpec:
     """The image exporter with the pipeline's attributes, `rewrite-timestamp` where asked, and
     the annotations."""

@@ -59,6 +59,7 @@ from buildorch.backends.flags import (
     CACHE_ONLY,
     OCI_LAYOUT,
     annotated,
+    archive_type,
     enabled_attests,
     flag_pairs,
     image_output_spec,
@@ -108,9 +109,9 @@ def _loading_output(req: BuildRequest) -> AttrSpec:
     nerdctl's own `type=image,unpack=true` cannot (BuildKit: "rewrite-timestamp" conflicts
     with "unpack"), and a `type=docker` (several platforms or attestations: `type=oci`)
     tarball on stdout is what nerdctl imports otherwise (pkg/cmd/builder/build.go,
-    `needsLoading`); it appends the first tag as `name`."""
-    kind = "oci" if len(req.platforms) > 1 or enabled_attests(req.attest) else "docker"
-    return AttrSpec(kind, timestamp_attrs(req))
+    `needsLoading`); it appends the first tag as `name`. The docker backend loads the same
+    tarball itself (`load_archive_argv`): nerdctl pipes it to its own load."""
+    return AttrSpec(archive_type(req), timestamp_attrs(req))
 
 
 def _push_output(req: BuildRequest) -> list[str]:

@@ -165,6 +165,10 @@ class BuildRequest:
     # timestamps rewritten to it, where the builder can (`rewrite-timestamp=true`).
     reproducible: bool = False
     rewrite_timestamp: bool = False
+    # A loaded image whose timestamps the builder cannot rewrite as it loads (the docker
+    # driver unpacks what it loads): the tarball the build writes instead, which the run
+    # loads into the local store (`Backend.load_archive_argv`) and then removes.
+    load_archive: str | None = None
 
     def redacted(self) -> BuildRequest:
         """The request as buildorch may show or store it (plan, dry run, records); itself

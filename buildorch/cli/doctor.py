@@ -45,6 +45,8 @@ def reproducible_line(caps: Capabilities) -> str:
     """Whether `reproducible: true` images get identical digests from this builder."""
     if caps.rewrite_timestamp is not None:
         return f"reproducible: no: {caps.rewrite_timestamp}"
+    if caps.rewrite_timestamp_via is not None:
+        return f"reproducible: yes ({caps.rewrite_timestamp_via}: rewrite-timestamp)"
     return "reproducible: yes (SOURCE_DATE_EPOCH, rewrite-timestamp: BuildKit 0.13 or later)"
 
 

@@ -79,7 +79,7 @@ def _selected_because(plan: Plan, name: str) -> JsonObject:
 
 def _outputs_json(request: BuildRequest) -> JsonObject:
     return {"tags": list(request.tags), "load": request.load, "push": request.push,
-            "push_by_digest": request.push_by_digest,
+            "push_by_digest": request.push_by_digest, "load_archive": request.load_archive,
             "exports": [spec_text(spec) for spec in request.outputs]}
 
 
@@ -119,12 +119,14 @@ def _all_missed(image: PlannedImage) -> str:
 
 
 def outputs_text(request: BuildRequest) -> str:
-    """Where a build's result goes: `load T1, T2`, `push by digest R`, `push T`, or an image
-    `T (neither loaded nor pushed)`, then each export as its spec."""
+    """Where a build's result goes: `load T1, T2` (`through FILE` where the run loads a tarball
+    the build writes), `push by digest R`, `push T`, or an image `T (neither loaded nor
+    pushed)`, then each export as its spec."""
     parts = []
     tags = ", ".join(request.tags)
     if request.load:
-        parts.append(f"load {tags}")
+        through = f" through {request.load_archive}" if request.load_archive else ""
+        parts.append(f"load {tags}{through}")
     elif request.push:
         parts.append(f"push by digest {tags}" if request.push_by_digest else f"push {tags}")
     elif request.tags:

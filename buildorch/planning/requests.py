@@ -191,6 +191,7 @@ def make_request(ctx: RequestContext, image: ResolvedImage, cache: ImageCache) -
     extra_outputs, image_attrs = user_outputs(p.folder, image)
     outputs = (*out.outputs, *extra_outputs)
     reproducible = is_reproducible(p, image.name)
+    rewrite = reproducible and ctx.backend.rewrite_timestamp_problem(builder) is None
     if reproducible:  # the OCI layouts and tarballs it writes too (BuildKit 0.13 on)
         outputs = tuple(with_rewritten_timestamps(o) for o in outputs)
     inline = spec.dockerfile_inline
@@ -231,5 +232,7 @@ def make_request(ctx: RequestContext, image: ResolvedImage, cache: ImageCache) -
         metadata_file=f"{RUN_DIR}/{image.name}.metadata.json",
         builder=builder,
         reproducible=reproducible,
-        rewrite_timestamp=reproducible and ctx.backend.rewrite_timestamp_problem(builder) is None,
+        rewrite_timestamp=rewrite,
+        load_archive=f"{RUN_DIR}/{image.name}.image.tar"
+        if rewrite and out.load and ctx.backend.loads_archives else None,
     )

@@ -21,6 +21,7 @@ from buildorch.backends.flags import IMAGE_EXPORTERS
 from buildorch.backends.request import BuildRequest
 from buildorch.planning.plan import PlannedImage
 from buildorch.proc import render_argv
+from buildorch.run.archive_load import discard_archive, load_archive
 from buildorch.run.cache_transfers import CacheTransfers
 from buildorch.run.events import ImageStarted, LogLine, Note
 from buildorch.run.failures import Failure, analyse, cache_problems
@@ -104,6 +105,8 @@ class BuildRunner:
         if problem and self.options.cache_strict:
             return self._failed(image, run, Failure(message=problem))
         state = self._attempts(image, run, argv, log)
+        if image.request.load_archive is not None:
+            state = self._load_archive(image, run, log, state)
         if state is State.SUCCEEDED:
             problem = self.cache.after_build(image, run, self.state.run_id)
             if problem and self.options.cache_strict:
@@ -162,8 +165,28 @@ class BuildRunner:
             return self._failed(image, run, failure)
         raise AssertionError("unreachable")
 
-    def _run_once(self, name: str, argv: list[str], log: Path,
-                  progress: ProgressReader) -> tuple[int, list[str], bool]:
+    def _load_archive(self, image: PlannedImage, run: ImageRun, log: Path,
+                      state: State) -> State:
+        """The tarball a reproducible build wrote loaded into the local store and removed
+        (archive_load); the image's digest is what the store holds."""
+        root, run_id = self.state.root, self.state.run_id
+        if state is not State.SUCCEEDED or run.digest is None:
+            discard_archive(image.request, root, run_id)
+            return state
+
+        def child(argv: list[str]) -> tuple[int, list[str], bool]:
+            return self._run_once(image.name, argv, log, ProgressReader(image.name), argv)
+
+        loaded = load_archive(self.backend, image.request, root, run_id, run.digest, child)
+        if loaded.stopped:
+            return self._stopped_state()
+        if loaded.failure is not None or loaded.digest is None:
+            return self._failed(image, run, loaded.failure or Failure("nothing loaded"))
+        self.state.digests[image.name] = run.digest = loaded.digest
+        return State.SUCCEEDED
+
+    def _run_once(self, name: str, argv: list[str], log: Path, progress: ProgressReader,
+                  shown: list[str] | None = None) -> tuple[int, list[str], bool]:
         kept: collections.deque[str] = collections.deque(maxlen=KEEP_LINES)
         with self._lock:
             if self._stop.is_set():
@@ -172,7 +195,7 @@ class BuildRunner:
             self._running[name] = running
         try:
             with log.open("a", encoding="utf-8") as out:
-                out.write(f"$ {render_argv(self.state.runs[name].argv)}\n")
+                out.write(f"$ {render_argv(shown or self.state.runs[name].argv)}\n")
                 for raw in running.lines():
                     line = proc.redact(raw, self.state.log_scrub)
                     out.write(line)

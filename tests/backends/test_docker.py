@@ -214,32 +214,78 @@ def test_nothing_kept_no_image_output_just_to_rewrite() -> None:
     assert pairs(docker_argv(req), "--output") == ["type=oci,dest=o.tar,rewrite-timestamp=true"]
 
 
-@pytest.mark.parametrize(("address", "docker_driver"), [
-    (None, True), ("unix:///run/other.sock", True), ("tcp://10.0.0.2:2376", True),
-    ("default", True), ("ci-builder", False)])
-def test_the_docker_driver_cannot_rewrite_the_timestamps_of_what_it_stores(
-        address: str | None, docker_driver: bool) -> None:
-    """moby builder/builder-next/exporter/overrides/wrapper.go sets `unpack=true` on every image
-    export, which BuildKit refuses with rewrite-timestamp (exporter/containerimage/export.go,
-    moby/buildkit#4230; seen on Docker 26.1: "exporter option "rewrite-timestamp" conflicts
-    with "unpack"", for --load and --push alike). A named builder is taken to have its own."""
-    problem = DockerBackend().rewrite_timestamp_problem(address)
-    assert (problem is not None) == docker_driver
-    if problem is not None:
-        assert "moby/buildkit#4230" in problem and "unpack" in problem
+ARCHIVE = ".buildorch/runs/{run_id}/a.image.tar"
+REPRODUCIBLE_LOAD = dataclasses.replace(MINIMAL, tags=("r/a:1", "buildorch.local/p/a:{run_id}"),
+                                        load=True, rewrite_timestamp=True, load_archive=ARCHIVE)
+
+
+def test_a_reproducible_load_is_a_tarball_the_run_loads() -> None:
+    """Docker's engine forces `unpack=true` on what it loads (moby builder/builder-next/exporter/
+    overrides/wrapper.go), which BuildKit refuses with rewrite-timestamp (moby/buildkit#4230,
+    seen on Docker 26.1). The docker exporter with a `dest` writes a tarball instead, and
+    rewrites (docker/docs#23418); buildx names it from every --tag (build/opt.go "fill in image
+    exporter names from tags"), so no `name=` of buildorch's."""
+    argv = docker_argv(REPRODUCIBLE_LOAD)
+    assert pairs(argv, "--output") == [f"type=docker,dest={ARCHIVE},rewrite-timestamp=true"]
+    assert "--load" not in argv
+    assert pairs(argv, "--tag") == ["r/a:1", "buildorch.local/p/a:{run_id}"]
+    # the pipeline's image attributes ride on it, and a push keeps its own output
+    both = dataclasses.replace(REPRODUCIBLE_LOAD, push=True,
+                               image_attrs=(("compression", "zstd"),))
+    assert pairs(docker_argv(both), "--output") == [
+        "type=image,push=true,compression=zstd,rewrite-timestamp=true",
+        f"type=docker,dest={ARCHIVE},compression=zstd,rewrite-timestamp=true"]
+    # a tarball only for an image that is loaded
+    assert "--output" not in docker_argv(dataclasses.replace(
+        REPRODUCIBLE_LOAD, load=False, rewrite_timestamp=False))
+
+
+@pytest.mark.parametrize("change", [
+    {"platforms": ("linux/amd64", "linux/arm64")},
+    {"attest": (AttrSpec.parse("type=provenance,mode=min"),)}])
+def test_an_index_is_loaded_from_an_oci_tarball(change: dict[str, object]) -> None:
+    """BuildKit's docker exporter refuses an index ("docker exporter does not support exporting
+    manifest lists, use the oci exporter instead", seen on Docker 26.1 with an attestation);
+    `docker load` of the OCI tarball stores the index under the digest the build reported."""
+    req = dataclasses.replace(REPRODUCIBLE_LOAD, **change)  # type: ignore[arg-type]
+    assert pairs(docker_argv(req), "--output") == [
+        f"type=oci,dest={ARCHIVE},rewrite-timestamp=true"]
+    disabled = dataclasses.replace(REPRODUCIBLE_LOAD,
+                                   attest=(AttrSpec.parse("type=provenance,disabled=true"),))
+    assert pairs(docker_argv(disabled), "--output")[0].startswith("type=docker,")
+
+
+@pytest.mark.parametrize(("address", "host"), [
+    (None, []), ("unix:///run/other.sock", ["--host", "unix:///run/other.sock"]),
+    ("tcp://10.0.0.2:2376", ["--host", "tcp://10.0.0.2:2376"]), ("default", []),
+    ("ci-builder", [])])
+def test_every_docker_builder_rewrites_through_a_tarball_docker_loads(
+        address: str | None, host: list[str]) -> None:
+    """Whatever the builder: the docker driver cannot load with rewritten timestamps, and a
+    builder with its own BuildKit loads through `docker load` anyway (buildx build/build.go),
+    into the daemon the docker host names, or the current context's for a builder name."""
+    backend = DockerBackend()
+    assert backend.loads_archives
+    assert backend.rewrite_timestamp_problem(address) is None
+    assert backend.load_archive_argv("x.tar", address) == [
+        "docker", *host, "load", "--input", "x.tar"]
 
 
 @pytest.mark.parametrize(("probe", "can"), [
-    ('{"DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]}', False),
-    ('{"DriverStatus": [["Backing Filesystem", "extfs"]]}', False),
+    ('{"DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]}', True),
+    ('{"DriverStatus": [["Backing Filesystem", "extfs"]]}', True),
     ("Name: ci\nDriver: docker-container\nNodes:\nBuildKit version: v0.13.2\n", True),
     ("Name: ci\nDriver: docker-container\nNodes:\nBuildKit version: v0.12.5\n", False),
-    ("Name: ctx\nDriver: docker\nNodes:\nBuildKit version: v0.13.2\n", False),
+    ("Name: ctx\nDriver: docker\nNodes:\nBuildKit version: v0.0.0+unknown\n", True),
     ("Name: remote\nDriver: remote\n", True),  # no version shown: taken to be able
 ])
 def test_doctor_learns_from_the_probe_whether_timestamps_can_be_rewritten(
         probe: str, can: bool) -> None:
+    """Through the tarball and `docker load`, unless the builder's own BuildKit predates
+    rewrite-timestamp (0.13). The docker driver's BuildKit is Docker's own, which buildx shows
+    as v0.0.0+unknown (Docker 26.1 on the stack)."""
     caps = docker_capabilities(probe)
     assert (caps.rewrite_timestamp is None) == can
+    assert caps.rewrite_timestamp_via == "tarball + docker load"
     if "v0.12.5" in probe:
         assert caps.rewrite_timestamp is not None and "0.13" in caps.rewrite_timestamp

@@ -29,9 +29,12 @@ def test_doctor_says_whether_reproducible_images_get_identical_digests() -> None
     from buildorch.backends.docker import docker_capabilities
     from buildorch.cli.doctor import reproducible_line
 
-    assert reproducible_line(Capabilities()).startswith("reproducible: yes (")
+    assert reproducible_line(Capabilities()) == (
+        "reproducible: yes (SOURCE_DATE_EPOCH, rewrite-timestamp: BuildKit 0.13 or later)")
     docker = docker_capabilities('{"DriverStatus": [["driver-type", '
                                  '"io.containerd.snapshotter.v1"]]}')
-    line = reproducible_line(docker)
-    assert line.startswith("reproducible: no: the docker driver unpacks every image")
-    assert "moby/buildkit#4230" in line
+    assert reproducible_line(docker) == (
+        "reproducible: yes (tarball + docker load: rewrite-timestamp)")
+    old = docker_capabilities("Name: ci\nDriver: docker-container\nBuildKit version: v0.12.5\n")
+    assert reproducible_line(old) == (
+        "reproducible: no: BuildKit v0.12.5 has no rewrite-timestamp (0.13 or later has)")

@@ -91,11 +91,16 @@ def test_reproducible_outside_git_is_one_line_and_exit_2(
     assert given == 0 and "--opt build-arg:SOURCE_DATE_EPOCH=1700000000" in capsys.readouterr().out
 
 
-def test_plan_warns_once_where_the_builder_cannot_rewrite_timestamps(
+def test_plan_on_docker_loads_reproducible_images_through_a_tarball(
         make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    """No warning any more on the docker driver: the build writes a tarball with rewritten
+    timestamps, which the run loads (the plan says so)."""
     path = make_project("version: 1\nname: p\nreproducible: true\n"
                         "images:\n  a: {context: a, tags: [r/a:1]}\n", contexts=("a",))
     assert main(["plan", "-f", str(path), "--backend", "docker", "--var",
                  "SOURCE_DATE_EPOCH=0"]) == 0
-    warnings = [line for line in capsys.readouterr().err.splitlines() if "reproducible" in line]
-    assert len(warnings) == 1 and "cannot rewrite the timestamps of 1 image (a)" in warnings[0]
+    out, err = capsys.readouterr()
+    assert "reproducible" not in err
+    archive = ".buildorch/runs/{run_id}/a.image.tar"
+    assert f"--output 'type=docker,dest={archive},rewrite-timestamp=true'" in out
+    assert f"     outputs: load r/a:1 through {archive}" in out.splitlines()

@@ -48,6 +48,7 @@ def test_what_shapes_the_result_changes_the_digest(change: dict[str, object]) ->
 @pytest.mark.parametrize("change", [
     {"tags": ("elsewhere/api:2",)}, {"cache_from": ()}, {"cache_to": ()}, {"push": False},
     {"push_by_digest": True}, {"load": True}, {"metadata_file": "other.json"},
+    {"load_archive": ".buildorch/runs/{run_id}/api.image.tar"},  # how it is loaded
     {"builder": "tcp://elsewhere:1234"}, {"context": "moved/api"},
     {"dockerfile": "moved/Dockerfile"}, {"secrets": (SecretRef("tok", src="/other/file"),
                                                      SecretRef("netrc", env="NETRC"))},

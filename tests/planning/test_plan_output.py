@@ -103,9 +103,31 @@ def test_plan_json_carries_description_outputs_and_publish(
     assert nodes["check"]["description"] is None
     assert nodes["api"]["outputs"] == {
         "tags": ["localhost:5000/shop/api:1"], "load": True, "push": False,
-        "push_by_digest": False, "exports": ["type=local,dest=out"]}
+        "push_by_digest": False, "load_archive": None, "exports": ["type=local,dest=out"]}
     assert plan["publish"] == [
         {"image": "base", "tag": "localhost:5000/shop/base:1",
          "argv": ["docker", "push", "localhost:5000/shop/base:1"]},
         {"image": "api", "tag": "localhost:5000/shop/api:1",
          "argv": ["docker", "push", "localhost:5000/shop/api:1"]}]
+
+
+def test_plan_shows_the_tarball_a_reproducible_image_is_loaded_through(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The docker backend writes it, and the run loads it (`docker load`) and removes it."""
+    path = make_project(SHOP.replace("name: shop\n", "name: shop\nreproducible: true\n"),
+                        contexts=("a",))
+    monkeypatch.chdir(path.parent)
+    args = ("--backend", "docker", "--var", "SOURCE_DATE_EPOCH=0")
+    lines = plan_lines(path, capsys, *args)
+    assert [line for line in lines if line.startswith("     outputs: ")] == [
+        "     outputs: load localhost:5000/shop/base:1, buildorch.local/shop/base:{run_id} "
+        "through .buildorch/runs/{run_id}/base.image.tar",
+        "     outputs: load localhost:5000/shop/api:1 through "
+        ".buildorch/runs/{run_id}/api.image.tar; type=local,dest=out",
+        "     outputs: type=cacheonly",
+    ]
+    plan = json.loads("\n".join(plan_lines(path, capsys, "--format", "json", *args)))
+    nodes = {n["name"]: n for n in plan["nodes"]}
+    assert nodes["api"]["outputs"]["load_archive"] == ".buildorch/runs/{run_id}/api.image.tar"
+    assert nodes["check"]["outputs"]["load_archive"] is None

@@ -179,14 +179,36 @@ def test_reproducible_images_get_the_commit_time_unless_their_args_give_one(
 
 
 @pytest.mark.parametrize(("backend", "builder", "rewrite"), [
-    ("docker", None, False), ("docker", "unix:///run/docker.sock", False),
+    ("docker", None, True), ("docker", "unix:///run/docker.sock", True),
     ("docker", "ci-builder", True), ("nerdctl", None, True), ("finch", None, True),
     ("buildctl", None, True)])
 def test_timestamps_are_rewritten_where_the_builder_can(
         tmp_path: Path, backend: str, builder: str | None, rewrite: bool) -> None:
+    """Every builder by its address: the docker backend through a tarball it loads."""
     requests = requests_of(reproducible_plan(tmp_path, backend, builder))
     assert requests["base"].rewrite_timestamp == rewrite
     assert requests["app"].rewrite_timestamp == rewrite
+
+
+@pytest.mark.parametrize("builder", [None, "unix:///run/docker.sock", "ci-builder"])
+def test_docker_loads_reproducible_images_from_a_tarball_in_the_run_folder(
+        tmp_path: Path, builder: str | None) -> None:
+    """One per image in the run's folder, which the run loads and removes; only for what is
+    loaded and reproducible."""
+    requests = requests_of(reproducible_plan(tmp_path, "docker", builder,
+                                             ("base", "app", "files", "plain")))
+    for name in ("base", "app"):
+        assert requests[name].load
+        assert requests[name].load_archive == f".buildorch/runs/{{run_id}}/{name}.image.tar"
+    assert requests["files"].load_archive is None  # nothing loaded: its own files only
+    assert requests["plain"].load and requests["plain"].load_archive is None
+
+
+@pytest.mark.parametrize("backend", ["nerdctl", "finch", "buildctl"])
+def test_other_backends_load_no_tarball_of_buildorch(tmp_path: Path, backend: str) -> None:
+    """nerdctl and finch import the tarball they write themselves; buildctl has no store."""
+    requests = requests_of(reproducible_plan(tmp_path, backend))
+    assert all(r.load_archive is None for r in requests.values())
 
 
 def test_files_a_reproducible_image_writes_are_rewritten_too(tmp_path: Path) -> None:
