@@ -162,7 +162,7 @@ def test_frames_are_drawn_at_most_four_times_a_second_whatever_the_events() -> N
                 for _ in range(20):
                     reporter.update(LogLine(name, "#5 a log line"))
             reporter.finished(ImageFinished(name, "succeeded", 0.1, DIGEST, 10, 10))
-            time.sleep(0.006)
+            time.sleep(0.012)
 
     threads = [threading.Thread(target=build, args=(names[k::4],)) for k in range(4)]
     for thread in threads:
@@ -172,7 +172,7 @@ def test_frames_are_drawn_at_most_four_times_a_second_whatever_the_events() -> N
     seconds = time.monotonic() - began
     drawn = reporter.renders
     reporter.finished(RunFinished("R1", "succeeded", seconds, {}, "rec.json", "SUMMARY"))
-    assert seconds > 0.25  # the ticker had time to draw
+    assert seconds > 0.5  # the ticker had time to draw
     assert 2 <= drawn <= REFRESH_PER_SECOND * seconds + 2  # the first frame, then the ticker
     assert "200/200 finished (200 cached)" in ANSI.sub("", out.getvalue())
 
