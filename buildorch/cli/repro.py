@@ -15,6 +15,8 @@ with --strict they exit 1), 1 when a build failed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,17 +35,20 @@ from buildorch.errors import EXIT_BUILD_FAILED, EXIT_OK, ConfigError
 
 if TYPE_CHECKING:
     from buildorch.backends.base import Backend
+    from buildorch.cli.build import ChosenBackend
     from buildorch.pipeline.loaded import LoadedPipeline
     from buildorch.planning.graph import BuildGraph
     from buildorch.planning.plan import Plan
     from buildorch.run.image_facts import ImageFacts
     from buildorch.run.recorded import RecordedRun
+    from buildorch.run.repro_plan import Reproduction
     from buildorch.run.repro_replay import Replay
     from buildorch.run.repro_verdicts import Verdict
     from buildorch.run.repro_warnings import InputChanges
 
 
 def command(args: argparse.Namespace) -> int:
+    from buildorch.run.image_facts import current_digest
     from buildorch.run.recorded import find_record, read_record
     from buildorch.run.repro_plan import reproduction, tagged_names
     from buildorch.run.repro_record import git_state
@@ -68,7 +73,7 @@ def command(args: argparse.Namespace) -> int:
     replayed.push = again.push and choice.backend.local_store  # the same attestations
     plan = plan_for(replayed, pipeline, graph, choice)
     tags = tagged_names(t for i in pipeline.images.values() for t in i.spec.tags)
-    repro = reproduction(plan, record, choice.backend, tags)
+    repro = reproduction(plan, record, choice.backend, tags, functools.cache(current_digest))
     changes = input_changes(record, repro.plan)
     for line in (*repro.notes, *difference_warnings(record, repro.plan, here, changes)):
         warn(line)
@@ -78,7 +83,7 @@ def command(args: argparse.Namespace) -> int:
                             invocation_of(replayed, reproduces=record.id))
     code = run_executor(executor)
     new = read_record(executor.state.folder / "record.json")
-    verdicts = judge(record, new, plan, changes, before, choice.backend, choice.address)
+    verdicts = judge(record, new, plan, repro, changes, before, choice)
     out = sys.stderr if args.progress == "json" else sys.stdout
     print(report_head(record, verdicts), file=out)
     for verdict in verdicts:
@@ -155,23 +160,33 @@ def recorded_facts(record: RecordedRun, plan: Plan, backend: Backend,
     return stored_facts(backend, digests, address)
 
 
-def judge(record: RecordedRun, new: RecordedRun, plan: Plan,
+def judge(record: RecordedRun, new: RecordedRun, plan: Plan, repro: Reproduction,
           changes: dict[str, InputChanges | None], before: dict[str, ImageFacts],
-          backend: Backend, address: str | None) -> list[Verdict]:
+          choice: ChosenBackend) -> list[Verdict]:
+    """Each image's verdict; `plan` as planned (what it publishes decides provenance)."""
     from buildorch.run.image_facts import registry_facts, stored_facts
+    from buildorch.run.repro_plan import rewrites_timestamps
     from buildorch.run.repro_verdicts import (
         Evidence,
         attests_provenance,
+        base_changes,
         differing_dependencies,
         needs_facts,
         verdict,
     )
 
-    evidence = {i.name: Evidence(changes.get(i.name), differing_dependencies(i, record, new))
-                for i in plan.images}
-    wanted = [i for i in plan.images if i.name in new.images and needs_facts(
-        record.images[i.name], new.images[i.name], evidence[i.name])]
-    after = stored_facts(backend, [new.images[i.name].digest or "" for i in wanted], address)
+    backend = choice.backend
+    images = [i for i in plan.images if i.name in new.images]
+    evidence = {i.name: Evidence(
+        changes.get(i.name), differing_dependencies(i, record, new),
+        provenance=attests_provenance(i.request, bool(i.publish), backend.provenance_default),
+        base_changes=base_changes(record.images[i.name], new.images[i.name]),
+        pinned_rewritten=bool(repro.pins.get(i.name)) and rewrites_timestamps(i.request),
+        reproducible=i.request.reproducible) for i in images}
+    wanted = [i for i in images if needs_facts(record.images[i.name], new.images[i.name],
+                                               evidence[i.name])]
+    after = stored_facts(backend, [new.images[i.name].digest or "" for i in wanted],
+                         choice.address)
     for image in wanted:
         old, now = record.images[image.name], new.images[image.name]
         node = record.node(image.name)
@@ -181,11 +196,10 @@ def judge(record: RecordedRun, new: RecordedRun, plan: Plan,
         if old_facts is None and old.digest and pushed:
             old_facts = registry_facts(pushed, old.digest,
                                        new_facts.platform if new_facts else None)
-        evidence[image.name] = Evidence(
-            evidence[image.name].changes, (), old_facts, new_facts,
-            attests_provenance(image.request, bool(image.publish), backend.provenance_default))
+        evidence[image.name] = dataclasses.replace(evidence[image.name],
+                                                   recorded_facts=old_facts, new_facts=new_facts)
     return [verdict(record.images[i.name], new.images[i.name], evidence[i.name])
-            for i in plan.images if i.name in new.images]
+            for i in images]
 
 
 def report_head(record: RecordedRun, verdicts: list[Verdict]) -> str:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from buildorch import proc
 from buildorch.backends.base import Backend
-from buildorch.oci.reference import ImageRef, InvalidReference
-from buildorch.oci.registry import RegistryClient, RegistryError
+from buildorch.oci.reference import LATEST, ImageRef, InvalidReference
+from buildorch.oci.registry import RegistryClient, RegistryError, digest_of
 
 INSPECT_TIMEOUT = 120
 SHOWN_CONFIG = ("Cmd", "Entrypoint", "Env", "ExposedPorts", "Healthcheck", "Labels",
@@ -131,3 +131,17 @@ def _platform_manifest(entries: list[dict[str, object]], platform: str | None) -
         if name == platform:
             return digest
     return images[0][1] if images else None
+
+
+def current_digest(ref: str) -> str | None:
+    """The digest a reference's tag names in its registry now; None where the registry does
+    not say (unreachable, unknown, no such tag)."""
+    try:
+        parsed = ImageRef.parse(ref)
+        manifest = RegistryClient(parsed.host).manifest(parsed.repository,
+                                                        parsed.tag or LATEST)
+    except (RegistryError, InvalidReference, ValueError):
+        return None
+    if manifest is None:
+        return None
+    return manifest.digest or digest_of(manifest.body)

@@ -6,19 +6,26 @@ A pin is a named context keyed as BuildKit's Dockerfile frontend looks a `FROM` 
 (`context_key`), whose source is the image at the recorded digest:
 `--build-context localhost:5000/busybox=docker-image://localhost:5000/busybox:latest@sha256:...`
 (seen replacing a `FROM` on the stack's docker buildx 0.13, with the cache of the
-unpinned build still hitting). Only references outside the run are pinned: not this run's
-own names (`buildorch.local/...`), nor a reference a named context already serves (a
-pipeline image), nor a pipeline image's tag.
+unpinned build still hitting and the same digest). Only references outside the run are
+pinned: not this run's own names (`buildorch.local/...`), nor a reference a named context
+already serves (a pipeline image), nor a pipeline image's tag.
+
+A pin is not neutral for an image whose timestamps are rewritten (`reproducible`): BuildKit
+keeps a base image's layers as they are only for a `FROM` it resolves itself (the exporter
+learns them from `containerimage.base.config`, moby/buildkit#4663) and rewrites those of a
+named context (seen on the stack: the busybox layer rewritten, another digest). Such an
+image is pinned only where its base image moved since the run; where the registry does not
+say, it is left unpinned, with a warning.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from buildorch.backends.base import Backend
-from buildorch.backends.flags import spec_text
+from buildorch.backends.flags import REWRITE_TIMESTAMP, spec_text
 from buildorch.backends.request import AttrSpec, BuildRequest
 from buildorch.errors import BuildorchError
 from buildorch.oci.reference import ImageRef, context_key
@@ -37,20 +44,44 @@ class Reproduction:
     notes: tuple[str, ...]  # one warning each
 
 
-def base_pins(recorded: RecordedImage, named: Iterable[str],
-              pipeline_tags: frozenset[str]) -> Pairs:
-    """The named contexts that pin `recorded`'s external base images. `named`: the keys
-    the request has already; `pipeline_tags`: every pipeline image's tags (tagged_name)."""
+CurrentDigest = Callable[[str], str | None]  # what a reference names now (None: unknown)
+
+
+def base_pins(recorded: RecordedImage, named: Iterable[str], pipeline_tags: frozenset[str],
+              current: CurrentDigest | None = None) -> tuple[Pairs, list[str]]:
+    """The named contexts that pin `recorded`'s external base images, and notes. `named`:
+    the keys the request has already; `pipeline_tags`: every pipeline image's tags
+    (tagged_name); `current`: for an image whose timestamps are rewritten, what each
+    reference names now (only one that moved is pinned)."""
     taken = set(named)
-    pins = []
+    pins, notes = [], []
     for ref, digest in sorted(recorded.base_images.items()):
         key = context_key(ref)
         own = ref.startswith(f"{LOCAL_NAMESPACE}/") or key in taken
         if own or ImageRef.parse(ref).tagged_name() in pipeline_tags:
             continue
+        now = current(ref) if current is not None else None
+        if current is not None and now == digest:
+            continue  # the FROM finds the run's base image itself
+        if current is not None and now is None:
+            notes.append(f"{recorded.name}: cannot tell whether base image {ref} still is "
+                         f"the run's {digest[:19]} (its registry does not answer): not "
+                         "pinned, as a pin changes the layers of an image whose timestamps "
+                         "are rewritten")
+            continue
+        if current is not None:
+            notes.append(f"{recorded.name}: base image {ref} is {(now or '')[:19]} now, "
+                         f"{digest[:19]} in the run: pinned to the run's, though BuildKit then "
+                         "rewrites its layers' timestamps too (the digest will differ)")
         taken.add(key)
         pins.append((key, f"docker-image://{ref}@{digest}"))
-    return tuple(pins)
+    return tuple(pins), notes
+
+
+def rewrites_timestamps(request: BuildRequest) -> bool:
+    """Whether the image kept, or a file written, has its timestamps rewritten."""
+    return request.rewrite_timestamp or any(
+        o.get(REWRITE_TIMESTAMP) == "true" for o in request.outputs)
 
 
 def tagged_names(tags: Iterable[str]) -> frozenset[str]:
@@ -76,15 +107,15 @@ def cache_imports(image: PlannedImage, recorded: RecordedImage) -> tuple[tuple[A
 
 
 def reproduction(plan: Plan, record: RecordedRun, backend: Backend,
-                 pipeline_tags: frozenset[str]) -> Reproduction:
+                 pipeline_tags: frozenset[str], current: CurrentDigest) -> Reproduction:
     images, pins, notes = [], {}, []
     for image in plan.images:
         recorded = record.images[image.name]
-        pinned = base_pins(recorded, (k for k, _ in image.request.named_contexts),
-                           pipeline_tags)
+        pinned, pin_notes = base_pins(
+            recorded, (k for k, _ in image.request.named_contexts), pipeline_tags,
+            current if rewrites_timestamps(image.request) else None)
         imports, note = cache_imports(image, recorded)
-        if note:
-            notes.append(note)
+        notes += [*pin_notes, *([note] if note else [])]
         if recorded.state == "unchanged":
             notes.append(f"{image.name}: run {record.id} reused an earlier build of it (run "
                          f"{recorded.unchanged_from}): its base images are not pinned")

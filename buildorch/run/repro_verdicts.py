@@ -7,7 +7,8 @@ cache carries it), so a reproduction whose every step comes from the cache has t
 recorded digest. A step that runs again makes a new layer when its files carry the time
 (a RUN writing files); a COPY of the same files makes the same layer, and then only the
 image config's `created` times differ. `reproducible: true` (SOURCE_DATE_EPOCH and
-rewritten timestamps) makes both the same.
+rewritten timestamps) makes both the same, unless its base image was pinned with a named
+context, whose layers BuildKit rewrites too (see repro_plan).
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class Evidence:
     recorded_facts: ImageFacts | None = None
     new_facts: ImageFacts | None = None
     provenance: bool = False  # the build attaches a provenance attestation
+    base_changes: tuple[str, ...] = ()  # `REF: OLD -> NEW`, a base image resolved otherwise
+    pinned_rewritten: bool = False  # a base pinned by a named context, timestamps rewritten
+    reproducible: bool = False  # built with SOURCE_DATE_EPOCH (and rewritten timestamps)
 
 
 def verdict(recorded: RecordedImage, new: RecordedImage, evidence: Evidence) -> Verdict:
@@ -75,13 +79,19 @@ def reason(new: RecordedImage, evidence: Evidence) -> str:
     changes = evidence.changes
     if changes is not None and changes.own:
         return f"inputs changed ({capped(_changed(changes), SHOWN_FILES)})"
+    if evidence.base_changes:
+        return f"its base image resolved otherwise ({capped(evidence.base_changes, 2)})"
     if evidence.differing_dependencies:
         built_on = ", ".join(evidence.differing_dependencies)
         return f"built on {built_on}, whose digest differs"
+    if evidence.pinned_rewritten:
+        return ("its base image was pinned with a named context, and BuildKit rewrites the "
+                "timestamps of a named context's layers too (it keeps a base image's layers "
+                "only for a FROM it resolves itself)")
     old, now = evidence.recorded_facts, evidence.new_facts
     if old is not None and now is not None:
-        return _facts_reason(old, now, new, evidence.provenance)
-    ran = _steps_ran(new)
+        return _facts_reason(old, now, new, evidence)
+    ran = _steps_ran(new, evidence.reproducible)
     unknown = ("the recorded image is in neither the local image store nor a registry "
                "buildorch can read, so what differs cannot be shown")
     if changes is None:
@@ -93,30 +103,31 @@ def _changed(changes: InputChanges) -> list[str]:
     return [*changes.files, *changes.settings]
 
 
-def _steps_ran(new: RecordedImage) -> str | None:
+def _steps_ran(new: RecordedImage, reproducible: bool) -> str | None:
     ran = new.total_steps - new.cached_steps
     if ran <= 0:
         return None
-    return (f"{ran} of {new.total_steps} steps ran again rather than coming from the cache "
-            f"(a step's files carry the time it ran: {TIMESTAMPS})")
+    head = f"{ran} of {new.total_steps} steps ran again rather than coming from the cache"
+    return head if reproducible else f"{head} (a step's files carry the time it ran: {TIMESTAMPS})"
 
 
 def _facts_reason(old: ImageFacts, now: ImageFacts, new: RecordedImage,
-                  provenance: bool) -> str:
+                  evidence: Evidence) -> str:
     if old.platform != now.platform:
         return f"built for {now.platform}, recorded for {old.platform}"
     if old.layers != now.layers:
         differing = sum(1 for a, b in zip(old.layers, now.layers, strict=False) if a != b)
         differing += abs(len(old.layers) - len(now.layers))
         head = f"{differing} of {max(len(old.layers), len(now.layers))} layers differ"
-        ran = _steps_ran(new)
+        ran = _steps_ran(new, evidence.reproducible)
         return f"{head}: {ran}" if ran else head
     fields = _config_changes(old.config, now.config)
     if fields:
         return f"the image config differs: {', '.join(fields)}"
     if old.created != now.created:
-        return f"only the image config's timestamps differ ({TIMESTAMPS})"
-    if provenance:
+        hint = "" if evidence.reproducible else f" ({TIMESTAMPS})"
+        return f"only the image config's timestamps differ{hint}"
+    if evidence.provenance:
         return ("the layers and config are the same; its provenance attestation records "
                 "each build's times and id (reproducible: true leaves it out)")
     return ("the layers and config are the same; the manifest differs (compression, media "
@@ -140,7 +151,15 @@ def needs_facts(recorded: RecordedImage, new: RecordedImage, evidence: Evidence)
     """Whether only the images themselves can tell why the digests differ."""
     differ = None not in (recorded.digest, new.digest) and recorded.digest != new.digest
     changed = evidence.changes is not None and evidence.changes.own
-    return differ and new.state in BUILT and not changed and not evidence.differing_dependencies
+    explained = changed or evidence.base_changes or evidence.differing_dependencies
+    return differ and new.state in BUILT and not explained and not evidence.pinned_rewritten
+
+
+def base_changes(recorded: RecordedImage, new: RecordedImage) -> tuple[str, ...]:
+    """The base images the reproduction resolved to another digest than the run did."""
+    return tuple(f"{ref}: {digest[:19]} -> {new.base_images[ref][:19]}"
+                 for ref, digest in sorted(recorded.base_images.items())
+                 if ref in new.base_images and new.base_images[ref] != digest)
 
 
 def attests_provenance(request: BuildRequest, published: bool, tool_default: str) -> bool:

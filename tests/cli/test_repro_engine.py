@@ -253,3 +253,31 @@ def test_a_pushed_image_is_compared_from_the_registry(engine: str, tmp_path: Pat
     assert again["published"] == [] and "--push" not in again["images"]["docs"]["argv"]
     subprocess.run(["docker", "image", "rm", f"{REGISTRY}/{space}/docs:dev"], check=False,
                    capture_output=True)
+
+
+def test_a_reproducible_image_reproduces_without_any_cache(engine: str, tmp_path: Path) -> None:
+    """`reproducible: true`, no cache, a wiped engine: every step runs again and the digest is
+    still the recorded one. Its base image still is what the run resolved, so it is not
+    pinned (a pin would make BuildKit rewrite the base image's layers too)."""
+    space, token = f"reprotest-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("init", {
+        "pipeline.yaml": REASONS.format(registry=REGISTRY, space=space).replace(
+            "name: reasons\n", "name: reasons\nreproducible: true\n"),
+        "docs/Dockerfile": f"FROM {BASE}\nCOPY index.txt /docs/index.txt\n",
+        "docs/index.txt": f"{token}\n",
+        "tool/Dockerfile": f"FROM {BASE}\nRUN echo {token} > /tool.txt\n",
+    })
+    built = buildorch("build", cwd=repo.root)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr
+    record = record_of(runs(repo.root)[-1])
+    subprocess.run(["docker", "buildx", "prune", "-af"], check=True, capture_output=True)
+    subprocess.run(["docker", "image", "rm", f"{REGISTRY}/{space}/docs:dev",
+                    f"{REGISTRY}/{space}/tool:dev"], check=False, capture_output=True)
+    result = buildorch("repro", record["id"], cwd=repo.root)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert "2 images, 2 digests match, 0 differ" in result.stdout, result.stdout
+    again = record_of(runs(repo.root)[-1])
+    for image in again["images"].values():
+        assert image["cached_steps"] == 0 and image["total_steps"] == 1  # built again
+        assert not any(arg.startswith(BASE.rsplit(":", 1)[0] + "=") for arg in image["argv"])

@@ -13,7 +13,13 @@ from buildorch.planning.graph import build_graph
 from buildorch.planning.plan import Plan, make_plan
 from buildorch.planning.requests import PlanOptions
 from buildorch.run.recorded import RecordedImage, RecordedRun, parse_record
-from buildorch.run.repro_plan import base_pins, cache_imports, reproduction, tagged_names
+from buildorch.run.repro_plan import (
+    base_pins,
+    cache_imports,
+    reproduction,
+    rewrites_timestamps,
+    tagged_names,
+)
 from tests.conftest import MakeProject
 from tests.run.record_samples import image, record
 
@@ -56,6 +62,10 @@ def planned(make_project: MakeProject, monkeypatch: pytest.MonkeyPatch,
     return make_plan(pipeline, build_graph(pipeline), [], options)
 
 
+def unasked(ref: str) -> str | None:
+    raise AssertionError(f"asked what {ref} names now: only for rewritten timestamps")
+
+
 def test_only_external_base_images_are_pinned() -> None:
     recorded = RecordedImage(name="app", state="succeeded", base_images={
         "localhost:5000/busybox:latest": BUSYBOX,  # external: pinned, key as BuildKit asks
@@ -64,9 +74,9 @@ def test_only_external_base_images_are_pinned() -> None:
         "localhost:5000/shop/base:dev": BUSYBOX,  # a pipeline image's tag
         "localhost:5000/served:1": BUSYBOX,  # a named context serves it already
     })
-    pins = base_pins(recorded, ["localhost:5000/served:1"],
-                     tagged_names(["localhost:5000/shop/base:dev"]))
-    assert pins == (
+    pins, notes = base_pins(recorded, ["localhost:5000/served:1"],
+                            tagged_names(["localhost:5000/shop/base:dev"]))
+    assert notes == [] and pins == (
         ("alpine:3.19", f"docker-image://docker.io/library/alpine:3.19@{ALPINE}"),
         ("localhost:5000/busybox", f"docker-image://localhost:5000/busybox:latest@{BUSYBOX}"),
     )
@@ -79,7 +89,7 @@ def test_the_reproduction_pins_imports_read_only_and_publishes_nothing(
     run = recorded_run(base={"base_images": {"localhost:5000/busybox:latest": BUSYBOX}},
                        app={"base_images": {"docker.io/library/alpine:3.19": ALPINE}})
     repro = reproduction(plan, run, get_backend("docker"),
-                         tagged_names(["localhost:5000/shop/base:dev"]))
+                         tagged_names(["localhost:5000/shop/base:dev"]), unasked)
     base, app = (repro.plan.images[plan.order.index(n)] for n in ("base", "app"))
     assert "--cache-to" not in base.argv and "--push" not in base.argv
     assert not repro.plan.publish and not base.publish and base.cache.exports == ()
@@ -120,4 +130,43 @@ def test_a_backend_that_pushes_during_the_build_is_refused(
     run = recorded_run(base={}, app={})
     with pytest.raises(BuildorchError, match=r"base would be pushed during its build .* "
                                              r"repro never pushes: add --set base\.push=false"):
-        reproduction(plan, run, get_backend("buildctl"), frozenset())
+        reproduction(plan, run, get_backend("buildctl"), frozenset(), unasked)
+
+
+def test_an_image_with_rewritten_timestamps_is_pinned_only_where_its_base_moved() -> None:
+    """A pin makes BuildKit rewrite the base image's layers too (seen on the stack)."""
+    recorded = RecordedImage(name="app", state="succeeded", base_images={
+        "localhost:5000/busybox:latest": BUSYBOX, "localhost:5000/moved:1": BUSYBOX,
+        "localhost:5000/unknown:1": BUSYBOX})
+    now = {"localhost:5000/busybox:latest": BUSYBOX, "localhost:5000/moved:1": ALPINE}
+    pins, notes = base_pins(recorded, [], frozenset(), now.get)
+    assert pins == (("localhost:5000/moved:1",  # only `:latest` is dropped from a key
+                     f"docker-image://localhost:5000/moved:1@{BUSYBOX}"),)
+    assert len(notes) == 2
+    assert notes[0].startswith(f"app: base image localhost:5000/moved:1 is {ALPINE[:19]} now, "
+                               f"{BUSYBOX[:19]} in the run: pinned")
+    assert notes[1].startswith("app: cannot tell whether base image localhost:5000/unknown:1 "
+                               "still is the run's")
+
+
+def test_reproducible_images_are_asked_about_their_base_images(
+        make_project: MakeProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = make_project(PIPELINE.replace("name: shop\n", "name: shop\nreproducible: true\n"),
+                        FILES)
+    monkeypatch.chdir(path.parent)
+    pipeline = load_pipeline(path, LoadOptions(env={"SOURCE_DATE_EPOCH": "0"}, state_root=None))
+    plan = make_plan(pipeline, build_graph(pipeline), [],
+                     PlanOptions(backend="docker", cache=CacheContext(branch="main")))
+    assert all(rewrites_timestamps(i.request) for i in plan.images)
+    asked: list[str] = []
+
+    def current(ref: str) -> str | None:
+        asked.append(ref)
+        return BUSYBOX
+
+    run = recorded_run(base={"base_images": {"localhost:5000/busybox:latest": BUSYBOX}},
+                       app={})
+    repro = reproduction(plan, run, get_backend("docker"), frozenset(), current)
+    assert asked == ["localhost:5000/busybox:latest"] and repro.pins["base"] == ()
+    assert not any("--build-context" in a and "busybox" in a
+                   for a in repro.plan.images[0].argv)

@@ -10,6 +10,7 @@ from buildorch.run.recorded import RecordedImage
 from buildorch.run.repro_verdicts import (
     Evidence,
     attests_provenance,
+    base_changes,
     needs_facts,
     verdict,
 )
@@ -44,6 +45,18 @@ def test_equal_digests_match_and_say_the_digest() -> None:
      "inputs changed (f0, f1, f2 (+2 more))"),
     (Evidence(InputChanges(dependencies=("base",)), ("base",)), run(NEW),
      "built on base, whose digest differs"),
+    (Evidence(InputChanges(), base_changes=("busybox: sha256:000 -> sha256:111",)), run(NEW),
+     "its base image resolved otherwise (busybox: sha256:000 -> sha256:111)"),
+    (Evidence(InputChanges(), pinned_rewritten=True), run(NEW),
+     "its base image was pinned with a named context, and BuildKit rewrites the timestamps "
+     "of a named context's layers too (it keeps a base image's layers only for a FROM it "
+     "resolves itself)"),
+    (Evidence(InputChanges(), (), facts(), facts(created="2026-12-02T00:00:00Z"),
+              reproducible=True), run(NEW), "only the image config's timestamps differ"),
+    (Evidence(InputChanges(), reproducible=True), run(NEW, cached_steps=0, total_steps=1),
+     "1 of 1 steps ran again rather than coming from the cache; the recorded image is in "
+     "neither the local image store nor a registry buildorch can read, so what differs "
+     "cannot be shown"),
     (Evidence(InputChanges(), (), facts(), facts(created="2026-12-02T00:00:00Z")), run(NEW),
      "only the image config's timestamps differ (set reproducible: true)"),
     (Evidence(InputChanges(), (), facts(), facts(layers=(LAYERS[0], "sha256:" + "c" * 64))),
@@ -96,6 +109,14 @@ def test_facts_are_needed_only_where_nothing_else_explains_a_difference() -> Non
     assert not needs_facts(run(OLD), run(NEW), Evidence(InputChanges(("a",))))
     assert not needs_facts(run(OLD), run(NEW), Evidence(None, ("base",)))
     assert not needs_facts(run(None), run(NEW), Evidence())
+    assert not needs_facts(run(OLD), run(NEW), Evidence(None, base_changes=("x",)))
+    assert not needs_facts(run(OLD), run(NEW), Evidence(None, pinned_rewritten=True))
+
+
+def test_base_images_resolved_otherwise_are_listed() -> None:
+    recorded = run(OLD, base_images={"busybox": OLD, "alpine": OLD, "gone": OLD})
+    new = run(NEW, base_images={"busybox": OLD, "alpine": NEW})
+    assert base_changes(recorded, new) == (f"alpine: {OLD[:19]} -> {NEW[:19]}",)
 
 
 def test_provenance_is_attached_as_asked_or_by_buildx_on_published_images() -> None:
