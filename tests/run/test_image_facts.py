@@ -11,7 +11,13 @@ import pytest
 from buildorch.backends.docker import DockerBackend
 from buildorch.oci.registry import Manifest, RegistryError, digest_of
 from buildorch.run import image_facts
-from buildorch.run.image_facts import ImageFacts, facts_of, registry_facts, stored_facts
+from buildorch.run.image_facts import (
+    ImageFacts,
+    current_digest,
+    facts_of,
+    registry_facts,
+    stored_facts,
+)
 
 LAYER = "sha256:" + "a" * 64
 ID = "sha256:" + "1" * 64
@@ -102,3 +108,13 @@ def test_a_pushed_index_is_read_through_its_platform_s_manifest(
     assert isinstance(found, ImageFacts)
     assert found.layers == (LAYER,) and found.where == "r.example/shop/api"
     assert registry_facts(["r.example/shop/api:1"], "sha256:" + "9" * 64) is None
+
+
+def test_what_a_tag_names_now_is_asked_of_its_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    index = registry_with_index(monkeypatch)
+    FakeRegistry.manifests["shop/api@1"] = FakeRegistry.manifests[f"shop/api@{index}"]
+    FakeRegistry.manifests["shop/api@latest"] = Manifest("x", b"{}", "")
+    assert current_digest("r.example/shop/api:1") == index
+    assert current_digest("r.example/shop/api") == digest_of(b"{}")  # no header: its bytes
+    assert current_digest("r.example/shop/api:2") is None
+    assert current_digest("r.example/broken/api:1") is None  # the registry does not answer
