@@ -93,10 +93,6 @@ class RecordedNode(_Loose):
     publish: tuple[str, ...] = ()
 
 
-class RecordedPlan(_Loose):
-    nodes: tuple[RecordedNode, ...] = ()
-
-
 class RecordedRun(_Loose):
     id: str
     pipeline: str
@@ -110,7 +106,7 @@ class RecordedRun(_Loose):
     published: tuple[str, ...] = ()
     publish_error: str | None = None
     publish_wanted: bool = False  # whether any image was to be published
-    plan: RecordedPlan | None = None
+    plan: dict[str, Any] | None = None  # read by `node` only, so that none breaks `show`
     # for `repro` (records since it exists)
     reproduces: str | None = None  # the run this one reproduced
     variables: dict[str, str | None] = {}  # as the run resolved them
@@ -118,7 +114,15 @@ class RecordedRun(_Loose):
     git: RecordedGit | None = None
 
     def node(self, name: str) -> RecordedNode | None:
-        return next((n for n in self.plan.nodes if n.name == name), None) if self.plan else None
+        """The plan's node of image `name`; None where the plan has none that fits."""
+        nodes = self.plan.get("nodes") if self.plan else None
+        for node in nodes if isinstance(nodes, list) else ():
+            if isinstance(node, dict) and node.get("name") == name:
+                try:
+                    return RecordedNode.model_validate(node)
+                except ValidationError:
+                    return None
+        return None
 
     @property
     def duration(self) -> float | None:

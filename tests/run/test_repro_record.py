@@ -153,3 +153,12 @@ def test_the_repro_fields_read_back_and_an_older_or_foreign_manifest_is_none(
     assert run.images["base"].manifest is None  # an older record: nothing recorded
     images["api"]["inputs"] = {"version": 99, "context": {}}
     assert parse_record(data, "r").images["api"].manifest is None
+
+
+def test_a_plan_node_that_does_not_fit_is_none() -> None:
+    data = record()
+    data["plan"] = {"nodes": ["x", {"name": "api", "tags": 3}, {"name": "web"}]}
+    run = parse_record(data, "r")
+    assert run.node("api") is None and run.node("base") is None
+    node = run.node("web")
+    assert node is not None and node.publish == ()
