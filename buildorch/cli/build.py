@@ -144,7 +144,12 @@ def dry_run(plan: Plan, choice: ChosenBackend) -> str:
 
     lines = [f"# {plural(len(plan.images), 'build')}, backend {choice.backend.name}; "
              "{digest:NAME} is the digest image NAME produces, {run_id} the run's id"]
-    lines += [render_argv(image.shown_argv) for image in plan.images]
+    for image in plan.images:
+        lines.append(render_argv(image.shown_argv))
+        archive = image.request.load_archive  # a reproducible image, loaded by the run
+        if archive is not None:
+            load = choice.backend.load_archive_argv(archive, image.request.builder)
+            lines += [render_argv(load)] if load is not None else []
     return "\n".join(lines + publish_lines(plan.publish))
 
 

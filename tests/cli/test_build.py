@@ -56,3 +56,16 @@ def test_under_json_progress_the_dry_run_goes_to_stderr(
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith("# 1 build, backend docker;")
+
+
+def test_dry_run_shows_the_load_of_a_reproducible_images_tarball(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    """On the docker backend the build writes a tarball the run then loads: both commands."""
+    path = make_project(ONE.replace("name: p\n", "name: p\nreproducible: true\n"),
+                        contexts=("a",))
+    assert main(["build", "-f", str(path), "--dry-run", "--backend", "docker",
+                 "--var", "SOURCE_DATE_EPOCH=0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "type=docker,dest=.buildorch/runs/{run_id}/a.image.tar" in lines[1]
+    assert lines[2] == "docker load --input '.buildorch/runs/{run_id}/a.image.tar'"
+    assert len(lines) == 3
