@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from buildorch.planning.graph import BuildGraph
     from buildorch.planning.plan import Plan
     from buildorch.run.executor import Executor
-    from buildorch.run.repro_record import Invocation
+    from buildorch.run.repro.record import Invocation
 
 DEFAULT_MAX_PARALLEL = 4
 
@@ -172,7 +172,7 @@ def run(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
 def invocation_of(args: argparse.Namespace, reproduces: str | None = None) -> Invocation:
     """What the command line asked, for the run record (`repro` replays it)."""
     from buildorch.pipeline.overrides import parse_vars
-    from buildorch.run.repro_record import Invocation
+    from buildorch.run.repro.record import Invocation
 
     return Invocation(tuple(parse_vars(args.var).items()), tuple(args.set), args.cache,
                       args.cache_readonly, None if args.cache_config is None

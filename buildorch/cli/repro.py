@@ -39,21 +39,21 @@ if TYPE_CHECKING:
     from buildorch.pipeline.loaded import LoadedPipeline
     from buildorch.planning.graph import BuildGraph
     from buildorch.planning.plan import Plan
-    from buildorch.run.image_facts import ImageFacts
     from buildorch.run.recorded import RecordedRun
-    from buildorch.run.repro_plan import Reproduction
-    from buildorch.run.repro_replay import Replay
-    from buildorch.run.repro_verdicts import Verdict
-    from buildorch.run.repro_warnings import InputChanges
+    from buildorch.run.repro.image_facts import ImageFacts
+    from buildorch.run.repro.plan import Reproduction
+    from buildorch.run.repro.replay import Replay
+    from buildorch.run.repro.verdicts import Verdict
+    from buildorch.run.repro.warnings import InputChanges
 
 
 def command(args: argparse.Namespace) -> int:
-    from buildorch.run.image_facts import current_digest
     from buildorch.run.recorded import find_record, read_record
-    from buildorch.run.repro_plan import reproduction, tagged_names
-    from buildorch.run.repro_record import git_state
-    from buildorch.run.repro_replay import check_names, check_record, replay
-    from buildorch.run.repro_warnings import difference_warnings
+    from buildorch.run.repro.image_facts import current_digest
+    from buildorch.run.repro.plan import reproduction, tagged_names
+    from buildorch.run.repro.record import git_state
+    from buildorch.run.repro.replay import check_names, check_record, replay
+    from buildorch.run.repro.warnings import difference_warnings
 
     path = find_record(args.record)
     source = str(path)
@@ -122,7 +122,7 @@ def select(record: RecordedRun, names: list[str], pipeline: LoadedPipeline,
     """The images to rebuild: each must be in the pipeline, and what they depend on in the
     record."""
     from buildorch.planning.graph import with_dependencies
-    from buildorch.run.repro_replay import check_closure, selection
+    from buildorch.run.repro.replay import check_closure, selection
 
     chosen = selection(record, names)
     gone = [n for n in chosen if n not in pipeline.images]
@@ -139,7 +139,7 @@ def input_changes(record: RecordedRun, plan: Plan) -> dict[str, InputChanges | N
     """Each image's inputs against the record's (or, for an older record, against the
     manifest this checkout kept for the recorded input digest)."""
     from buildorch.run.earlier_builds import read_manifest
-    from buildorch.run.repro_warnings import image_changes
+    from buildorch.run.repro.warnings import image_changes
 
     found = {}
     for image in plan.images:
@@ -154,7 +154,7 @@ def recorded_facts(record: RecordedRun, plan: Plan, backend: Backend,
                    address: str | None) -> dict[str, ImageFacts]:
     """The recorded images this machine's image store holds, read before the build moves
     their tags (an image left untagged may be gone)."""
-    from buildorch.run.image_facts import stored_facts
+    from buildorch.run.repro.image_facts import stored_facts
 
     digests = [d for i in plan.images if (d := record.images[i.name].digest)]
     return stored_facts(backend, digests, address)
@@ -164,9 +164,9 @@ def judge(record: RecordedRun, new: RecordedRun, plan: Plan, repro: Reproduction
           changes: dict[str, InputChanges | None], before: dict[str, ImageFacts],
           choice: ChosenBackend) -> list[Verdict]:
     """Each image's verdict; `plan` as planned (what it publishes decides provenance)."""
-    from buildorch.run.image_facts import registry_facts, stored_facts
-    from buildorch.run.repro_plan import rewrites_timestamps
-    from buildorch.run.repro_verdicts import (
+    from buildorch.run.repro.image_facts import registry_facts, stored_facts
+    from buildorch.run.repro.plan import rewrites_timestamps
+    from buildorch.run.repro.verdicts import (
         Evidence,
         attests_provenance,
         base_changes,

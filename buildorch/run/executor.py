@@ -29,7 +29,7 @@ from buildorch.run.publish import Publication, publish, remove_run_tags
 from buildorch.run.record import State, finished_event, new_run_id, write_record
 from buildorch.run.recorded import RecordedRun, parse_record
 from buildorch.run.reporting import Reporter
-from buildorch.run.repro_record import Invocation, image_facts, relative_paths, run_facts
+from buildorch.run.repro.record import Invocation, image_facts, relative_paths, run_facts
 from buildorch.run.scheduler import schedule
 from buildorch.run.state import RunState, fill, scrub_values
 from buildorch.run.summary import summary

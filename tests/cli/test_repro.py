@@ -20,7 +20,7 @@ from buildorch.planning.graph import build_graph
 from buildorch.planning.input_sources import SourceReader
 from buildorch.planning.plan import make_plan
 from buildorch.planning.requests import PlanOptions
-from buildorch.run.repro_record import image_facts
+from buildorch.run.repro.record import image_facts
 from tests.conftest import MakeProject
 from tests.git_repo import GitRepo
 from tests.run.record_samples import DIGEST, image, write_run

@@ -173,7 +173,7 @@ class Board:
             rows = shown
         layout = _Layout.of(rows, width)
         lines = [layout.line(row, self._detail(row), now) for row in rows]
-        if hidden:
+        if hidden and height > 2:
             lines.append(_fit(((f"… and {len(hidden)} more ({_counts(hidden)})", "dim"),),
                               width))
         lines.append(_fit(((self.overall(now), ""),), width))

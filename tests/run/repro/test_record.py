@@ -13,7 +13,7 @@ from buildorch.planning.input_sources import SourceReader
 from buildorch.planning.plan import make_plan
 from buildorch.planning.requests import PlanOptions
 from buildorch.run.recorded import parse_record
-from buildorch.run.repro_record import (
+from buildorch.run.repro.record import (
     Invocation,
     config_digest,
     git_state,

@@ -8,7 +8,7 @@ recorded digest. A step that runs again makes a new layer when its files carry t
 (a RUN writing files); a COPY of the same files makes the same layer, and then only the
 image config's `created` times differ. `reproducible: true` (SOURCE_DATE_EPOCH and
 rewritten timestamps) makes both the same, unless its base image was pinned with a named
-context, whose layers BuildKit rewrites too (see repro_plan).
+context, whose layers BuildKit rewrites too (see repro.plan).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from buildorch.backends.request import BuildRequest
 from buildorch.planning.plan import PlannedImage
-from buildorch.run.image_facts import ImageFacts
 from buildorch.run.recorded import RecordedImage, RecordedRun
-from buildorch.run.repro_warnings import InputChanges, capped
+from buildorch.run.repro.image_facts import ImageFacts
+from buildorch.run.repro.warnings import InputChanges, capped
 
 BUILT = ("succeeded", "unchanged")
 SHOWN_FILES = 3

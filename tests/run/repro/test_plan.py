@@ -13,7 +13,7 @@ from buildorch.planning.graph import build_graph
 from buildorch.planning.plan import Plan, make_plan
 from buildorch.planning.requests import PlanOptions
 from buildorch.run.recorded import RecordedImage, RecordedRun, parse_record
-from buildorch.run.repro_plan import (
+from buildorch.run.repro.plan import (
     base_pins,
     cache_imports,
     reproduction,

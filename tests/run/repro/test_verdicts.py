@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 
 from buildorch.backends.request import AttrSpec, BuildRequest
-from buildorch.run.image_facts import ImageFacts
 from buildorch.run.recorded import RecordedImage
-from buildorch.run.repro_verdicts import (
+from buildorch.run.repro.image_facts import ImageFacts
+from buildorch.run.repro.verdicts import (
     Evidence,
     attests_provenance,
     base_changes,
     needs_facts,
     verdict,
 )
-from buildorch.run.repro_warnings import InputChanges
+from buildorch.run.repro.warnings import InputChanges
 
 OLD = "sha256:" + "0" * 64
 NEW = "sha256:" + "1" * 64

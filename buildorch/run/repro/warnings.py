@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from buildorch.planning.input_digests import InputManifest, Pairs
 from buildorch.planning.plan import Plan, PlannedImage
 from buildorch.run.recorded import RecordedGit, RecordedImage, RecordedRun
-from buildorch.run.repro_record import GitState
+from buildorch.run.repro.record import GitState
 
 SHOWN_FILES = 5
 SHOWN_SETTINGS = 5

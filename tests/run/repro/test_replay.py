@@ -7,7 +7,7 @@ import pytest
 from buildorch.errors import ConfigError
 from buildorch.jsontypes import JsonObject
 from buildorch.run.recorded import parse_record
-from buildorch.run.repro_replay import (
+from buildorch.run.repro.replay import (
     check_closure,
     check_names,
     check_record,

@@ -10,8 +10,8 @@ import pytest
 
 from buildorch.backends.docker import DockerBackend
 from buildorch.oci.registry import Manifest, RegistryError, digest_of
-from buildorch.run import image_facts
-from buildorch.run.image_facts import (
+from buildorch.run.repro import image_facts
+from buildorch.run.repro.image_facts import (
     ImageFacts,
     current_digest,
     facts_of,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from buildorch.planning.input_digests import InputManifest, Tree
 from buildorch.run.recorded import RecordedGit
-from buildorch.run.repro_record import GitState
-from buildorch.run.repro_warnings import (
+from buildorch.run.repro.record import GitState
+from buildorch.run.repro.warnings import (
     InputChanges,
     capped,
     commit_warning,
