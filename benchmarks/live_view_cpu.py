@@ -233,6 +233,8 @@ def recorded_stream(run_folder: Path) -> list[Timed]:
                                     {n: 1.0 for n in images}))]
     stream += [Timed(0.0, ImageQueued(n, ())) for n in images]
     for name, image in images.items():
+        if image["started"] is None or image["ended"] is None:  # it never started
+            continue
         start, end = image["started"] - t0, image["ended"] - t0
         lines = (run_folder / f"{name}.log").read_text(errors="replace").splitlines()
         stream += image_events(name, start, end, lines, image)
@@ -361,6 +363,7 @@ def engine_runs(args: argparse.Namespace, folder: Path, names: Sequence[str]) ->
     print("cold build ...", file=sys.stderr)
     settle(most=SETTLE_MOST)
     cold = run_in_terminal(Run("plain", "cold"), build_argv("plain"), folder)
+    check_built(cold, folder, names)
     runs.append(cold)
     for number in range(1, args.repeats + 1):
         modes = ("tty", "plain") if number % 2 else ("plain", "tty")
@@ -511,7 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             if not args.keep_images:
                 remove_images(token)
-        plain = [r for r in runs if r.mode == "plain"][-1]
+        plain = compared(runs[1:], "plain")[-1]  # the last clean one, if any
         source = folder / ".buildorch" / "runs" / plain.run_id
         stream = recorded_stream(source)
         stream_note = (f"the events of run {source.name} (plain, cached), rebuilt from its "
