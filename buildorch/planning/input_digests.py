@@ -159,14 +159,14 @@ def differences(old: InputManifest, new: InputManifest) -> list[str]:
         lines.append("Dockerfile changed")
     lines += _pair_changes("file", old.context.files, new.context.files)
     # a named context on a pipeline image changes with its dependency's line below
-    lines += _pair_changes("named context", _not_images(old.named), _not_images(new.named))
+    lines += _pair_changes("named context", not_images(old.named), not_images(new.named))
     lines += _setting_changes(old.settings, new.settings)
     lines += _pair_changes("dependency", old.dependencies, new.dependencies,
                            changed="input digest changed")
     return lines
 
 
-def _not_images(pairs: Pairs) -> Pairs:
+def not_images(pairs: Pairs) -> Pairs:
     return tuple((k, v) for k, v in pairs if not v.startswith("image:"))
 
 
@@ -178,14 +178,15 @@ def _pair_changes(what: str, old: Pairs, new: Pairs, changed: str = "changed") -
     return sorted(lines)
 
 
-def _setting_changes(old: Pairs, new: Pairs) -> list[str]:
-    """Settings may repeat (platforms, secrets): compare each kind's values as a list."""
-    def grouped(pairs: Pairs) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for key, value in pairs:
-            out.setdefault(key, []).append(value)
-        return out
+def grouped(pairs: Pairs) -> dict[str, list[str]]:
+    """Settings may repeat (platforms, secrets): each kind's values as a list."""
+    out: dict[str, list[str]] = {}
+    for key, value in pairs:
+        out.setdefault(key, []).append(value)
+    return out
 
+
+def _setting_changes(old: Pairs, new: Pairs) -> list[str]:
     before, after = grouped(old), grouped(new)
     lines = []
     for key in sorted(before.keys() | after.keys()):

@@ -11,7 +11,7 @@ import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from buildorch.planning.input_digests import InputManifest, Pairs
+from buildorch.planning.input_digests import InputManifest, Pairs, grouped, not_images
 from buildorch.planning.plan import Plan, PlannedImage
 from buildorch.run.recorded import RecordedGit, RecordedImage, RecordedRun
 from buildorch.run.repro.record import GitState
@@ -42,8 +42,8 @@ def input_changes(old: InputManifest, new: InputManifest, context: str,
     """`context` and `dockerfile`: where the request finds them, relative to the root."""
     files = [dockerfile] if old.dockerfile != new.dockerfile else []
     files += [_in_context(context, p) for p in _changed(old.context.files, new.context.files)]
-    files += [f"named context {k}" for k in _changed(_not_images(old.named),
-                                                    _not_images(new.named))]
+    files += [f"named context {k}" for k in _changed(not_images(old.named),
+                                                    not_images(new.named))]
     return InputChanges(tuple(files), tuple(setting_changes(old.settings, new.settings)),
                         tuple(_changed(old.dependencies, new.dependencies)))
 
@@ -57,19 +57,8 @@ def _changed(old: Pairs, new: Pairs) -> list[str]:
     return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
-def _not_images(pairs: Pairs) -> Pairs:
-    """Named contexts on pipeline images change with the dependency's inputs."""
-    return tuple((k, v) for k, v in pairs if not v.startswith("image:"))
-
-
 def setting_changes(old: Pairs, new: Pairs) -> list[str]:
-    """Settings may repeat (platforms, secrets): each kind's values compared as a list."""
-    def grouped(pairs: Pairs) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for key, value in pairs:
-            out.setdefault(key, []).append(value)
-        return out
-
+    """Each kind of setting's values compared as a list."""
     before, after = grouped(old), grouped(new)
     return [f"{key} {_shown(before.get(key))} -> {_shown(after.get(key))}"
             for key in sorted(before.keys() | after.keys()) if before.get(key) != after.get(key)]
