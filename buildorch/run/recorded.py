@@ -169,7 +169,7 @@ def run_records(root: Path | None = None) -> list[Path]:
 
 
 def find_record(given: str, root: Path | None = None) -> Path:
-    """A record file, or a run id (`20261201T051336Z-831353`, or a unique prefix)."""
+    """A record file, or a run id (`20261201T051336.042Z-831353`, or a unique prefix)."""
     path = Path(given)
     if path.suffix == ".json" or path.is_file():
         return path

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 
 from buildorch.cache.s3.download import DownloadStats
@@ -15,6 +17,7 @@ from buildorch.run.record import (
     CacheUpload,
     ImageRun,
     State,
+    new_run_id,
     previous_durations,
     write_record,
 )
@@ -97,3 +100,13 @@ def test_an_image_entry_keeps_the_record_format() -> None:
     assert done.to_json()["cache"] == {"log_problems": [
         {"kind": "export", "source": "exporting cache to r", "message": "denied"}]}
     assert ImageRun("c").to_json()["cache"] == {}
+
+
+def test_run_ids_started_within_one_second_sort_in_start_order() -> None:
+    # a no-op run (every image unchanged) ends within a second: the next one must sort after
+    ids = []
+    for _ in range(5):
+        ids.append(new_run_id())
+        time.sleep(0.002)
+    assert sorted(ids) == ids and len(set(ids)) == 5
+    assert re.fullmatch(r"\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6}", ids[0])
