@@ -4,11 +4,18 @@ It knows nothing about BuildKit: `work(name)` builds one node and says whether i
 succeeded. The longest remaining path goes first; a failure skips every node downstream
 of it (keep-going) or stops the run (fail-fast: nothing new starts, running work is
 stopped through `stop_all`).
+
+A chain (`chains`: member -> the rest of its chain) runs as one task in one worker slot,
+`work_chain(members, report)`, which reports each member as it finishes, so that other
+dependents of a member start at once. Members it leaves unreported (after a failure, or
+for another attempt) are pending again: what follows a failure is skipped, the rest runs
+when ready, as the rest of its chain.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import queue
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -16,12 +23,20 @@ import networkx as nx
 
 from buildorch.run.record import State
 
+Report = Callable[[str, State], None]
+
 
 @dataclass
 class Outcome:
     states: dict[str, State]
     reasons: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
+
+
+@dataclass
+class _Task:
+    members: tuple[str, ...]
+    future: cf.Future[None] | None = None
 
 
 def schedule(
@@ -32,10 +47,14 @@ def schedule(
     on_skip: Callable[[str, str], None],
     stop_all: Callable[[bool], None],  # argument: True for Ctrl-C, False for fail-fast
     keep_going: bool = False,
+    chains: Mapping[str, tuple[str, ...]] | None = None,
+    work_chain: Callable[[tuple[str, ...], Report], None] | None = None,
 ) -> Outcome:
     outcome = Outcome({name: State.PENDING for name in graph})
     states = outcome.states
-    running: dict[cf.Future[State], str] = {}
+    # (member, state) as work reports it; (None, task) when a task has returned
+    events: queue.Queue[tuple[str | None, State | _Task]] = queue.Queue()
+    running: list[_Task] = []
 
     def skip(name: str, reason: str) -> None:
         if states[name] is State.PENDING:
@@ -48,33 +67,82 @@ def schedule(
                  and all(states[d] is State.SUCCEEDED for d in graph.predecessors(n))]
         return sorted(found, key=lambda n: (-priority[n], n))
 
+    def task_of(name: str) -> _Task:
+        members = [name]
+        if chains and work_chain and name in chains:
+            for member in chains[name][1:]:
+                if states[member] is not State.PENDING:
+                    break
+                members.append(member)
+        return _Task(tuple(members))
+
+    def run_task(task: _Task) -> None:
+        try:
+            if len(task.members) == 1:
+                events.put((task.members[0], work(task.members[0])))
+            else:
+                assert work_chain is not None
+                work_chain(task.members, lambda name, state: events.put((name, state)))
+        finally:
+            events.put((None, task))
+
+    def settle(name: str | None, result: State | _Task) -> bool:
+        """Apply one event; True when a build failed."""
+        if name is not None:
+            assert isinstance(result, State)
+            states[name] = result
+            if result is State.FAILED:
+                for after in nx.descendants(graph, name):
+                    skip(after, f"{name} failed")
+            return result is State.FAILED
+        assert isinstance(result, _Task) and result.future is not None
+        running.remove(result)
+        result.future.result()  # a worker's exception is the run's
+        for member in result.members:
+            if states[member] is State.RUNNING:  # left for another attempt, or after a failure
+                states[member] = State.PENDING
+                failed = [a for a in nx.ancestors(graph, member) if states[a] is State.FAILED]
+                if failed:
+                    skip(member, f"{min(failed)} failed")
+        head = result.members[0]
+        if states[head] is not State.PENDING:
+            return False
+        states[head] = State.FAILED  # not started again, which could loop forever
+        outcome.reasons[head] = "the build ended without a result"
+        for after in nx.descendants(graph, head):
+            skip(after, f"{head} failed")
+        return True
+
+    def start(pool: cf.ThreadPoolExecutor) -> None:
+        for name in ready()[: jobs - len(running)]:
+            task = task_of(name)
+            for member in task.members:
+                states[member] = State.RUNNING
+            task.future = pool.submit(run_task, task)
+            running.append(task)
+
     stopping = False
     with cf.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="build") as pool:
         try:
             while True:
                 if not stopping:
-                    for name in ready()[: jobs - len(running)]:
-                        states[name] = State.RUNNING
-                        running[pool.submit(work, name)] = name
+                    start(pool)
                 if not running:
                     break
                 # A timeout, so that the main thread runs Python often: the kernel may hand
                 # Ctrl-C to a worker thread, and Python only raises it in the main thread.
-                done, _ = cf.wait(running, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-                for future in done:
-                    name = running.pop(future)
-                    states[name] = future.result()
-                    if states[name] is State.FAILED:
-                        for after in nx.descendants(graph, name):
-                            skip(after, f"{name} failed")
-                        if not keep_going and not stopping:
-                            stopping = True
-                            stop_all(False)
+                try:
+                    event = events.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if settle(*event) and not keep_going and not stopping:
+                    stopping = True
+                    stop_all(False)
         except KeyboardInterrupt:
             outcome.interrupted = True
             stop_all(True)
-            for future, name in running.items():
-                states[name] = future.result()
+            while running:
+                settle(*events.get())
     for name in states:
         skip(name, "the run stopped before it started")
     return outcome

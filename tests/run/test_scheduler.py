@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import networkx as nx
 
@@ -93,3 +94,94 @@ def test_keep_going_builds_everything_not_downstream() -> None:
     assert states["x"] is State.SUCCEEDED and states["y"] is State.SUCCEEDED
     assert rec.skipped == {"b": "a failed", "c": "a failed"}
     assert rec.stops == []
+
+
+class ChainRecorder(Recorder):
+    """Runs a chain's members in order in one call, reporting each as it finishes; a
+    member in `fail` fails and ends the chain; one in `leave` ends it unreported."""
+
+    def __init__(self, fail: frozenset[str] = frozenset(), delay: float = 0.0,
+                 leave: frozenset[str] = frozenset()) -> None:
+        super().__init__(fail, delay)
+        self.leave = set(leave)
+        self.chains: list[tuple[str, ...]] = []
+        self.events: list[str] = []
+
+    def work_chain(self, members: tuple[str, ...], report: Callable[[str, State], None]
+                   ) -> None:
+        with self._lock:
+            self.chains.append(members)
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            for name in members:
+                if name in self.leave:
+                    self.leave.discard(name)  # the next attempt gets through
+                    return
+                time.sleep(self.delay)
+                with self._lock:
+                    self.order.append(name)
+                    self.events.append(f"end {name}")
+                report(name, State.FAILED if name in self.fail else State.SUCCEEDED)
+                if name in self.fail:
+                    return
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def work(self, name: str) -> State:
+        with self._lock:
+            self.events.append(f"start {name}")
+        return super().work(name)
+
+
+def run_chains(g: nx.DiGraph, rec: ChainRecorder, chains: list[tuple[str, ...]],
+               jobs: int = 4, keep_going: bool = False) -> dict[str, State]:
+    members = {c[i]: c[i:] for c in chains for i in range(len(c))}
+    return schedule(g, {n: 0.0 for n in g}, jobs, rec.work, rec.skip, rec.stop, keep_going,
+                    chains=members, work_chain=rec.work_chain).states
+
+
+def test_a_chain_runs_as_one_task_and_its_members_free_their_dependents_at_once() -> None:
+    rec = ChainRecorder(delay=0.1)
+    states = run_chains(graph(("a", "b"), ("b", "c"), ("a", "side")), rec, [("a", "b", "c")])
+    assert all(s is State.SUCCEEDED for s in states.values())
+    assert rec.chains == [("a", "b", "c")]
+    # `side` needs only a: it starts while b and c are still building
+    assert rec.events.index("start side") < rec.events.index("end c")
+
+
+def test_a_chain_holds_one_slot() -> None:
+    rec = ChainRecorder(delay=0.05)
+    run_chains(graph(("a", "b"), ("b", "c"), nodes=("x", "y")), rec, [("a", "b", "c")], jobs=1)
+    assert rec.peak == 1
+    assert sorted(rec.order) == ["a", "b", "c", "x", "y"]
+
+
+def test_what_follows_a_failed_member_is_skipped() -> None:
+    rec = ChainRecorder(fail=frozenset({"b"}))
+    states = run_chains(graph(("a", "b"), ("b", "c"), ("c", "d"), nodes=("x",)), rec,
+                        [("a", "b", "c", "d")], keep_going=True)
+    assert states["a"] is State.SUCCEEDED and states["b"] is State.FAILED
+    assert states["c"] is State.SKIPPED and states["d"] is State.SKIPPED
+    assert rec.skipped == {"c": "b failed", "d": "b failed"}
+    assert states["x"] is State.SUCCEEDED
+
+
+def test_members_left_unreported_run_again_as_the_rest_of_the_chain() -> None:
+    rec = ChainRecorder(leave=frozenset({"b"}))
+    states = run_chains(graph(("a", "b"), ("b", "c")), rec, [("a", "b", "c")])
+    assert all(s is State.SUCCEEDED for s in states.values())
+    assert rec.chains == [("a", "b", "c"), ("b", "c")]
+
+
+def test_a_chain_that_reports_nothing_fails_its_head_instead_of_looping() -> None:
+    rec = ChainRecorder()
+
+    def never(members: tuple[str, ...], report: Callable[[str, State], None]) -> None:
+        rec.chains.append(members)
+    states = schedule(graph(("a", "b")), {"a": 0.0, "b": 0.0}, 2, rec.work, rec.skip,
+                      rec.stop, True, chains={"a": ("a", "b"), "b": ("b",)},
+                      work_chain=never).states
+    assert states == {"a": State.FAILED, "b": State.SKIPPED}
+    assert rec.chains == [("a", "b")]
