@@ -6,7 +6,9 @@ from __future__ import annotations
 from buildorch.run.bake_progress import BakeRouter
 from buildorch.run.progress_lines import ProgressReader
 
-OUTPUT = """\
+DIGEST = "sha256:eb7707b2af0f349d7d08d7933e3147a85bbdf9584aeab57c0689528139a1ea36"
+BUSYBOX = "localhost:5000/busybox:latest@" + DIGEST
+OUTPUT = f"""\
 #0 building with "default" instance using docker driver
 
 #1 [internal] load local bake definitions
@@ -28,8 +30,8 @@ OUTPUT = """\
 #6 transferring dockerfile: 57B done
 #6 DONE 0.0s
 
-#9 [c 1/2] FROM localhost:5000/busybox:latest@sha256:eb7707b2af0f349d7d08d7933e3147a85bbdf9584aeab57c0689528139a1ea36
-#9 resolve localhost:5000/busybox:latest@sha256:eb7707b2af0f349d7d08d7933e3147a85bbdf9584aeab57c0689528139a1ea36 0.0s done
+#9 [c 1/2] FROM {BUSYBOX}
+#9 resolve {BUSYBOX} 0.0s done
 #9 CACHED
 
 #10 [c 2/2] RUN echo a1 > /a
@@ -103,6 +105,5 @@ def test_each_members_log_reads_as_its_own_build() -> None:
         for line in lines:
             readers[name].feed(line)
     assert readers["a"].total_steps == 1 and readers["a"].cached_steps == 0
-    assert readers["a"].bases == {"localhost:5000/busybox:latest": "sha256:eb7707b2af0f349d7d08d"
-                                  "7933e3147a85bbdf9584aeab57c0689528139a1ea36"}
+    assert readers["a"].bases == {"localhost:5000/busybox:latest": DIGEST}
     assert readers["b"].total_steps == 1 and readers["c"].total_steps == 1
