@@ -66,6 +66,7 @@ class Backend(ABC):
     # that the run loads with `load_archive_argv`: the tool's own loading cannot rewrite
     # timestamps.
     loads_archives: ClassVar[bool] = False
+    bakes_chains: ClassVar[bool] = False  # `chain_argv` builds a chain in one session
 
     @abstractmethod
     def build_argv(self, request: BuildRequest) -> Argv: ...
@@ -87,6 +88,12 @@ class Backend(ABC):
         store, under the names it holds (None: the tool loads what it builds itself)."""
         return None
 
+    def chain_argv(self, file: str, targets: Sequence[str], metadata_file: str,
+                   address: str | None) -> Argv | None:
+        """Build `targets` of a bake `file` (backends/bake_file) in one builder session,
+        each handed to the next in-session; None where the tool cannot (run/chain_build)."""
+        return None
+
     def push_argv(self, tag: str, address: str | None) -> Argv | None:
         """Publishes a locally stored tag; None where there is no local store: the build
         pushed the manifest by digest, and the registry API tags it."""
@@ -96,8 +103,8 @@ class Backend(ABC):
         """Prints a run-scoped local name's digest (None: no such names)."""
         return None
 
-    def untag_argv(self, ref: str, address: str | None) -> Argv | None:
-        """Removes a run-scoped local name (None: no such names)."""
+    def untag_argv(self, refs: Sequence[str], address: str | None) -> Argv | None:
+        """Removes run-scoped local names, in one call (None: no such names)."""
         return None
 
     def stored_argv(self, refs: Sequence[str], address: str | None) -> Argv | None:

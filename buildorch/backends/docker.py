@@ -231,8 +231,9 @@ class DockerBackend(Backend):
         """The stored image's digest (the index digest with the containerd store)."""
         return ["docker", *_host(address), "image", "inspect", "--format", "{{.Id}}", ref]
 
-    def untag_argv(self, ref: str, address: str | None) -> Argv:
-        return ["docker", *_host(address), "image", "rm", ref]
+    def untag_argv(self, refs: Sequence[str], address: str | None) -> Argv:
+        """`docker image rm IMAGE [IMAGE...]` (docker/cli cli/command/image/remove.go)."""
+        return ["docker", *_host(address), "image", "rm", *refs]
 
     def stored_argv(self, refs: Sequence[str], address: str | None) -> Argv:
         """`docker image inspect` takes several references and prints the ones it finds

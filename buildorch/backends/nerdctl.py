@@ -328,8 +328,9 @@ class NerdctlBackend(Backend):
         # `push` talks to containerd, not to BuildKit: the builder address does not apply.
         return nerdctl_push_argv(tag, None, binary=self.binary)
 
-    def untag_argv(self, ref: str, address: str | None) -> Argv:
-        return [self.binary, "rmi", ref]
+    def untag_argv(self, refs: Sequence[str], address: str | None) -> Argv:
+        """`nerdctl rmi IMAGE [IMAGE, ...]` (cmd/nerdctl/image/image_remove.go)."""
+        return [self.binary, "rmi", *refs]
 
     def stored_argv(self, refs: Sequence[str], address: str | None) -> Argv:
         """`nerdctl image inspect` prints docker-compatible objects (`Id`, `RepoTags`:

@@ -8,10 +8,12 @@ started (TERM, then KILL after a deadline).
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,23 +99,23 @@ class BuildRunner:
         return state
 
     def _build(self, image: PlannedImage, run: ImageRun, argv: list[str], log: Path) -> State:
-        mismatch = self._check_dependencies(image)
+        mismatch = self.check_dependencies(image)
         if mismatch:
-            return self._failed(image, run, Failure(message=mismatch))
-        self._prepare_files(image)
+            return self.failed(image, run, Failure(message=mismatch))
+        self.prepare_files(image)
         problem = self.cache.download(image, run)
         if problem and self.options.cache_strict:
-            return self._failed(image, run, Failure(message=problem))
+            return self.failed(image, run, Failure(message=problem))
         state = self._attempts(image, run, argv, log)
         if image.request.load_archive is not None:
             state = self._load_archive(image, run, log, state)
         if state is State.SUCCEEDED:
             problem = self.cache.after_build(image, run, self.state.run_id)
             if problem and self.options.cache_strict:
-                return self._failed(image, run, Failure(message=problem))
+                return self.failed(image, run, Failure(message=problem))
         return state
 
-    def _prepare_files(self, image: PlannedImage) -> None:
+    def prepare_files(self, image: PlannedImage) -> None:
         """`dockerfile_inline`: the plan names a file in the run folder; write it there.
         A tarball output's folder is made first, as buildx would not (`failed to open`)."""
         text = image.request.dockerfile_inline
@@ -126,7 +128,7 @@ class BuildRunner:
                 file = self.state.root / fill([dest], {}, self.state.run_id)[0]
                 file.parent.mkdir(parents=True, exist_ok=True)
 
-    def _check_dependencies(self, image: PlannedImage) -> str | None:
+    def check_dependencies(self, image: PlannedImage) -> str | None:
         """Each dependency's run-scoped local name must still hold the digest it was built as."""
         for dep in image.depends_on:
             for tag in self.state.run_tags(dep):
@@ -143,7 +145,7 @@ class BuildRunner:
     def _attempts(self, image: PlannedImage, run: ImageRun, argv: list[str], log: Path) -> State:
         for attempt in range(1, self.options.retries + 2):
             if self._stop.is_set():
-                return self._stopped_state()
+                return self.stopped_state()
             run.attempts = attempt
             self.reporter.started(ImageStarted(image.name, attempt))
             progress = ProgressReader(image.name)
@@ -151,18 +153,18 @@ class BuildRunner:
             run.total_steps, run.cached_steps = progress.total_steps, progress.cached_steps
             run.base_images = dict(progress.bases)
             if stopped:
-                return self._stopped_state()
+                return self.stopped_state()
             if code == 0:
-                return self._succeeded(image, run, lines)
+                return self.succeeded(image, run, lines)
             failure = analyse(lines, code)
             if failure.transient and attempt <= self.options.retries:
                 delay = self.options.retry_backoff * 2 ** (attempt - 1)
                 self.reporter.update(Note(f"transient failure ({failure.message}); retrying "
                                           f"in {delay:.0f}s", image.name, "warning"))
-                if self._stop.wait(delay):
-                    return self._stopped_state()
+                if self.wait_stop(delay):
+                    return self.stopped_state()
                 continue
-            return self._failed(image, run, failure)
+            return self.failed(image, run, failure)
         raise AssertionError("unreachable")
 
     def _load_archive(self, image: PlannedImage, run: ImageRun, log: Path,
@@ -179,21 +181,18 @@ class BuildRunner:
 
         loaded = load_archive(self.backend, image.request, root, run_id, run.digest, child)
         if loaded.stopped:
-            return self._stopped_state()
+            return self.stopped_state()
         if loaded.failure is not None or loaded.digest is None:
-            return self._failed(image, run, loaded.failure or Failure("nothing loaded"))
+            return self.failed(image, run, loaded.failure or Failure("nothing loaded"))
         self.state.digests[image.name] = run.digest = loaded.digest
         return State.SUCCEEDED
 
     def _run_once(self, name: str, argv: list[str], log: Path, progress: ProgressReader,
                   shown: list[str] | None = None) -> tuple[int, list[str], bool]:
         kept: collections.deque[str] = collections.deque(maxlen=KEEP_LINES)
-        with self._lock:
-            if self._stop.is_set():
+        with self.child(name, argv) as running:
+            if running is None:
                 return 1, [], True
-            running = proc.start(argv, cwd=self.state.root)
-            self._running[name] = running
-        try:
             with log.open("a", encoding="utf-8") as out:
                 out.write(f"$ {render_argv(shown or self.state.runs[name].argv)}\n")
                 for raw in running.lines():
@@ -204,33 +203,52 @@ class BuildRunner:
                     for event in progress.feed(line):
                         self.reporter.update(event)
             code = running.wait()
+        return code, list(kept), running.stopped
+
+    @contextlib.contextmanager
+    def child(self, name: str, argv: list[str]) -> Iterator[proc.Running | None]:
+        """A builder process that `stop_all` stops; None once the run is stopping."""
+        with self._lock:
+            running = None if self._stop.is_set() else proc.start(argv, cwd=self.state.root)
+            if running is not None:
+                self._running[name] = running
+        if running is None:
+            yield None
+            return
+        try:
+            yield running
         finally:
             with self._lock:
                 self._running.pop(name, None)
-        return code, list(kept), running.stopped
 
-    def _succeeded(self, image: PlannedImage, run: ImageRun, lines: list[str]) -> State:
+    def succeeded(self, image: PlannedImage, run: ImageRun, lines: list[str]) -> State:
         metadata = image.request.metadata_file
-        digest = None
-        if metadata:
-            digest = read_digest(self.state.root / fill([metadata], {}, self.state.run_id)[0])
+        digest = self.metadata_digest(metadata) if metadata else None
         if digest is None and exports_image(image.request):
             failure = Failure(message="the build succeeded but reported no image digest",
                               tail=tuple(lines[-5:]))
-            return self._failed(image, run, failure)
+            return self.failed(image, run, failure)
         if digest is not None:
             self.state.digests[image.name] = run.digest = digest
         run.cache.log_problems = cache_problems(lines)
         return State.SUCCEEDED
 
-    def _failed(self, image: PlannedImage, run: ImageRun, failure: Failure) -> State:
+    def failed(self, image: PlannedImage, run: ImageRun, failure: Failure) -> State:
         # the log names the Dockerfile as the engine saw it; the record as the pipeline does
         failure = dataclasses.replace(failure, dockerfile=image.request.dockerfile)
         run.reason = failure.message
         run.failure = failure
         return State.FAILED
 
-    def _stopped_state(self) -> State:
+    def metadata_digest(self, metadata: str) -> str | None:
+        """The digest in a request's metadata file (its path has the run's placeholders)."""
+        return read_digest(self.state.root / fill([metadata], {}, self.state.run_id)[0])
+
+    def wait_stop(self, seconds: float) -> bool:
+        """Wait `seconds` unless the run is stopping; whether it is."""
+        return self._stop.wait(seconds)
+
+    def stopped_state(self) -> State:
         return State.INTERRUPTED if self._interrupted else State.CANCELLED
 
     def stop_all(self, interrupted: bool) -> None:

@@ -58,11 +58,15 @@ def _publish_tag(state: RunState, step: PublishStep) -> None:
 
 
 def remove_run_tags(state: RunState, backend: Backend) -> None:
-    """The run-scoped local names served only this run's dependents (best effort)."""
+    """The run-scoped local names served only this run's dependents (best effort), with
+    one command per builder: one each cost a builder process per image (issue 13)."""
+    by_builder: dict[str | None, list[str]] = {}
     for name in state.digests:
         if name in state.reused and name not in state.run_tagged:
             continue
-        for tag in state.run_tags(name):
-            argv = backend.untag_argv(tag, state.image(name).request.builder)
-            if argv is not None:
-                proc.run(argv, check=False, timeout=60)
+        tags = state.run_tags(name)
+        by_builder.setdefault(state.image(name).request.builder, []).extend(tags)
+    for builder, tags in by_builder.items():
+        argv = backend.untag_argv(tags, builder) if tags else None
+        if argv is not None:
+            proc.run(argv, check=False, timeout=60)

@@ -289,3 +289,11 @@ def test_doctor_learns_from_the_probe_whether_timestamps_can_be_rewritten(
     assert caps.rewrite_timestamp_via == "tarball + docker load"
     if "v0.12.5" in probe:
         assert caps.rewrite_timestamp is not None and "0.13" in caps.rewrite_timestamp
+
+
+def test_run_scoped_names_are_removed_in_one_call_on_the_builders_daemon() -> None:
+    # `docker image rm [OPTIONS] IMAGE [IMAGE...]` (docker/cli cli/command/image/remove.go)
+    refs = ["buildorch.local/p/a:r", "buildorch.local/p/b:r"]
+    assert DockerBackend().untag_argv(refs, None) == ["docker", "image", "rm", *refs]
+    assert DockerBackend().untag_argv(refs, "tcp://h:2376") == [
+        "docker", "--host", "tcp://h:2376", "image", "rm", *refs]

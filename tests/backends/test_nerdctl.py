@@ -367,3 +367,10 @@ def test_without_rewriting_nerdctl_picks_its_own_output() -> None:
     own = dataclasses.replace(load, rewrite_timestamp=True, outputs=(
         AttrSpec.parse("type=docker,rewrite-timestamp=true"),))
     assert pairs(nerdctl_argv(own), "--output") == ["type=docker,rewrite-timestamp=true"]
+
+
+def test_run_scoped_names_are_removed_in_one_call() -> None:
+    # `rmi [flags] IMAGE [IMAGE, ...]` (containerd/nerdctl cmd/nerdctl/image_remove.go)
+    assert get_backend("nerdctl").untag_argv(["buildorch.local/p/a:r", "buildorch.local/p/b:r"],
+                                             None) == [
+        "nerdctl", "rmi", "buildorch.local/p/a:r", "buildorch.local/p/b:r"]
