@@ -57,6 +57,7 @@ from pathlib import Path
 from buildorch.backends.flags import (
     annotation_attrs,
     annotation_levels,
+    check_main_context,
     image_attrs,
     is_local_context,
     is_remote_context,
@@ -127,6 +128,7 @@ def bake_target(req: BuildRequest, root: Path, linked: Mapping[str, str]) -> dic
         raise ValueError(f"{req.name}: {problem}")
     if not root.is_absolute():
         raise ValueError(f"root {root} is not absolute")
+    check_main_context(req.context)  # raises as docker_argv does
     local = _Local(root)
     target: dict[str, object] = {"context": local.path(req.context),
                                  "dockerfile": local.path(req.dockerfile)}
