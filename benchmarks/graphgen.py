@@ -31,7 +31,7 @@ BASE_IMAGE = "localhost:5000/busybox:latest"
 @dataclass(frozen=True)
 class Image:
     name: str
-    sleep: int  # seconds; 0 writes no sleep step
+    sleep: float  # seconds (0.3 or 3); 0 writes no sleep step
     deps: tuple[str, ...] = ()
     files: tuple[tuple[str, str], ...] = ()  # (path in its context, text)
 
@@ -64,6 +64,12 @@ class Naming:
         return f"{self.repository}/{name}:{token}"
 
 
+def seconds(value: float) -> str:
+    """A sleep as written in a Dockerfile: `3` for 3 or 3.0 (what the integer graphs always
+    wrote, so their files and cache keys stay the same), `0.3` for 0.3."""
+    return f"{value:g}"
+
+
 def dockerfile(image: Image, token: str, base_image: str = BASE_IMAGE) -> str:
     lines = [f"FROM {image.deps[0] if image.deps else base_image}"]
     lines += [f"COPY --from={dep} /token /token-{dep}" for dep in image.deps[1:]]
@@ -72,7 +78,7 @@ def dockerfile(image: Image, token: str, base_image: str = BASE_IMAGE) -> str:
     # The token before the sleep: it makes every later step new in every build.
     lines.append(f"RUN echo {token}-{image.name} > /token")
     if image.sleep:
-        lines.append(f"RUN sleep {image.sleep}")
+        lines.append(f"RUN sleep {seconds(image.sleep)}")
     return "\n".join(lines) + "\n"
 
 
