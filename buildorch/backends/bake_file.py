@@ -20,25 +20,26 @@ against the 0.13.1 binary (tests/backends/test_bake_file_engine.py):
   still had eth0).
 - `extra-hosts`: added by buildx#3234 (2025-06, v0.25). On 0.13.1 the key is ignored
   without a word (seen with `--print`): bake 0.13.1 drops unknown keys of a JSON target.
-- bake/hcl.go, bake/compose.go `validateComposeFile`: a file named `*.json` is parsed as
-  HCL's JSON syntax, never as a compose file; its strings are HCL templates (`${...}`,
-  `%{...}`), written `$${` / `%%{` to stand for themselves (seen: `${HOME}` fails with
-  "Unknown variable"). HCL variables come from the environment only where the file declares
-  a `variable` block, which these files never do.
+- bake/hcl.go (stored at 0360668c, older) and bake/compose.go `validateComposeFile`: a file
+  named `*.json` is parsed as HCL's JSON syntax, never as a compose file; its strings are HCL
+  templates (`${...}`, `%{...}`), written `$${` / `%%{` to stand for themselves (seen:
+  `${HOME}` fails with "Unknown variable"). HCL variables come from the environment only where
+  the file declares a `variable` block, which these files never do.
 - controller/build/build.go `RunBuild` (what `docker buildx build` runs; stored at 04000db8):
   `--push` sets `push=true` on every image output or else adds `type=image,push=true`;
   `--load` adds `type=docker` unless a docker output without `dest` is there (buildx#2302,
-  cherry-picked into 0.13: seen `--load -o type=local` export both); annotations go on every
-  export, as bake's toBuildOpt does; `--no-cache` with `--no-cache-filter` is refused there
-  and not in bake (seen). util/buildflags ParseAttests refuses two attestations of one type
-  ("duplicate attestation field", seen); bake keeps the last one.
-- controller/pb/path.go `ResolveOptionPaths` (stored at 26bbddb5): the paths
-  `docker buildx build` makes absolute against its working directory (context, Dockerfile,
-  local and `oci-layout://` named contexts, secret `src`, SSH paths, `type=local` cache
-  `src`/`dest`, output `dest` other than `-`). bake_target writes the same paths absolute
-  against `root`, the working directory buildorch runs builds in, so a definition means the
-  same from any directory, and bake's own rules for relative paths (a `dockerfile` relative
-  to the context) never apply.
+  marked for the 0.13 branch; seen on 0.13.1: `--load -o type=local` exports both);
+  annotations go on every export, as bake's toBuildOpt does; `--no-cache` with
+  `--no-cache-filter` is refused there and not in bake (seen). util/buildflags ParseAttests
+  refuses two attestations of one type ("duplicate attestation field", seen); bake keeps the
+  last one.
+- controller/pb/path.go `ResolveOptionPaths` (as stored; commands/build.go runControllerBuild
+  calls it): the paths `docker buildx build` makes absolute against its working directory
+  (context, Dockerfile, local and `oci-layout://` named contexts, secret `src`, SSH paths,
+  `type=local` cache `src`/`dest`, output `dest` other than `-`). bake_target writes the same
+  paths absolute against `root`, the working directory buildorch runs builds in, so a
+  definition means the same from any directory, and bake's own rules for relative paths (a
+  `dockerfile` relative to the context) never apply.
 
 Environment: the buildx 0.13.1 binary reads no `BUILDX_BAKE_*` variable (none is among its
 strings; `BUILDX_BAKE_FILE` and `BUILDX_BAKE_GIT_AUTH_*` are later); `BAKE_ALLOW_REMOTE_FS_ACCESS`
