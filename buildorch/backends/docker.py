@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from buildorch.backends.bake_file import bake_argv
 from buildorch.backends.base import REWRITE_TIMESTAMP_SINCE, Argv, Backend, version_number
 from buildorch.backends.capabilities import (
     ALL_CACHE,
@@ -205,6 +206,11 @@ class DockerBackend(Backend):
                 "before each dependent starts")
     provenance_default = "tool"  # docker/buildx build/build.go: provenance mode=min by default
     loads_archives = True  # reproducible images, whatever the builder (ARCHIVE_LOAD)
+    bakes_chains = True  # `docker buildx bake` hands `target:` contexts over in-session
+
+    def chain_argv(self, file: str, targets: Sequence[str], metadata_file: str,
+                   address: str | None) -> Argv:
+        return bake_argv(file, targets, metadata_file, address)
 
     def build_argv(self, request: BuildRequest) -> Argv:
         return docker_argv(request)

@@ -99,7 +99,8 @@ def plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, graph: Buil
     options = PlanOptions(backend=backend, push=args.push, builder=args.builder,
                           history=previous_durations(pipeline.model.name),
                           omit_secrets=missing_optional_secrets(pipeline, os.environ),
-                          cache=cache, sources=read_sources(args, pipeline, graph))
+                          cache=cache, sources=read_sources(args, pipeline, graph),
+                          chains=getattr(args, "chains", True))  # plan, graph: as build does
     if unrewritten := timestamp_warning(pipeline, graph, args.names, options):
         warn(unrewritten)
     return options

@@ -118,6 +118,11 @@ def _build_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
                        help="load images into the backend's local image store (the default "
                             "where it has one)")
     build.add_argument("--dry-run", action="store_true", help="print the commands; run nothing")
+    build.add_argument("--chains", action=argparse.BooleanOptionalAction, default=True,
+                       help="build each chain of images (an image whose only dependency "
+                            "feeds it through a named context, and so on) as one `docker "
+                            "buildx bake`, handed from link to link inside one builder "
+                            "session (docker backend; default: on)")
     build.add_argument("--skip-unchanged", action=argparse.BooleanOptionalAction,
                        help="do not build an image whose input digest matches an earlier "
                             "successful build whose output still exists; reapply its tags "

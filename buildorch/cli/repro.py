@@ -114,7 +114,8 @@ def build_arguments(args: argparse.Namespace, record: RecordedRun,
         names=[], changed_since=None, backend=args.backend or record.backend,
         builder=args.builder, push=False, cache_readonly=True, cache_strict=False,
         jobs=args.jobs, keep_going=args.keep_going, retries=args.retries, load=False,
-        dry_run=False, skip_unchanged=False, progress=args.progress, verbose=args.verbose)
+        dry_run=False, skip_unchanged=False, progress=args.progress, verbose=args.verbose,
+        chains=True)
 
 
 def select(record: RecordedRun, names: list[str], pipeline: LoadedPipeline,

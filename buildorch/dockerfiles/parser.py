@@ -114,6 +114,15 @@ def _parse_text(text: str) -> tuple[dockerfile.Command, ...]:
     return commands
 
 
+def instruction_texts(text: str) -> tuple[str, ...]:
+    """Each instruction as written (continuation lines joined), as BuildKit names a step
+    before it expands variables; none for a text the parser refuses."""
+    try:
+        return tuple(command.original for command in _parse_text(text))
+    except dockerfile.GoParseError:
+        return ()
+
+
 def _parse_commands(text: str, path: str) -> tuple[dockerfile.Command, ...]:
     try:
         commands = _parse_text(text)

@@ -1,24 +1,65 @@
-"""Chains of builds that one builder session can run back to back (pure).
+"""Builds one builder session runs back to back (pure): each image whose only dependency
+feeds it through a named context gets that dependency's result in-session, in one
+`docker buildx bake` where a `target:` context hands it over (issue 13). It cannot start
+before its dependency is done anyway, and it saves a builder process, a dependency check
+and a store round trip per link.
 
-A link b joins a's chain when b's only dependency in the run is a, and b reaches a through
-a named context: b cannot start before a is done anyway, so running it in a's session (a
-`docker buildx bake` file whose context `target:a` hands a's result over) loses nothing
-and saves a builder process, a dependency check and a store round trip per link (issue 13).
-An image with several such dependents continues its chain with the one on the longest
-remaining path; the others head chains of their own. A dependency reached only through
-`depends_on` is an order, not an input: bake would not wait for it, so it never links.
+BuildKit keys a step's cache on how its base was reached: through a `target:` link, on the
+dependency's build definition; through `docker-image://`, on the stored image. So a link
+is a property of the pipeline, never of one run: the same images are always linked,
+whatever the selection, the images an earlier build serves or the order of a run, and a
+run builds a linked image in a session that first rebuilds (from cache) the images it is
+linked after (run/chain_build). Which images link is decided on the whole pipeline's graph,
+by structure alone: an image with several dependents that could link continues with the
+one with the most images downstream of it (then by name); the others start sessions of
+their own and reach it through the image store.
+
+A dependency reached only through `depends_on` is an order, not an input: bake would not
+wait for it, so it never links.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from typing import TYPE_CHECKING
 
-import networkx as nx
-
-from buildorch.planning.plan import PlannedImage
+from buildorch.planning.graph import BuildGraph
 from buildorch.planning.requests import LOCAL_NAMESPACE
 
+if TYPE_CHECKING:  # plan.py links its images with session_links
+    from buildorch.planning.plan import PlannedImage
+
 IMAGE_CONTEXT = "docker-image://"
+ORDER_ONLY = "depends_on"
+
+
+def session_links(graph: BuildGraph) -> dict[str, str]:
+    """Image -> the image it may be linked after, for the whole pipeline."""
+    dag = graph.graph
+    after: dict[str, str] = {}
+    for head in dag.nodes:
+        candidates = [b for b in dag.successors(head) if _linkable(graph, head, b)]
+        if candidates:
+            best = max(candidates, key=lambda b: (len(_downstream(graph, b)), b))
+            after[best] = head
+    return after
+
+
+def _linkable(graph: BuildGraph, a: str, b: str) -> bool:
+    if list(graph.graph.predecessors(b)) != [a]:
+        return False
+    return any(e.source == a and e.kind != ORDER_ONLY for e in graph.edges_into(b))
+
+
+def _downstream(graph: BuildGraph, name: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        for after in graph.graph.successors(todo.pop()):
+            if after not in seen:
+                seen.add(after)
+                todo.append(after)
+    return seen
 
 
 def run_tag_of(image: PlannedImage) -> str | None:
@@ -35,34 +76,33 @@ def linked_contexts(image: PlannedImage, images: Mapping[str, PlannedImage]
             if value in names}
 
 
-def find_chains(graph: nx.DiGraph, images: Mapping[str, PlannedImage],
-                chainable: Collection[str], priority: Mapping[str, float]
-                ) -> tuple[tuple[str, ...], ...]:
-    """The chains of two or more images of `graph` (the builds of this run), heads first.
-    `chainable`: the images a bake file can carry; `priority`: the longest remaining path."""
-    successor: dict[str, str] = {}
-    for head in sorted(graph, key=lambda n: (-priority.get(n, 0.0), n)):
-        links = [b for b in graph.successors(head) if _links(graph, images, chainable, head, b)]
-        if links:
-            successor[head] = max(links, key=lambda n: (priority.get(n, 0.0), n))
-    followed = set(successor.values())
-    return tuple(_walk(head, successor) for head in sorted(successor) if head not in followed)
+def session_prefix(name: str, images: Mapping[str, PlannedImage]) -> tuple[str, ...]:
+    """The images `name` is linked after, the first of its session first."""
+    prefix: list[str] = []
+    before = images[name].session_after
+    while before is not None:
+        prefix.insert(0, before)
+        before = images[before].session_after
+    return tuple(prefix)
 
 
-def _links(graph: nx.DiGraph, images: Mapping[str, PlannedImage], chainable: Collection[str],
-           a: str, b: str) -> bool:
-    if a not in chainable or b not in chainable or list(graph.predecessors(b)) != [a]:
-        return False
-    if images[a].request.builder != images[b].request.builder:
-        return False
-    return a in linked_contexts(images[b], images).values()
-
-
-def _walk(head: str, successor: Mapping[str, str]) -> tuple[str, ...]:
-    chain = [head]
-    while chain[-1] in successor:
-        chain.append(successor[chain[-1]])
-    return tuple(chain)
+def run_chains(built: Collection[str], images: Mapping[str, PlannedImage]
+               ) -> tuple[tuple[str, ...], ...]:
+    """The linked images among those a run builds, as chains of one session each: an
+    image linked after one the run builds too follows it in its chain; one linked after
+    an image the run does not build heads a chain (its session builds again, from cache,
+    the images it is linked after)."""
+    follower = {images[n].session_after: n for n in built
+                if images[n].session_after in built}
+    heads = [n for n in built if n not in follower.values()
+             and (images[n].session_after is not None or n in follower)]
+    chains = []
+    for head in sorted(heads):
+        chain = [head]
+        while chain[-1] in follower:
+            chain.append(follower[chain[-1]])
+        chains.append(tuple(chain))
+    return tuple(chains)
 
 
 def chain_members(chains: Iterable[tuple[str, ...]]) -> dict[str, tuple[str, ...]]:

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from buildorch.backends.bake_file import bake_problem
 from buildorch.backends.base import Backend
 from buildorch.backends.catalog import get_backend
 from buildorch.backends.flags import annotation_levels, enabled_attests
@@ -20,6 +21,7 @@ from buildorch.errors import ConfigError, Problems
 from buildorch.oci.reference import context_key
 from buildorch.pipeline import digest_tags
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
+from buildorch.planning.chains import session_links
 from buildorch.planning.graph import (
     BuildGraph,
     Edge,
@@ -52,6 +54,8 @@ class PlannedImage:
     near_misses: tuple[NearMiss, ...] = ()
     description: str | None = None  # the pipeline's `description`, for people
     inputs: InputManifest | None = None  # None: not hashed, or inputs unknown (remote)
+    # The image whose result this build gets in one builder session (planning/chains)
+    session_after: str | None = None
 
     @property
     def input_digest(self) -> str | None:
@@ -105,9 +109,20 @@ def make_plan(
         with problems.collecting():
             planned.append(_planned(ctx, name, estimates, remaining))
     problems.raise_if_any()
+    if options.chains and ctx.backend.bakes_chains:
+        planned = _linked(planned, session_links(graph))
     edges = tuple(e for e in graph.edges if e.source in sub and e.target in sub)
     return Plan(p.model.name, p.display, options.backend, tuple(selection), tuple(planned),
                 edges, tuple(path), seconds, publish_steps(ctx.backend, planned))
+
+
+def _linked(images: list[PlannedImage], links: Mapping[str, str]) -> list[PlannedImage]:
+    """Each image linked after the one the pipeline links it after, where a bake file can
+    carry both (backends/bake_file) and one builder builds both."""
+    bakeable = {i.name: i.request.builder for i in images if bake_problem(i.request) is None}
+    return [dataclasses.replace(i, session_after=links[i.name])
+            if i.name in bakeable and links.get(i.name) in bakeable
+            and bakeable[links[i.name]] == i.request.builder else i for i in images]
 
 
 def publish_steps(backend: Backend, images: Sequence[PlannedImage]) -> tuple[PublishStep, ...]:

@@ -36,6 +36,7 @@ class PlanOptions:
     cache: CacheContext | None = None  # None: no cache import or export
     # what each image's input digest covers, read from disk (None: no input digests)
     sources: Mapping[str, ImageSources] | None = None
+    chains: bool = True  # link images into builder sessions where the backend can
 
 
 @dataclass(frozen=True)

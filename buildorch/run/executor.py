@@ -19,9 +19,11 @@ from buildorch.backends.base import Backend
 from buildorch.errors import EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from buildorch.jsontypes import JsonObject
 from buildorch.pipeline.loaded import LoadedPipeline
+from buildorch.planning.chains import chain_members, run_chains
 from buildorch.planning.plan import Plan, PlannedImage
 from buildorch.planning.plan_output import plan_json
 from buildorch.run.cache_transfers import CacheTransfers
+from buildorch.run.chain_build import ChainRunner
 from buildorch.run.earlier_builds import BuildIndex, EarlierBuild, record_builds
 from buildorch.run.events import ImageFinished, ImageQueued, Note, RunFinished, RunStarted
 from buildorch.run.one_build import BuildOptions, BuildRunner
@@ -60,6 +62,7 @@ class Executor:
         self.reporter = reporter
         self.builds = BuildRunner(self.state, backend, options.build, reporter,
                                   CacheTransfers(pipeline, root, reporter))
+        self.chain_builds = ChainRunner(self.builds, backend)
         self.facts = run_facts(pipeline, options.invocation, root, secrets)
 
     @property
@@ -73,10 +76,12 @@ class Executor:
         if self.options.skip_unchanged:
             self._reuse_unchanged()
         self._announce()
+        graph, priority = self._graph(), {i.name: i.remaining for i in state.plan.images}
         outcome = schedule(
-            self._graph(), {i.name: i.remaining for i in state.plan.images}, self.options.jobs,
-            self.builds.build, self._skipped, self.builds.stop_all,
-            keep_going=self.options.keep_going,
+            graph, priority, self.options.jobs, self.builds.build, self._skipped,
+            self.builds.stop_all, keep_going=self.options.keep_going,
+            chains=chain_members(run_chains(graph.nodes, state.images)),
+            work_chain=self.chain_builds.run,
         )
         for name, image_state in outcome.states.items():
             state.runs[name].state = image_state

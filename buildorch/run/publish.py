@@ -66,6 +66,8 @@ def remove_run_tags(state: RunState, backend: Backend) -> None:
             continue
         tags = state.run_tags(name)
         by_builder.setdefault(state.image(name).request.builder, []).extend(tags)
+    for builder, tag in sorted(state.extra_tags, key=str):
+        by_builder.setdefault(builder, []).append(tag)
     for builder, tags in by_builder.items():
         argv = backend.untag_argv(tags, builder) if tags else None
         if argv is not None:

@@ -54,6 +54,9 @@ class RunState:
     digests: dict[str, str] = field(default_factory=dict)  # built (or reused) in this run
     run_tagged: set[str] = field(default_factory=set)  # reused images given a run-scoped name
     reused: set[str] = field(default_factory=set)  # images an earlier build serves
+    # other names the run stores images under, removed with the run-scoped names: (builder,
+    # name) of the images a builder session built again for its members (run/chain_build)
+    extra_tags: set[tuple[str | None, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.images = {i.name: i for i in self.plan.images}

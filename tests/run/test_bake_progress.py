@@ -84,7 +84,7 @@ def test_steps_go_to_the_member_being_built_whatever_their_prefix() -> None:
     assert "#14 ERROR: process \"/bin/sh -c exit 3\" did not complete successfully: " \
            "exit code: 3" in logs["c"]
     assert " > [1/2] RUN exit 3:" in logs["c"] and "Dockerfile:2" in logs["c"]
-    assert stored == ["a", "b"] and router.building == "c"
+    assert stored == ["a", "b"] and router.building == "c" and router.unfinished == "c"
 
 
 def test_a_members_own_vertices_go_to_it_named_as_buildx_build_names_them() -> None:
@@ -96,6 +96,19 @@ def test_a_members_own_vertices_go_to_it_named_as_buildx_build_names_them() -> N
     assert "#13 exporting to image" in logs["b"]
     assert not any("[a " in line or "[b " in line or "[c " in line
                    for log in logs.values() for line in log)
+
+
+def test_a_link_starts_as_the_one_before_starts_its_export() -> None:
+    # seen on a cold chain: b's steps ran while a's image was still being exported
+    router = BakeRouter(("a", "b"))
+    router.feed("#5 [a 2/2] RUN make")
+    router.feed("#6 [a] exporting to image")
+    assert router.building == "b" and router.unfinished == "a"
+    assert router.feed("#7 [a 2/2] RUN echo b").member == "b"
+    assert router.feed("#6 naming to x done").member == "a"
+    assert router.feed("#6 DONE 0.3s") == ("a", "#6 DONE 0.3s", "a")
+    assert router.unfinished == "b"
+    assert router.feed("#7 ERROR: exit code: 1").member == "b"
 
 
 def test_each_members_log_reads_as_its_own_build() -> None:
