@@ -59,6 +59,7 @@ from buildorch.backends.flags import (
     annotation_attrs,
     annotation_levels,
     check_main_context,
+    docker_builder_flags,
     image_attrs,
     is_local_context,
     is_remote_context,
@@ -288,16 +289,6 @@ def _escaped(value: object) -> object:
     return value
 
 
-def _builder_flags(address: str | None) -> tuple[list[str], list[str]]:
-    """As docker_argv: a docker host URL goes before `buildx` (`--host`), a buildx builder
-    name after the subcommand (`--builder`, which `docker buildx bake --help` lists)."""
-    if address is None:
-        return [], []
-    if "://" in address:
-        return ["--host", address], []
-    return [], ["--builder", address]
-
-
 def bake_argv(file: str, targets: Sequence[str], metadata_file: str,
               builder: str | None) -> list[str]:
     """`docker [--host H] buildx bake [--builder B] -f FILE --progress plain --metadata-file M
@@ -315,6 +306,6 @@ def bake_argv(file: str, targets: Sequence[str], metadata_file: str,
         problem = target_name_problem(name)
         if problem is not None:
             raise ValueError(problem)
-    host, flags = _builder_flags(builder)
+    host, flags = docker_builder_flags(builder)
     return ["docker", *host, "buildx", "bake", *flags, "-f", file, "--progress", "plain",
             "--metadata-file", metadata_file, "--", *targets]

@@ -32,6 +32,7 @@ from buildorch.backends.flags import (
     annotation_levels,
     archive_type,
     check_main_context,
+    docker_builder_flags,
     flag_pairs,
     image_attrs,
     is_remote_context,
@@ -56,17 +57,8 @@ _BUILDKIT_VERSION = re.compile(r"^\s*BuildKit version:\s*(\S+)", re.MULTILINE)
 _DRIVER = re.compile(r"^\s*Driver:\s*(\S+)", re.MULTILINE)
 
 
-def _builder_flags(address: str | None) -> tuple[list[str], list[str]]:
-    """A docker host URL goes before `buildx` (`--host`); a buildx builder name after it."""
-    if address is None:
-        return [], []
-    if "://" in address:
-        return ["--host", address], []
-    return [], ["--builder", address]
-
-
 def docker_argv(req: BuildRequest) -> list[str]:
-    host, builder = _builder_flags(req.builder)
+    host, builder = docker_builder_flags(req.builder)
     argv = ["docker", *host, "buildx", "build", *builder, "--progress", "plain"]
     argv += ["--file", _dockerfile(req)]
     if req.target:
@@ -155,7 +147,7 @@ def _run_flags(req: BuildRequest) -> list[str]:
 
 
 def _host(address: str | None) -> list[str]:
-    host, _ = _builder_flags(address)
+    host, _ = docker_builder_flags(address)
     return host
 
 
@@ -220,7 +212,7 @@ class DockerBackend(Backend):
 
     def probe_argv(self, address: str | None) -> Argv:
         """The daemon, or the named buildx builder."""
-        host, builder = _builder_flags(address)
+        host, builder = docker_builder_flags(address)
         if builder:
             return ["docker", "buildx", "inspect", "--bootstrap", builder[1]]
         return ["docker", *host, "info", "--format", "{{json .}}"]

@@ -98,6 +98,16 @@ def network_mode(network: str | None) -> str | None:
     return None if network in (None, "default") else network
 
 
+def docker_builder_flags(address: str | None) -> tuple[list[str], list[str]]:
+    """Where `docker buildx build|bake` builds: a docker host URL goes before `buildx`
+    (`--host`), a buildx builder name after the subcommand (`--builder`)."""
+    if address is None:
+        return [], []
+    if "://" in address:
+        return ["--host", address], []
+    return [], ["--builder", address]
+
+
 def is_local_context(source: str) -> bool:
     """A directory, as opposed to what BuildKit fetches itself (`docker-image://`, `https://`,
     `git://`, `target:`), which goes as `--opt context:NAME=VALUE` (docker/buildx

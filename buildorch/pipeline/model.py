@@ -27,6 +27,9 @@ ImageName = Annotated[str, Field(pattern=NAME_PATTERN)]
 ImageKey = Annotated[str, Field(pattern=IMAGE_KEY_PATTERN)]
 NonEmpty = Annotated[str, Field(min_length=1)]
 StringMap = dict[NonEmpty, str]
+# Keys of what goes on as `--flag KEY=VALUE`, which every tool cuts at the first `=`.
+NO_EQUALS = r"^[^=]+$"
+FlagMap = dict[Annotated[str, Field(min_length=1, pattern=NO_EQUALS)], str]
 
 
 def described(text: str, **kwargs: Any) -> Any:
@@ -113,11 +116,11 @@ class ImageFields(_Strict):
         "Named build contexts: a folder, a URL (`docker-image://`, `https://`, git), or "
         "`{image: NAME}` for another image of this run, pinned by digest.",
         default_factory=dict)
-    args: StringMap = described("Build args, each value exactly as written.",
+    args: FlagMap = described("Build args, each value exactly as written.",
                                 default_factory=dict)
-    labels: StringMap = described("Image labels, each value exactly as written.",
+    labels: FlagMap = described("Image labels, each value exactly as written.",
                                   default_factory=dict)
-    annotations: StringMap = described(
+    annotations: FlagMap = described(
         "OCI annotations on the image manifest (`KEY: value`; buildx's `index:`/`manifest:` "
         "prefixes are kept).", default_factory=dict)
     tags: list[NonEmpty] = described("Image references the result is tagged (and pushed) as.",

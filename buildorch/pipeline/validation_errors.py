@@ -9,7 +9,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, ValidationError
 
 from buildorch.errors import ConfigError, Problems
-from buildorch.pipeline.model import ImageFields, Pipeline
+from buildorch.pipeline.model import NO_EQUALS, ImageFields, Pipeline
 from buildorch.pipeline.yaml_source import Located, Path_, dotted
 
 Origins = dict[Path_, tuple[str, int | None]]  # where `--set` gave a value
@@ -93,6 +93,9 @@ def _message(error: dict[str, object], path: Path_, allowed: Iterable[str]) -> s
     if kind == "too_short":
         return "must not be empty"
     if kind == "string_pattern_mismatch":
+        ctx = error.get("ctx")
+        if isinstance(ctx, dict) and ctx.get("pattern") == NO_EQUALS:
+            return "a name must not hold '=': it goes on as NAME=VALUE"
         return ("invalid name: use letters, digits, '.', '_' and '-', "
                 "starting with a letter or digit")
     if kind in _MESSAGES:

@@ -302,7 +302,9 @@ REQUESTS = st.builds(
                  max_size=2).map(tuple),
     platforms=st.lists(st.sampled_from(["linux/amd64", "linux/arm64"]), max_size=2,
                        unique=True).map(tuple),
-    labels=st.lists(st.tuples(TEXT, TEXT), max_size=2).map(tuple),
+    # a label's name never holds `=` (the pipeline refuses it: `--label` cuts at the first)
+    labels=st.lists(st.tuples(TEXT.filter(lambda k: "=" not in k), TEXT), max_size=2
+                    ).map(tuple),
     tags=st.lists(st.sampled_from(["r/a:1", "r/a:2"]), max_size=2).map(tuple),
     cache_from=st.lists(st.one_of(specs(["local"], "src"), specs(["registry"], "ref")),
                         max_size=2).map(tuple),
