@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from buildorch.backends.capabilities import CacheType
     from buildorch.pipeline.loaded import LoadedPipeline
     from buildorch.planning.graph import BuildGraph
-    from buildorch.planning.plan import Plan
+    from buildorch.planning.plan import Plan, PlannedImage
     from buildorch.run.executor import Executor
     from buildorch.run.repro.record import Invocation
 
@@ -138,19 +138,40 @@ def check_load(args: argparse.Namespace, backend: Backend) -> None:
 
 
 def dry_run(plan: Plan, choice: ChosenBackend) -> str:
+    from buildorch.planning.chains import chain_members, run_chains
     from buildorch.planning.plan_output import publish_lines
     from buildorch.proc import render_argv
     from buildorch.text import plural
 
     lines = [f"# {plural(len(plan.images), 'build')}, backend {choice.backend.name}; "
              "{digest:NAME} is the digest image NAME produces, {run_id} the run's id"]
+    sessions = chain_members(run_chains(plan.order, {i.name: i for i in plan.images}))
     for image in plan.images:
+        if image.name in sessions:
+            if image.session_after is None:  # a session's first image: the session
+                lines += session_lines(sessions[image.name], choice.backend, image)
+            continue
         lines.append(render_argv(image.shown_argv))
         archive = image.request.load_archive  # a reproducible image, loaded by the run
         if archive is not None:
             load = choice.backend.load_archive_argv(archive, image.request.builder)
             lines += [render_argv(load)] if load is not None else []
     return "\n".join(lines + publish_lines(plan.publish))
+
+
+def session_lines(members: tuple[str, ...], backend: Backend, first: PlannedImage
+                  ) -> list[str]:
+    """The one builder session that builds linked images (run/chain_build)."""
+    from buildorch.proc import render_argv
+    from buildorch.workdir import RUNS
+
+    folder = f"{RUNS}/{{run_id}}"
+    argv = backend.chain_argv(f"{folder}/{first.name}.bake.json", members,
+                              f"{folder}/{first.name}.bake-metadata.json", first.request.builder)
+    assert argv is not None
+    return [f"# {' -> '.join(members)}: one builder session, each given the one before "
+            "through a target: context (the bake file holds each image's build)",
+            render_argv(argv)]
 
 
 def check_cache(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,

@@ -11,8 +11,8 @@ whatever the selection, the images an earlier build serves or the order of a run
 run builds a linked image in a session that first rebuilds (from cache) the images it is
 linked after (run/chain_build). Which images link is decided on the whole pipeline's graph,
 by structure alone: an image with several dependents that could link continues with the
-one with the most images downstream of it (then by name); the others start sessions of
-their own and reach it through the image store.
+one with the most images downstream of it (then the first in the pipeline file); the
+others start sessions of their own and reach it through the image store.
 
 A dependency reached only through `depends_on` is an order, not an input: bake would not
 wait for it, so it never links.
@@ -36,11 +36,12 @@ ORDER_ONLY = "depends_on"
 def session_links(graph: BuildGraph) -> dict[str, str]:
     """Image -> the image it may be linked after, for the whole pipeline."""
     dag = graph.graph
+    order = {name: i for i, name in enumerate(dag.nodes)}  # the pipeline file's
     after: dict[str, str] = {}
     for head in dag.nodes:
         candidates = [b for b in dag.successors(head) if _linkable(graph, head, b)]
         if candidates:
-            best = max(candidates, key=lambda b: (len(_downstream(graph, b)), b))
+            best = max(candidates, key=lambda b: (len(_downstream(graph, b)), -order[b]))
             after[best] = head
     return after
 

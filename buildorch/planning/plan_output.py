@@ -38,6 +38,7 @@ def _node_json(image: PlannedImage) -> JsonObject:
         "publish": list(image.publish),
         "near_misses": [_near_miss_json(m) for m in image.near_misses],
         "input_digest": image.input_digest,
+        "session_after": image.session_after,
     }
 
 
@@ -103,6 +104,9 @@ def plan_text(plan: Plan) -> str:
         if image.near_misses and image.name not in matched:
             lines.append(f"     ! {_all_missed(image)}")
         lines.append(f"     {render_argv(image.shown_argv)}")
+        if image.session_after:
+            lines.append(f"     in one builder session after {image.session_after} (given "
+                         "its result through a target: context, not the command above)")
         lines.append(f"     outputs: {outputs_text(image.request.redacted())}")
         lines.append(f"     input digest: {image.input_digest or UNKNOWN_INPUTS}")
     lines += ["", "publish, once every build has succeeded:" if plan.publish

@@ -259,9 +259,14 @@ def test_dry_run_prints_commands_in_process(
     monkeypatch.chdir(tmp_path)
     assert main(["build", "-f", str(EXAMPLE), "--dry-run", "--push", "api"]) == 0
     out = capsys.readouterr().out
-    assert "docker buildx build" in out
-    assert out.count("docker buildx build") == 2  # base and api
+    # api's only dependency, base, feeds it through a named context: one builder session
+    assert "# base -> api: one builder session" in out
+    assert out.count("docker buildx bake") == 1 and out.count("-- base api\n") == 1
+    assert "docker buildx build" not in out
     assert f"docker push {REGISTRY}/shop/api:" in out
+    assert main(["build", "-f", str(EXAMPLE), "--dry-run", "--push", "--no-chains", "api"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("docker buildx build") == 2 and "bake" not in out  # base and api
     assert not (tmp_path / RUNS).exists()  # nothing ran
 
 
