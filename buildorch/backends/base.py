@@ -99,8 +99,9 @@ class Backend(ABC):
         pushed the manifest by digest, and the registry API tags it."""
         return None
 
-    def inspect_argv(self, ref: str, address: str | None) -> Argv | None:
-        """Prints a run-scoped local name's digest (None: no such names)."""
+    def inspect_argv(self, refs: Sequence[str], address: str | None) -> Argv | None:
+        """Prints each run-scoped local name's digest, a line each, in order, and fails if
+        one is missing (None: no such names)."""
         return None
 
     def untag_argv(self, refs: Sequence[str], address: str | None) -> Argv | None:

@@ -225,9 +225,11 @@ class DockerBackend(Backend):
         current context's, where buildx's own --load goes)."""
         return ["docker", *_host(address), "load", "--input", path]
 
-    def inspect_argv(self, ref: str, address: str | None) -> Argv:
-        """The stored image's digest (the index digest with the containerd store)."""
-        return ["docker", *_host(address), "image", "inspect", "--format", "{{.Id}}", ref]
+    def inspect_argv(self, refs: Sequence[str], address: str | None) -> Argv:
+        """The stored images' digests (the index digest with the containerd store), a line
+        each: `docker image inspect` takes several references (docker/cli
+        cli/command/image/inspect.go) and exits 1 if one is missing."""
+        return ["docker", *_host(address), "image", "inspect", "--format", "{{.Id}}", *refs]
 
     def untag_argv(self, refs: Sequence[str], address: str | None) -> Argv:
         """`docker image rm IMAGE [IMAGE...]` (docker/cli cli/command/image/remove.go)."""

@@ -87,7 +87,7 @@ def loaded_problem(tag: str, found: str, built: str, config: str | None) -> str 
 
 
 def _stored_id(backend: Backend, tag: str, address: str | None) -> str:
-    argv = backend.inspect_argv(tag, address)
+    argv = backend.inspect_argv([tag], address)
     if argv is None:
         return ""
     done = proc.run(argv, check=False, timeout=60)

@@ -165,12 +165,12 @@ class ChainRunner:
         self._end(name, State.SUCCEEDED, report)
 
     def _stored_digest(self, image: PlannedImage) -> str | None:
-        for tag in self.state.run_tags(image.name):
-            argv = self.backend.inspect_argv(tag, image.request.builder)
-            if argv is not None:
-                found = proc.run(argv, check=False, timeout=60).output.strip()
-                return found if found.startswith("sha256:") else None
-        return None
+        tags = self.state.run_tags(image.name)
+        argv = self.backend.inspect_argv(tags[:1], image.request.builder) if tags else None
+        if argv is None:
+            return None
+        found = proc.run(argv, check=False, timeout=60).output.strip()
+        return found if found.startswith("sha256:") else None
 
     def _after(self, attempt: _Attempt, report: Report) -> tuple[str, ...]:
         """Report what bake's end tells; the members to bake again (after a transient

@@ -129,17 +129,24 @@ class BuildRunner:
                 file.parent.mkdir(parents=True, exist_ok=True)
 
     def check_dependencies(self, image: PlannedImage) -> str | None:
-        """Each dependency's run-scoped local name must still hold the digest it was built as."""
-        for dep in image.depends_on:
-            for tag in self.state.run_tags(dep):
-                argv = self.backend.inspect_argv(tag, image.request.builder)
-                if argv is None:
-                    continue
-                found = proc.run(argv, check=False, timeout=60).output.strip()
-                built = self.state.digests[dep]
-                if found != built:
-                    return (f"{tag} holds {found or 'nothing'}, not the {built} "
-                            f"that {dep} was built as in this run")
+        """Each dependency's run-scoped local name must still hold the digest it was built
+        as: one command for all of them, and one per name only to say which one does not."""
+        names = [(dep, tag) for dep in image.depends_on for tag in self.state.run_tags(dep)]
+        argv = self.backend.inspect_argv([t for _, t in names], image.request.builder)
+        if not names or argv is None:
+            return None
+        done = proc.run(argv, check=False, timeout=60)
+        found = done.output.split() if done.returncode == 0 else []
+        if found == [self.state.digests[dep] for dep, _ in names]:
+            return None
+        for dep, tag in names:
+            one = proc.run(self.backend.inspect_argv([tag], image.request.builder) or argv,
+                           check=False, timeout=60)
+            held = one.output.strip() if one.returncode == 0 else ""
+            built = self.state.digests[dep]
+            if held != built:
+                return (f"{tag} holds {held or 'nothing'}, not the {built} "
+                        f"that {dep} was built as in this run")
         return None
 
     def _attempts(self, image: PlannedImage, run: ImageRun, argv: list[str], log: Path) -> State:

@@ -297,3 +297,10 @@ def test_run_scoped_names_are_removed_in_one_call_on_the_builders_daemon() -> No
     assert DockerBackend().untag_argv(refs, None) == ["docker", "image", "rm", *refs]
     assert DockerBackend().untag_argv(refs, "tcp://h:2376") == [
         "docker", "--host", "tcp://h:2376", "image", "rm", *refs]
+
+
+def test_run_scoped_names_are_checked_in_one_call() -> None:
+    # `docker image inspect [OPTIONS] IMAGE [IMAGE...]` (docker/cli cli/command/image/inspect.go)
+    refs = ["buildorch.local/p/a:r", "buildorch.local/p/b:r"]
+    assert DockerBackend().inspect_argv(refs, None) == [
+        "docker", "image", "inspect", "--format", "{{.Id}}", *refs]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,8 @@ class StoreHolding(DockerBackend):
         self.found = found
         self.asked: list[str] = []
 
-    def inspect_argv(self, ref: str, address: str | None) -> list[str]:
-        self.asked.append(ref)
+    def inspect_argv(self, refs: Sequence[str], address: str | None) -> list[str]:
+        self.asked.extend(refs)
         return ["echo", self.found] if self.found is not None else ["false"]
 
 

@@ -1,0 +1,68 @@
+"""A build's check of its dependencies on the real stack: one `docker image inspect` for
+all of them, and a run-scoped name moved by someone else during the run fails the
+dependent with which name holds what, not the digest this run built."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from tests.conftest import MakeProject
+from tests.run.test_executor import BASE, build_processes, latest_record
+from tests.run.test_skip_unchanged_engine import logging_docker
+
+pytestmark = pytest.mark.engine
+
+
+def test_a_moved_run_scoped_name_fails_the_dependent(
+        engine: str, make_project: MakeProject, tmp_path_factory: pytest.TempPathFactory
+        ) -> None:
+    marker = f"sleep-{uuid.uuid4().hex[:8]}"
+    path = make_project(
+        "version: 1\nname: moved\nimages:\n"
+        "  a: {context: a}\n  b: {context: b}\n  slow: {context: slow}\n"
+        "  c: {context: c, contexts: {one: {image: a}, two: {image: b}}, depends_on: [slow],"
+        " outputs: [type=cacheonly]}\n",
+        files={"a/Dockerfile": f"FROM {BASE}\nRUN echo a-{marker} > /a\n",
+               "b/Dockerfile": f"FROM {BASE}\nRUN echo b-{marker} > /b\n",
+               "slow/Dockerfile": f"FROM {BASE}\nRUN sleep 8; echo {marker}\n",
+               "c/Dockerfile": "FROM one\nCOPY --from=two /b /b\n"})
+    env, log = logging_docker(tmp_path_factory.mktemp("docker"))
+    child = subprocess.Popen([sys.executable, "-m", "buildorch", "build", "-f", str(path),
+                              "--backend", "docker", "--no-chains", "--progress", "plain"],
+                             cwd=path.parent, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not build_processes(f"sleep 8; echo {marker}"):
+        if time.monotonic() > deadline or child.poll() is not None:
+            child.kill()
+            pytest.fail("slow never reached its RUN sleep step")
+        time.sleep(0.2)
+    runs = path.parent / ".buildorch/runs"
+    run_id = next(runs.iterdir()).name
+    name = f"buildorch.local/moved/a:{run_id}"
+    while subprocess.run(["docker", "image", "inspect", name], capture_output=True,
+                         check=False).returncode != 0:  # a is stored: c still waits for slow
+        if time.monotonic() > deadline:
+            child.kill()
+            pytest.fail("a was never stored")
+        time.sleep(0.2)
+    subprocess.run(["docker", "tag", BASE, name], check=True)  # someone moves the name
+    out, _ = child.communicate(timeout=120)
+    assert child.returncode == 1, out[-2000:]
+    images = latest_record(path.parent)["images"]
+    assert images["c"]["state"] == "failed"
+    message = images["c"]["failure"]["message"]
+    assert message.startswith(f"{name} holds sha256:")
+    assert message.endswith(f"not the {images['a']['digest']} that a was built as in this run")
+    # one command checked both names; only then one per name, to say which one moved
+    others = f"buildorch.local/moved/b:{run_id} buildorch.local/moved/slow:{run_id}"
+    inspects = [line for line in log.read_text().splitlines()
+                if line.startswith("image inspect --format {{.Id}}")]
+    assert inspects[0] == f"image inspect --format {{{{.Id}}}} {name} {others}"
+    assert inspects[1:] == [f"image inspect --format {{{{.Id}}}} {name}"]
+    subprocess.run(["docker", "image", "rm", name], capture_output=True, check=False)
