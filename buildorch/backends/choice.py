@@ -7,6 +7,7 @@ then docker buildx, then buildctl), the first whose builder answers.
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from buildorch import proc
@@ -38,9 +39,13 @@ def check(name: str, address: str | None = None) -> BackendStatus:
     binary = shutil.which(backend.binary)
     if binary is None:
         return BackendStatus(name, None, detail=f"'{backend.binary}' not found on PATH")
-    answer = proc.run(backend.version_argv(address), check=False, timeout=PROBE_TIMEOUT)
+    # both at once: each is a tool process (for docker, two with its plugin's metadata)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        asked = pool.submit(proc.run, backend.version_argv(address), check=False,
+                            timeout=PROBE_TIMEOUT)
+        probe = proc.run(backend.probe_argv(address), check=False, timeout=PROBE_TIMEOUT)
+        answer = asked.result()
     version = backend.tool_version(answer.output) if answer.returncode == 0 else None
-    probe = proc.run(backend.probe_argv(address), check=False, timeout=PROBE_TIMEOUT)
     if probe.returncode != 0:
         return BackendStatus(name, binary, version, False,
                              f"builder does not answer: {_last_line(probe.output)}")
