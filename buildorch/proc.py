@@ -63,11 +63,13 @@ def redact_argv(argv: Iterable[str], secrets: Iterable[str] = ()) -> list[str]:
     return [redact(arg, secrets) for arg in argv]
 
 
-def render_argv(argv: Sequence[str]) -> str:
-    """A readable command line for messages (quoting only where needed)."""
+def render_argv(argv: Sequence[str], env: Mapping[str, str] | None = None) -> str:
+    """A readable command line for messages (quoting only where needed), after the
+    environment variables it runs with besides the caller's (`NAME=value ...`)."""
     import shlex
 
-    return shlex.join(argv)
+    assigned = [f"{k}={shlex.quote(v)}" for k, v in (env or {}).items()]
+    return " ".join([*assigned, shlex.join(argv)])
 
 
 def which(binary: str, path: str | None = None) -> str:

@@ -51,3 +51,8 @@ def alive(pid: int) -> bool:
 def test_capture_keeps_stdout_bytes_apart_from_stderr() -> None:
     code, out, err = proc.capture(["sh", "-c", r"printf 'a\0\377b\0'; echo warn >&2; exit 5"])
     assert (code, out, err) == (5, b"a\0\xffb\0", "warn\n")
+
+
+def test_a_command_is_shown_after_the_variables_it_adds() -> None:
+    assert proc.render_argv(["docker", "buildx", "build", "a b"], {"X": "1", "Y": "a b"}) == (
+        "X=1 Y='a b' docker buildx build 'a b'")

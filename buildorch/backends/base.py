@@ -94,6 +94,11 @@ class Backend(ABC):
         each handed to the next in-session; None where the tool cannot (run/chain_build)."""
         return None
 
+    def build_env(self, requests: Sequence[BuildRequest]) -> dict[str, str]:
+        """Environment variables the builder process of `requests` (one build, or one
+        session's) runs with, besides buildorch's own."""
+        return {}
+
     def push_argv(self, tag: str, address: str | None) -> Argv | None:
         """Publishes a locally stored tag; None where there is no local store: the build
         pushed the manifest by digest, and the registry API tags it."""

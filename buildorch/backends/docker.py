@@ -28,9 +28,11 @@ from buildorch.backends.capabilities import (
     Capabilities,
 )
 from buildorch.backends.flags import (
+    PROVENANCE,
     annotation_attrs,
     annotation_levels,
     archive_type,
+    attest_disabled,
     check_main_context,
     docker_builder_flags,
     flag_pairs,
@@ -199,6 +201,16 @@ class DockerBackend(Backend):
     provenance_default = "tool"  # docker/buildx build/build.go: provenance mode=min by default
     loads_archives = True  # reproducible images, whatever the builder (ARCHIVE_LOAD)
     bakes_chains = True  # `docker buildx bake` hands `target:` contexts over in-session
+
+    def build_env(self, requests: Sequence[BuildRequest]) -> dict[str, str]:
+        """No git commands in buildx where no provenance is made: buildx runs four (`git
+        rev-parse` of the work tree, its root, HEAD, the remote's URL) per build to put the
+        commit and source in provenance only (docker/buildx build/git.go
+        getGitAttributes; `BUILDX_GIT_INFO=false` skips them all, labels being off)."""
+        if all(any(s.type == PROVENANCE and attest_disabled(s) for s in r.attest)
+               for r in requests):
+            return {"BUILDX_GIT_INFO": "false"}
+        return {}
 
     def chain_argv(self, file: str, targets: Sequence[str], metadata_file: str,
                    address: str | None) -> Argv:

@@ -170,6 +170,9 @@ def go_bool(text: str) -> bool | None:
     return False if text in _GO_FALSE else None
 
 
+PROVENANCE = "provenance"  # the attestation type buildx adds by default
+
+
 def attest_disabled(spec: AttrSpec) -> bool:
     value = spec.get("disabled")
     disabled = False if value is None else go_bool(value)

@@ -14,6 +14,7 @@ import os
 import platform
 import signal
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
@@ -145,13 +146,14 @@ def dry_run(plan: Plan, choice: ChosenBackend) -> str:
 
     lines = [f"# {plural(len(plan.images), 'build')}, backend {choice.backend.name}; "
              "{digest:NAME} is the digest image NAME produces, {run_id} the run's id"]
-    sessions = chain_members(run_chains(plan.order, {i.name: i for i in plan.images}))
+    images = {i.name: i for i in plan.images}
+    sessions = chain_members(run_chains(plan.order, images))
     for image in plan.images:
         if image.name in sessions:
             if image.session_after is None:  # a session's first image: the session
-                lines += session_lines(sessions[image.name], choice.backend, image)
+                lines += session_lines(sessions[image.name], choice.backend, images)
             continue
-        lines.append(render_argv(image.shown_argv))
+        lines.append(render_argv(image.shown_argv, choice.backend.build_env([image.request])))
         archive = image.request.load_archive  # a reproducible image, loaded by the run
         if archive is not None:
             load = choice.backend.load_archive_argv(archive, image.request.builder)
@@ -159,19 +161,21 @@ def dry_run(plan: Plan, choice: ChosenBackend) -> str:
     return "\n".join(lines + publish_lines(plan.publish))
 
 
-def session_lines(members: tuple[str, ...], backend: Backend, first: PlannedImage
-                  ) -> list[str]:
+def session_lines(members: tuple[str, ...], backend: Backend,
+                  images: Mapping[str, PlannedImage]) -> list[str]:
     """The one builder session that builds linked images (run/chain_build)."""
     from buildorch.proc import render_argv
     from buildorch.workdir import RUNS
 
+    first = images[members[0]]
     folder = f"{RUNS}/{{run_id}}"
     argv = backend.chain_argv(f"{folder}/{first.name}.bake.json", members,
                               f"{folder}/{first.name}.bake-metadata.json", first.request.builder)
     assert argv is not None
+    env = backend.build_env([images[m].request for m in members])
     return [f"# {' -> '.join(members)}: one builder session, each given the one before "
             "through a target: context (the bake file holds each image's build)",
-            render_argv(argv)]
+            render_argv(argv, env)]
 
 
 def check_cache(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from buildorch.backends.base import Backend
 from buildorch.backends.catalog import OFFLINE_DEFAULT
-from buildorch.backends.flags import is_local_context, with_rewritten_timestamps
+from buildorch.backends.flags import PROVENANCE, is_local_context, with_rewritten_timestamps
 from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef, Ulimit
 from buildorch.cache.plan import CacheContext, ImageCache, plan_cache
 from buildorch.oci.reference import context_key, repository_of
@@ -127,7 +127,6 @@ def outputs_of(ctx: RequestContext, image: ResolvedImage) -> Outputs:
     return Outputs(tags=tuple(image.spec.tags))
 
 
-PROVENANCE = "provenance"
 
 
 def attestations(ctx: RequestContext, image: ResolvedImage) -> tuple[AttrSpec, ...]:

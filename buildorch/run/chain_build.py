@@ -111,14 +111,16 @@ class ChainRunner:
             self.state.runs[name].argv = shown
             self.state.runs[name].attempts = number
         self._start(attempt, members[0])
-        with ExitStack() as stack, self.builds.child(members[0], argv) as running:
+        requests = [self.state.image(m).request for m in everything]
+        env = self.backend.build_env(requests)
+        with ExitStack() as stack, self.builds.child(members[0], argv, env) as running:
             if running is None:
                 attempt.stopped = True
                 return attempt
             logs = {m: stack.enter_context(self._log(m).open("a", encoding="utf-8"))
                     for m in members}
             for out in logs.values():
-                out.write(f"$ {render_argv(shown)}\n")
+                out.write(f"$ {render_argv(shown, env)}\n")
             for raw in running.lines():
                 self._feed(attempt, proc.redact(raw, self.state.log_scrub), logs, report)
             attempt.code = running.wait()

@@ -11,9 +11,10 @@ import collections
 import contextlib
 import dataclasses
 import json
+import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,7 +157,8 @@ class BuildRunner:
             run.attempts = attempt
             self.reporter.started(ImageStarted(image.name, attempt))
             progress = ProgressReader(image.name)
-            code, lines, stopped = self._run_once(image.name, argv, log, progress)
+            code, lines, stopped = self._run_once(image.name, argv, log, progress,
+                                                  env=self.backend.build_env([image.request]))
             run.total_steps, run.cached_steps = progress.total_steps, progress.cached_steps
             run.base_images = dict(progress.bases)
             if stopped:
@@ -195,13 +197,14 @@ class BuildRunner:
         return State.SUCCEEDED
 
     def _run_once(self, name: str, argv: list[str], log: Path, progress: ProgressReader,
-                  shown: list[str] | None = None) -> tuple[int, list[str], bool]:
+                  shown: list[str] | None = None, env: Mapping[str, str] | None = None,
+                  ) -> tuple[int, list[str], bool]:
         kept: collections.deque[str] = collections.deque(maxlen=KEEP_LINES)
-        with self.child(name, argv) as running:
+        with self.child(name, argv, env) as running:
             if running is None:
                 return 1, [], True
             with log.open("a", encoding="utf-8") as out:
-                out.write(f"$ {render_argv(shown or self.state.runs[name].argv)}\n")
+                out.write(f"$ {render_argv(shown or self.state.runs[name].argv, env)}\n")
                 for raw in running.lines():
                     line = proc.redact(raw, self.state.log_scrub)
                     out.write(line)
@@ -213,10 +216,14 @@ class BuildRunner:
         return code, list(kept), running.stopped
 
     @contextlib.contextmanager
-    def child(self, name: str, argv: list[str]) -> Iterator[proc.Running | None]:
-        """A builder process that `stop_all` stops; None once the run is stopping."""
+    def child(self, name: str, argv: list[str], env: Mapping[str, str] | None = None
+              ) -> Iterator[proc.Running | None]:
+        """A builder process that `stop_all` stops, with `env` added to this process's
+        environment; None once the run is stopping."""
+        full = {**os.environ, **env} if env else None
         with self._lock:
-            running = None if self._stop.is_set() else proc.start(argv, cwd=self.state.root)
+            running = (None if self._stop.is_set()
+                       else proc.start(argv, cwd=self.state.root, env=full))
             if running is not None:
                 self._running[name] = running
         if running is None:

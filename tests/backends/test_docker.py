@@ -304,3 +304,12 @@ def test_run_scoped_names_are_checked_in_one_call() -> None:
     refs = ["buildorch.local/p/a:r", "buildorch.local/p/b:r"]
     assert DockerBackend().inspect_argv(refs, None) == [
         "docker", "image", "inspect", "--format", "{{.Id}}", *refs]
+
+
+def test_no_git_info_where_no_provenance_is_made() -> None:
+    # docker/buildx build/git.go getGitAttributes: BUILDX_GIT_INFO=false skips every git call
+    off = dataclasses.replace(MINIMAL, attest=(AttrSpec("provenance", (("disabled", "true"),)),))
+    on = dataclasses.replace(MINIMAL, attest=(AttrSpec("provenance", (("mode", "max"),)),))
+    assert DockerBackend().build_env([off]) == {"BUILDX_GIT_INFO": "false"}
+    assert DockerBackend().build_env([off, on]) == {}  # a session: one provenance needs it
+    assert DockerBackend().build_env([MINIMAL]) == {}  # buildx's default provenance

@@ -4,6 +4,8 @@ dependent with which name holds what, not the digest this run built."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -66,3 +68,32 @@ def test_a_moved_run_scoped_name_fails_the_dependent(
     assert inspects[0] == f"image inspect --format {{{{.Id}}}} {name} {others}"
     assert inspects[1:] == [f"image inspect --format {{{{.Id}}}} {name}"]
     subprocess.run(["docker", "image", "rm", name], capture_output=True, check=False)
+
+
+def test_buildx_runs_no_git_command_for_an_image_without_provenance(
+        engine: str, make_project: MakeProject, tmp_path_factory: pytest.TempPathFactory
+        ) -> None:
+    path = make_project("version: 1\nname: nogit\nimages:\n  a: {context: a, tags: [nogit:1]}\n"
+                        "  b: {context: a, tags: [nogit:2], args: {X: '1'}}\n",
+                        files={"a/Dockerfile": f"FROM {BASE}\nARG X\nRUN echo {uuid.uuid4()}\n"})
+    subprocess.run(["git", "init", "-q", str(path.parent)], check=True)
+    real = shutil.which("git")
+    folder = tmp_path_factory.mktemp("git")
+    log = folder / "git.log"
+    wrapper = folder / "git"
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    env = {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+    for chains in ("--chains", "--no-chains"):
+        log.unlink(missing_ok=True)
+        done = subprocess.run([sys.executable, "-m", "buildorch", "build", "-f", str(path),
+                               "--backend", "docker", chains], cwd=path.parent, env=env,
+                              capture_output=True, text=True, check=False, timeout=300)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        calls = log.read_text().splitlines() if log.exists() else []
+        # buildx asks git with `-c log.showSignature=false` (util/gitutil); buildorch's own
+        # questions for the run record do not
+        assert not [c for c in calls if "log.showSignature" in c], calls
+        assert any("rev-parse" in c for c in calls)  # the wrapper does see git's callers
+    subprocess.run(["docker", "image", "rm", "nogit:1", "nogit:2"], capture_output=True,
+                   check=False)
