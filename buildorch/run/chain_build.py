@@ -137,7 +137,8 @@ class ChainRunner:
         for event in attempt.readers[target].feed(shown):
             if target not in attempt.replays:
                 self.builds.reporter.update(event)
-        if stored in attempt.members and stored not in attempt.reported:
+        if stored in attempt.members and stored not in attempt.reported \
+                and self._awaited(attempt, stored):
             self._stored(attempt, stored, report)
         building = attempt.router.building
         if building in attempt.members and building not in attempt.started:
@@ -153,10 +154,17 @@ class ChainRunner:
         args = dict(request.args)
         return [step_text(t, args) for t in instruction_texts(text or "")]
 
+    def _awaited(self, attempt: _Attempt, name: str) -> bool:
+        """Whether a build outside the session waits for `name` (the others' digests come
+        from bake's metadata when it ends); never with --cache-strict, where a cache export
+        after the image can still fail it."""
+        if self.builds.options.cache_strict:
+            return False
+        return any(name in i.depends_on and i.name not in attempt.members
+                   for i in self.state.plan.images)
+
     def _stored(self, attempt: _Attempt, name: str, report: Report) -> None:
         """An image in the store before bake ends: its digest from its run-scoped name."""
-        if self.builds.options.cache_strict:  # its cache export may still fail it
-            return
         image = self.state.image(name)
         digest = self._stored_digest(image)
         if digest is None:  # no run-scoped name: known when bake ends
@@ -180,6 +188,10 @@ class ChainRunner:
         failing = attempt.router.unfinished
         if failing in attempt.replays:  # the images linked before failed to build again
             failing = attempt.members[0]
+        if attempt.code != 0 or attempt.stopped:  # no metadata: what was stored, from the store
+            for name in attempt.router.stored:
+                if name in attempt.members and name not in attempt.reported:
+                    self._stored(attempt, name, report)
         if attempt.stopped:
             if failing not in attempt.reported:
                 self._end(failing, self.builds.stopped_state(), report)
