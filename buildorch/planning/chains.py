@@ -41,7 +41,7 @@ def session_links(graph: BuildGraph) -> dict[str, str]:
     for head in dag.nodes:
         candidates = [b for b in dag.successors(head) if _linkable(graph, head, b)]
         if candidates:
-            best = max(candidates, key=lambda b: (len(_downstream(graph, b)), -order[b]))
+            best = max(candidates, key=lambda b: (len(dag.descendants(b)), -order[b]))
             after[best] = head
     return after
 
@@ -50,17 +50,6 @@ def _linkable(graph: BuildGraph, a: str, b: str) -> bool:
     if list(graph.graph.predecessors(b)) != [a]:
         return False
     return any(e.source == a and e.kind != ORDER_ONLY for e in graph.edges_into(b))
-
-
-def _downstream(graph: BuildGraph, name: str) -> set[str]:
-    seen: set[str] = set()
-    todo = [name]
-    while todo:
-        for after in graph.graph.successors(todo.pop()):
-            if after not in seen:
-                seen.add(after)
-                todo.append(after)
-    return seen
 
 
 def run_tag_of(image: PlannedImage) -> str | None:

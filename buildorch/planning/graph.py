@@ -61,8 +61,8 @@ class Dag:
 
     The part of networkx's DiGraph that planning uses, kept in plain dicts (in insertion
     order, as networkx does) that graphlib sorts: importing networkx would be most of the
-    start-up of `validate`, `plan` and `graph` (0.1-0.2 s). Only a cycle's explanation and a
-    run's scheduler use networkx.
+    start-up of `validate`, `plan`, `graph` and `build` (0.1-0.2 s; 0.08 s of a fully cached
+    12-image build's 1 s). Only a cycle's explanation uses networkx.
     """
 
     def __init__(self, nodes: Iterable[str] = (),
@@ -100,6 +100,14 @@ class Dag:
     def successors(self, node: str) -> Iterator[str]:
         return iter(self._succ[node])
 
+    def descendants(self, node: str) -> set[str]:
+        """Every node reachable from `node` (networkx's `descendants`)."""
+        return _reachable(node, self._succ)
+
+    def ancestors(self, node: str) -> set[str]:
+        """Every node `node` is reachable from (networkx's `ancestors`)."""
+        return _reachable(node, self._pred)
+
     def out_degree(self, node: str) -> int:
         return len(self._succ[node])
 
@@ -115,6 +123,17 @@ class Dag:
     def sorter(self) -> TopologicalSorter[str]:
         """graphlib's sorter of this graph (each node with its predecessors)."""
         return TopologicalSorter(self._pred)
+
+
+def _reachable(node: str, links: dict[str, dict[str, None]]) -> set[str]:
+    seen: set[str] = set()
+    todo = [node]
+    while todo:
+        for other in links[todo.pop()]:
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return seen
 
 
 @dataclass(frozen=True)

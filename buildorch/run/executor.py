@@ -13,13 +13,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import networkx as nx
-
 from buildorch.backends.base import Backend
 from buildorch.errors import EXIT_BUILD_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from buildorch.jsontypes import JsonObject
 from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.planning.chains import chain_members, run_chains
+from buildorch.planning.graph import Dag
 from buildorch.planning.plan import Plan, PlannedImage
 from buildorch.planning.plan_output import plan_json
 from buildorch.run.cache_transfers import CacheTransfers
@@ -134,14 +133,12 @@ class Executor:
         self.reporter.finished(RunFinished(record.id, record.outcome, record.duration or 0.0,
                                            dict(counts), path, summary(record, path)))
 
-    def _graph(self) -> nx.DiGraph:
+    def _graph(self) -> Dag:
         """What to build: every image an earlier build does not serve."""
         reused = self.state.reused
-        graph = nx.DiGraph()
-        graph.add_nodes_from(n for n in self.state.images if n not in reused)
-        graph.add_edges_from((d, i.name) for i in self.state.plan.images for d in i.depends_on
-                             if d not in reused and i.name not in reused)
-        return graph
+        return Dag((n for n in self.state.images if n not in reused),
+                   ((d, i.name) for i in self.state.plan.images for d in i.depends_on
+                    if d not in reused and i.name not in reused))
 
     def _reuse_unchanged(self) -> None:
         state = self.state

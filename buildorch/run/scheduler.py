@@ -19,8 +19,7 @@ import queue
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-import networkx as nx
-
+from buildorch.planning.graph import Dag
 from buildorch.run.record import State
 
 Report = Callable[[str, State], None]
@@ -40,7 +39,7 @@ class _Task:
 
 
 def schedule(
-    graph: nx.DiGraph,
+    graph: Dag,
     priority: Mapping[str, float],
     jobs: int,
     work: Callable[[str], State],
@@ -92,7 +91,7 @@ def schedule(
             assert isinstance(result, State)
             states[name] = result
             if result is State.FAILED:
-                for after in nx.descendants(graph, name):
+                for after in graph.descendants(name):
                     skip(after, f"{name} failed")
             return result is State.FAILED
         assert isinstance(result, _Task) and result.future is not None
@@ -101,7 +100,7 @@ def schedule(
         for member in result.members:
             if states[member] is State.RUNNING:  # left for another attempt, or after a failure
                 states[member] = State.PENDING
-                failed = [a for a in nx.ancestors(graph, member) if states[a] is State.FAILED]
+                failed = [a for a in graph.ancestors(member) if states[a] is State.FAILED]
                 if failed:
                     skip(member, f"{min(failed)} failed")
         head = result.members[0]
@@ -109,7 +108,7 @@ def schedule(
             return False
         states[head] = State.FAILED  # not started again, which could loop forever
         outcome.reasons[head] = "the build ended without a result"
-        for after in nx.descendants(graph, head):
+        for after in graph.descendants(head):
             skip(after, f"{head} failed")
         return True
 

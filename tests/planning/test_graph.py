@@ -4,6 +4,8 @@ import random
 
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from buildorch.cli.main import main
 from buildorch.errors import ConfigError
@@ -355,3 +357,15 @@ def test_several_images_of_one_repository_are_all_named(make_project: MakeProjec
     assert near_misses_of(path) == {("app", "from", "localhost:5000/p/lib:latest", 1, (
         ("lib-311", "localhost:5000/p/lib:1-py3.11"),
         ("lib-312", "localhost:5000/p/lib:1-py3.12")))}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)), max_size=40))
+def test_descendants_and_ancestors_are_networkxs(pairs: list[tuple[int, int]]) -> None:
+    edges = [(f"n{a}", f"n{b}") for a, b in pairs if a < b]  # acyclic: low to high
+    nodes = [f"n{i}" for i in range(13)]
+    dag, oracle = Dag(nodes, edges), nx.DiGraph(edges)
+    oracle.add_nodes_from(nodes)
+    for node in nodes:
+        assert dag.descendants(node) == nx.descendants(oracle, node)
+        assert dag.ancestors(node) == nx.ancestors(oracle, node)

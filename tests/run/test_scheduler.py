@@ -6,17 +6,13 @@ import threading
 import time
 from collections.abc import Callable
 
-import networkx as nx
-
+from buildorch.planning.graph import Dag
 from buildorch.run.record import State
 from buildorch.run.scheduler import schedule
 
 
-def graph(*edges: tuple[str, str], nodes: tuple[str, ...] = ()) -> nx.DiGraph:
-    g = nx.DiGraph()
-    g.add_nodes_from(nodes)
-    g.add_edges_from(edges)
-    return g
+def graph(*edges: tuple[str, str], nodes: tuple[str, ...] = ()) -> Dag:
+    return Dag(nodes, edges)
 
 
 class Recorder:
@@ -47,7 +43,7 @@ class Recorder:
         self.stops.append(interrupted)
 
 
-def run(g: nx.DiGraph, rec: Recorder, jobs: int = 4, keep_going: bool = False,
+def run(g: Dag, rec: Recorder, jobs: int = 4, keep_going: bool = False,
         priority: dict[str, float] | None = None) -> dict[str, State]:
     prio = priority or {n: 0.0 for n in g}
     return schedule(g, prio, jobs, rec.work, rec.skip, rec.stop, keep_going).states
@@ -135,7 +131,7 @@ class ChainRecorder(Recorder):
         return super().work(name)
 
 
-def run_chains(g: nx.DiGraph, rec: ChainRecorder, chains: list[tuple[str, ...]],
+def run_chains(g: Dag, rec: ChainRecorder, chains: list[tuple[str, ...]],
                jobs: int = 4, keep_going: bool = False) -> dict[str, State]:
     members = {c[i]: c[i:] for c in chains for i in range(len(c))}
     return schedule(g, {n: 0.0 for n in g}, jobs, rec.work, rec.skip, rec.stop, keep_going,
