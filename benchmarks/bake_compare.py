@@ -27,10 +27,11 @@
    `--settle` seconds); every output line is time-stamped as it arrives. Checks: cold, every
    `RUN sleep` step ran (none CACHED); cached, every RUN step was CACHED (in the output,
    and for buildorch in its run record: cached steps = all steps, every image).
-3. large: one cold buildorch build (timed, not judged), one cold bake, then R rounds of a
-   fully cached rerun of each, alternating; buildorch without -v (checked from its record).
-   Bake's 200 targets at once may fail on this engine (DeadlineExceeded): a result, noted,
-   not a failed check.
+3. large: one cold buildorch build (timed, not judged), then R fully cached reruns of it;
+   buildorch without -v (checked from its record). Then the same for bake, after all of
+   buildorch's runs: bake's 200 targets at once may fail on this engine
+   (DeadlineExceeded), a result, noted, not a failed check, and a failed bake leaves the
+   engine busy for a while after it exits.
 4. Prints the results and appends them to benchmarks/results/bake_compare.md: machine,
    commit, each graph, each run's wall time, medians and spreads (min-max) of the runs
    that passed their checks, the ratios buildorch/bake of the medians, cold and cached, and
@@ -398,8 +399,11 @@ def pair_runs(root: Path, spec: Spec, args: argparse.Namespace) -> list[Build]:
 
 
 def large_runs(root: Path, spec: Spec, args: argparse.Namespace) -> list[Build]:
-    """One folder, one token; bake tags in its own repository. Cold once each, then fully
-    cached reruns of each, alternating which goes first."""
+    """One folder, one token; bake tags in its own repository. buildorch cold once, then R
+    fully cached reruns; then the same for bake. Not alternating: bake's 200 targets at once
+    fail on this engine, and a failed bake leaves the engine busy for a while (cancelled
+    exports) after it exits, which doubled the buildorch run after it (68-76 s against
+    35 s, 2026-12-01)."""
     graph, token = spec.graph, secrets.token_hex(8)
     folder = root / "large"
     graphgen.write_inputs(folder, graph, token, NAMING, estimates=spec.estimates,
@@ -413,8 +417,7 @@ def large_runs(root: Path, spec: Spec, args: argparse.Namespace) -> list[Build]:
             cold = execute(Build(tool, "cold", 0, f"large-{tool}", folder, token, argvs[tool]),
                            f"output-cold-{tool}.log", args.settle)
             builds.append(large_checked(cold, graph))
-        for r in range(1, args.repeats + 1):
-            for tool in tools if r % 2 else tools[::-1]:
+            for r in range(1, args.repeats + 1):
                 run = Build(tool, "cached", r, f"r{r}-{tool}-cached", folder, token,
                             argvs[tool])
                 execute(run, f"output-r{r}-{tool}.log", args.settle)
@@ -976,8 +979,9 @@ def large_section(spec: Spec, builds: Sequence[Build], args: argparse.Namespace)
              *graph_lines(spec), jobs_note(builds, args.jobs),
              f"- buildorch: `{shown(command_for('buildorch', args.jobs, verbose=False))}` "
              "(no -v: plain lines per image); one folder and token for both tools, bake "
-             f"tagging in {BAKE_NAMING.repository}; cold once each, then fully cached reruns, "
-             "alternating which goes first",
+             f"tagging in {BAKE_NAMING.repository}; buildorch cold once, then its fully "
+             "cached reruns; then bake's (after buildorch's: a failed bake leaves the engine "
+             "busy)",
              *checks_line(builds, "cold: buildorch's record, every image succeeded; cached: "
                           "every image's steps all cached in buildorch's record, every RUN "
                           "step CACHED in bake's output")]
