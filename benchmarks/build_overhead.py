@@ -1145,6 +1145,13 @@ HANDOFF_PARTS = (  # (label, from, to, whose): dep -> dep, link: dep -> dependen
 )
 
 
+def own_process_links(m: Marks, links: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The links whose dependent started its own build after its dependency's ended (a
+    process per image); not those built in one bake session (started before it ended)."""
+    return [(a, b) for a, b in links
+            if a in m.ended and b in m.started and m.started[b] >= m.ended[a] - 0.001]
+
+
 def handoff_parts(results: Sequence[tuple[OrchRun, Marks]],
                   links: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     parts = []
@@ -1153,7 +1160,7 @@ def handoff_parts(results: Sequence[tuple[OrchRun, Marks]],
         for _r, m in results:
             a_map: dict[str, float] = getattr(m, a_key)
             b_map: dict[str, float] = getattr(m, b_key)
-            for dep, dependent in links:
+            for dep, dependent in own_process_links(m, links):
                 x = dep if who in ("dep", "link") else dependent
                 y = dependent if who == "link" else x
                 if x in a_map and y in b_map:
@@ -1202,10 +1209,14 @@ def handoff_section(root: Path, repeats: int, graph: Graph, tags: Tags,
                      "step, ms (per link)", "link: dependency stored -> dependent stored, "
                      "minus its 1 s sleep, ms", "hand-offs summed along the chain, s"), rows)]
     for orch in orchs:
-        lines += ["", f"buildorch {orch.label}: the hand-off in parts (ms per link; times at "
-                  "which output lines reached this script, and the run record):", "",
-                  *table(("part", "ms"),
-                         handoff_parts(results[f"buildorch {orch.label}"], links))]
+        rs = results[f"buildorch {orch.label}"]
+        own = sum(len(own_process_links(m, links)) for _r, m in rs)
+        lines += ["", f"buildorch {orch.label}: the hand-off in parts, over the {own} of "
+                  f"{len(links) * len(rs)} links whose dependent ran in a build process of "
+                  "its own, started after its dependency's ended (ms per link; times at "
+                  "which output lines reached this script, and the run record):", ""]
+        lines += table(("part", "ms"), handoff_parts(rs, links)) if own else [
+            "(none: every link of the chain was built in one session)"]
     problems = [p for rs in results.values() for r, _m in rs for p in r.problems]
     lines += ["", "Problems:", *(f"- {p}" for p in problems)] if problems else []
     return lines
