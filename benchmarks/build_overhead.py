@@ -35,23 +35,27 @@ untimed warm-up round), R repeats each, median and spread (min-max):
    rm` of N refs in N calls and in one call (re-tagged, untimed, before each).
 7. parallel: K copies of the cached build (buildorch's argv) started at once, K = 1, 2, 4:
    the batch's wall and per build.
-8. buildorch: a generated pipeline (graphgen: a chain of --chain images, images fanned
-   out from its head, independent images; `RUN sleep 1` each), built once cold
-   (untimed), then fully cached at -j 1 and -j 4: wall, buildorch's own CPU (its zombie's
-   /proc stat, children excluded), its children's, the engine's; from the run record the
-   start-up, per image and end of run; one extra run of each under strace: every docker
-   process buildorch started by kind (count, time), and buildorch alone (wall outside
-   them). Also `build --dry-run` and `plan` (the fixed start-up cost).
-9. hand-off: the same pipeline cold (a fresh token per run), buildorch -j 4 against
-   `docker buildx bake` (`target:` contexts): per link of the chain, dependency stored ->
-   dependent's first step, and for buildorch its parts (from the output, time-stamped as
-   it arrives, and the run record).
+8. buildorch: each --buildorch REV (default HEAD; a commit's buildorch/ exported with git
+   archive, or `worktree`) on a generated pipeline (graphgen: a chain of --chain images,
+   images fanned out from its head, independent images; `RUN sleep 1` each), built once
+   cold (untimed), then fully cached at -j 1 and -j 4, the commits interleaved: wall,
+   buildorch's own CPU (its zombie's /proc stat, children excluded), its children's, the
+   engine's; from the run record the start-up, per image and end of run; one extra run of
+   each under strace: every docker process buildorch started by kind (count, time), and
+   buildorch alone (wall outside them). Also `build --dry-run` and `plan` (the fixed
+   start-up cost).
+9. hand-off: the same pipeline cold (a fresh token per run), each buildorch -j 4 -v
+   against `docker buildx bake` (`target:` contexts): per link of the chain, dependency
+   stored -> dependent's first step, and for buildorch its parts (from the output,
+   time-stamped as it arrives, and the run record) over the links whose dependent ran in
+   a build process of its own.
 
 Prints the results and appends them to benchmarks/results/build_overhead.md. Uses unique
 tags under localhost:5000/bench-overhead and buildorch.local/bench-overhead and removes
 every image it made; never prunes. Wrap the recorded run in `flock /tmp/engine-bench.lock`.
 
-Run: .venv/bin/python benchmarks/build_overhead.py [--repeats R] [--only SECTION ...]
+Run: .venv/bin/python benchmarks/build_overhead.py [--repeats R] [--buildorch REV ...]
+     [--only SECTION ...] [--no-results]
 """
 
 from __future__ import annotations
