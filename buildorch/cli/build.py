@@ -14,7 +14,7 @@ import os
 import platform
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
@@ -26,12 +26,23 @@ if TYPE_CHECKING:
     from buildorch.backends.base import Backend, ToolVersion
     from buildorch.backends.capabilities import CacheType
     from buildorch.pipeline.loaded import LoadedPipeline
+    from buildorch.pipeline.model import Builder
     from buildorch.planning.graph import BuildGraph
     from buildorch.planning.plan import Plan, PlannedImage
     from buildorch.run.executor import Executor
     from buildorch.run.repro.record import Invocation
 
-DEFAULT_MAX_PARALLEL = 4
+MIN_DEFAULT_JOBS = 4
+
+
+def default_jobs(builders: Sequence[Builder]) -> int:
+    """The first builder's `max_parallel` where the pipeline sets it; else the machine's
+    cores, at least 4. Measured on 2 cores (benchmarks/README.md, build_overhead): 4 cached
+    builds at once finish no later than 2 and well before 1, and builds that wait (on a
+    registry, a network, a sleep) gain from more."""
+    if builders and "max_parallel" in builders[0].model_fields_set:
+        return builders[0].max_parallel
+    return max(MIN_DEFAULT_JOBS, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -210,9 +221,8 @@ def executor_for(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
     from buildorch.run.one_build import BuildOptions
     from buildorch.run.reporters.choose import reporter_for
 
-    builders = pipeline.model.builders
-    max_parallel = builders[0].max_parallel if builders else DEFAULT_MAX_PARALLEL
-    options = RunOptions(jobs=args.jobs or max_parallel, keep_going=args.keep_going,
+    jobs = args.jobs or default_jobs(pipeline.model.builders)
+    options = RunOptions(jobs=jobs, keep_going=args.keep_going,
                          skip_unchanged=(pipeline.model.skip_unchanged if args.skip_unchanged
                                          is None else args.skip_unchanged),
                          builder=choice.address,

@@ -109,7 +109,8 @@ def _build_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     _common(build)
     _backend_options(build)
     build.add_argument("-j", "--jobs", type=_positive, metavar="N",
-                       help="builds at once (default: the builder's max_parallel, 4)")
+                       help="builds (or builder sessions) at once (default: the builder's "
+                            "max_parallel if set, else the machine's cores, at least 4)")
     build.add_argument("--keep-going", action="store_true",
                        help="after a failure, build everything not downstream of it")
     build.add_argument("--retries", type=_non_negative, default=0, metavar="N",
@@ -157,7 +158,8 @@ def _repro_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
                        help="BuildKit host (nerdctl/finch/buildctl); buildx builder or docker "
                             "host (docker)")
     repro.add_argument("-j", "--jobs", type=_positive, metavar="N",
-                       help="builds at once (default: the builder's max_parallel, 4)")
+                       help="builds (or builder sessions) at once (default: the builder's "
+                            "max_parallel if set, else the machine's cores, at least 4)")
     repro.add_argument("--keep-going", action="store_true",
                        help="after a failure, build everything not downstream of it")
     repro.add_argument("--retries", type=_non_negative, default=0, metavar="N",

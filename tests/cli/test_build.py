@@ -69,3 +69,16 @@ def test_dry_run_shows_the_load_of_a_reproducible_images_tarball(
     assert "type=docker,dest=.buildorch/runs/{run_id}/a.image.tar" in lines[1]
     assert lines[2] == "docker load --input '.buildorch/runs/{run_id}/a.image.tar'"
     assert len(lines) == 3
+
+
+def test_default_jobs_follow_the_builder_then_the_machine(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    from buildorch.cli.build import default_jobs
+    from buildorch.pipeline.model import Builder
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert default_jobs([]) == 4  # at least 4: cached builds at once on 2 cores (README)
+    assert default_jobs([Builder(name="b")]) == 4  # max_parallel not set: the machine's
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert default_jobs([Builder(name="b")]) == 16
+    assert default_jobs([Builder(name="b", max_parallel=3)]) == 3
