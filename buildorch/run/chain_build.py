@@ -280,9 +280,14 @@ class ChainRunner:
         assert run_tag is not None, "an image linked before another has dependents"
         tag = run_tag + REPLAY_SUFFIX
         self.state.extra_tags.add((image.request.builder, fill([tag], {}, self.state.run_id)[0]))
+        # a local cache folder that is not there (an S3 entry this run did not download)
+        # would fail the session: without it the replay may only rebuild
+        imports = tuple(spec for spec in image.request.cache_from if spec.type != "local"
+                        or (self.state.root / fill([spec.get("src") or ""], {},
+                                                   self.state.run_id)[0]).is_dir())
         return dataclasses.replace(image.request, tags=(tag,), load=True, push=False,
                                    push_by_digest=False, outputs=(), cache_to=(),
-                                   metadata_file=None)
+                                   cache_from=imports, metadata_file=None)
 
     def _filled(self, value: Any) -> Any:
         if isinstance(value, str):
