@@ -98,3 +98,27 @@ def bucket_keys(where: S3Location) -> set[str]:
     s3 = client(where)
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=where.bucket)
     return {item["Key"] for page in pages for item in page.get("Contents", [])}
+
+
+def image_file(ref: str, path: str) -> str:
+    """A file's content in a stored image, read through a created (never started)
+    container."""
+    import io
+    import tarfile
+
+    def docker(*args: str) -> str:
+        done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False,
+                              timeout=120)
+        assert done.returncode == 0, (args, done.stderr[-2000:])
+        return done.stdout.strip()
+
+    container = docker("create", ref, "/bin/true")
+    try:
+        archive = subprocess.run(["docker", "cp", f"{container}:{path}", "-"], check=True,
+                                 capture_output=True, timeout=60).stdout
+    finally:
+        docker("rm", container)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        member = tar.extractfile(tar.getmembers()[0])
+        assert member is not None
+        return member.read().decode(errors="replace")

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import os
 import subprocess
-import tarfile
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -24,6 +22,7 @@ from hypothesis import strategies as st
 from buildorch.backends.bake_file import bake_argv, bake_definition, bake_target
 from buildorch.backends.docker import docker_argv
 from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, Ulimit
+from tests.conftest import image_file
 
 pytestmark = pytest.mark.engine
 
@@ -43,20 +42,6 @@ def docker(*args: str) -> str:
     done = run(["docker", *args])
     assert done.returncode == 0, (args, done.stderr[-2000:])
     return done.stdout.strip()
-
-
-def file_in(ref: str, path: str) -> str:
-    """A file's content in an image, through a created (never started) container."""
-    container = docker("create", ref, "/bin/true")
-    try:
-        archive = subprocess.run(["docker", "cp", f"{container}:{path}", "-"], check=True,
-                                 capture_output=True, timeout=60).stdout
-    finally:
-        docker("rm", container)
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        member = tar.extractfile(tar.getmembers()[0])
-        assert member is not None
-        return member.read().decode()
 
 
 def filesystem(ref: str) -> bytes:
@@ -136,12 +121,12 @@ def test_chain_of_three_links_in_one_bake(tmp_path: Path, tags: list[str]) -> No
     assert secret not in metadata.read_text()
     # b and c were built on their link's result of this very bake
     line = f"{greeting}\n"
-    assert file_in(names["a"], "/a.txt") == line
-    assert file_in(names["b"], "/b.txt") == line and file_in(names["c"], "/b.txt") == line
-    assert file_in(names["c"], "/c.txt") == "c\n"
+    assert image_file(names["a"], "/a.txt") == line
+    assert image_file(names["b"], "/b.txt") == line and image_file(names["c"], "/b.txt") == line
+    assert image_file(names["c"], "/c.txt") == "c\n"
     # the secret reached the RUN step, and stayed out of the image
     digest = hashlib.sha256(secret.encode()).hexdigest()
-    assert file_in(names["a"], "/tok.sha256") == f"{digest}\n"
+    assert image_file(names["a"], "/tok.sha256") == f"{digest}\n"
     assert secret.encode() not in filesystem(names["a"])
     inspected = docker("image", "inspect", names["a"])
     assert secret not in inspected
@@ -248,7 +233,7 @@ def test_same_request_through_build_and_bake_gives_the_same_image(tmp_path: Path
     file.write_text(json.dumps(bake_definition({"same": target})))
     done = run(bake_argv(str(file), ["same"], str(tmp_path / "m.json"), None), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert file_in(built, "/v") == file_in(baked, "/v") == "x ${y} 1\n"
+    assert image_file(built, "/v") == image_file(baked, "/v") == "x ${y} 1\n"
     configs = [json.loads(docker("image", "inspect", "--format", "{{json .Config}}", ref))
                for ref in (built, baked)]
     assert configs[0] == configs[1] and configs[0]["Labels"] == {"l": "1"}

@@ -20,17 +20,17 @@ frontend/dockerui/config.go.
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
-import tarfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import image_file
 
 pytestmark = pytest.mark.engine
 
@@ -72,20 +72,6 @@ def docker(*args: str, cwd: Path | None = None) -> str:
     return result.stdout.strip()
 
 
-def marker(ref: str, path: str) -> str:
-    """A file's content in an image, read through a created (never started) container."""
-    container = docker("create", ref, "/bin/true")
-    try:
-        archive = subprocess.run(["docker", "cp", f"{container}:{path}", "-"], check=True,
-                                 capture_output=True, timeout=60).stdout
-    finally:
-        docker("rm", container)
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        member = tar.extractfile(tar.getmembers()[0])
-        assert member is not None
-        return member.read().decode(errors="replace")
-
-
 @pytest.fixture(scope="module")
 def old_images(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The OLD image under every spelling's reference; returns each spelling's reference
@@ -101,7 +87,7 @@ def old_images(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         if spelling.pushed:
             pushed = docker("push", spelling.local)
             digest = pushed.rsplit("digest: ", 1)[1].split()[0]
-            assert marker(f"{spelling.local}", "/marker") == f"old-{UID}\n"
+            assert image_file(f"{spelling.local}", "/marker") == f"old-{UID}\n"
             if spelling.by_digest:
                 ref = f"{spelling.tag}@{digest}"
         refs[label] = ref
@@ -137,7 +123,7 @@ def test_dependents_are_built_on_this_runs_image(
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     try:
-        seen = {site: marker(f"bo-nc-{UID}-{name}-{site}:1", "/seen") for site in SITES}
+        seen = {site: image_file(f"bo-nc-{UID}-{name}-{site}:1", "/seen") for site in SITES}
         assert seen == {site: f"new-{UID}\n" for site in SITES}, (label, old_images[label])
     finally:
         for site in SITES:

@@ -16,7 +16,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MakeProject
-from tests.run.test_executor import BASE, build_processes, buildorch, docker_inspect, latest_record
+from tests.run.test_executor import (
+    BASE,
+    build_processes,
+    buildorch,
+    docker_inspect,
+    latest_record,
+    wait_for_processes,
+)
 
 pytestmark = pytest.mark.engine
 
@@ -153,12 +160,7 @@ def test_ctrl_c_stops_the_session(engine: str, make_project: MakeProject) -> Non
                               "--backend", "docker"], cwd=path.parent,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not build_processes(f"sleep 60; echo {marker}"):
-            if time.monotonic() > deadline or child.poll() is not None:
-                child.kill()
-                pytest.fail("c never reached its RUN sleep step")
-            time.sleep(0.2)
+        wait_for_processes(child, f"sleep 60; echo {marker}", 1, "c's RUN sleep step")
         child.send_signal(signal.SIGINT)
         out, _ = child.communicate(timeout=60)
         assert child.returncode == 130, out[-2000:]

@@ -220,6 +220,18 @@ def build_processes(marker: str) -> list[str]:
     return found
 
 
+def wait_for_processes(child: subprocess.Popen[str], marker: str, count: int, what: str
+                       ) -> None:
+    """Until `count` processes whose command line holds `marker` run (a RUN step's shell);
+    the test fails if `child` (a buildorch run) ends first or two minutes pass."""
+    deadline = time.monotonic() + 120
+    while len(build_processes(marker)) < count:
+        if time.monotonic() > deadline or child.poll() is not None:
+            child.kill()
+            pytest.fail(f"{what} never started")
+        time.sleep(0.2)
+
+
 def test_sigint_stops_builds_and_records_interrupted(engine: str,
                                                      make_project: MakeProject) -> None:
     marker = f"sleep-{uuid.uuid4().hex[:8]}"
@@ -233,12 +245,7 @@ def test_sigint_stops_builds_and_records_interrupted(engine: str,
                               "--backend", "docker"], cwd=path.parent,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     # Wait until both RUN steps are inside `sleep 60` (their shells show up in /proc).
-    deadline = time.monotonic() + 120
-    while len(build_processes(f"sleep 60; echo {marker}")) < 2:
-        if time.monotonic() > deadline or child.poll() is not None:
-            child.kill()
-            pytest.fail("the builds never reached their RUN sleep step")
-        time.sleep(0.2)
+    wait_for_processes(child, f"sleep 60; echo {marker}", 2, "the builds' RUN sleep steps")
     sent = time.monotonic()
     child.send_signal(signal.SIGINT)
     out, _ = child.communicate(timeout=60)

@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from tests.conftest import MakeProject
-from tests.run.test_executor import BASE, build_processes, latest_record
+from tests.run.test_executor import BASE, latest_record, wait_for_processes
 from tests.run.test_skip_unchanged_engine import logging_docker
 
 pytestmark = pytest.mark.engine
@@ -38,12 +38,8 @@ def test_a_moved_run_scoped_name_fails_the_dependent(
                               "--backend", "docker", "--no-chains", "--progress", "plain"],
                              cwd=path.parent, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, env=env)
-    deadline = time.monotonic() + 120
-    while not build_processes(f"sleep 8; echo {marker}"):
-        if time.monotonic() > deadline or child.poll() is not None:
-            child.kill()
-            pytest.fail("slow never reached its RUN sleep step")
-        time.sleep(0.2)
+    wait_for_processes(child, f"sleep 8; echo {marker}", 1, "slow's RUN sleep step")
+    deadline = time.monotonic() + 60
     runs = path.parent / ".buildorch/runs"
     run_id = next(runs.iterdir()).name
     name = f"buildorch.local/moved/a:{run_id}"
