@@ -99,6 +99,8 @@ def _problems(req: BuildRequest) -> Iterable[str | None]:
         yield "pushing by digest is left to single builds"
     if req.secret_values():
         yield "the request carries credentials, which a bake file would hold in clear"
+    if req.builder_tls is not None:
+        yield "a builder reached over TLS is left to single builds (its flags go on each call)"
     if is_remote_context(req.context):
         yield ("a remote main context is left to single builds (where its Dockerfile is read "
                "from was not run through bake here)")

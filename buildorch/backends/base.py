@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from buildorch.backends.capabilities import ALL_CACHE, ALL_OUTPUTS, Capabilities
-from buildorch.backends.request import BuildRequest
+from buildorch.backends.request import BuilderTls, BuildRequest
 
 Argv = list[str]
 _VERSION = re.compile(r"\bv?(\d+)\.(\d+)(?:\.(\d+))?")
@@ -72,18 +72,25 @@ class Backend(ABC):
     def build_argv(self, request: BuildRequest) -> Argv: ...
 
     @abstractmethod
-    def version_argv(self, address: str | None) -> Argv: ...
+    def version_argv(self, address: str | None, tls: BuilderTls | None = None) -> Argv: ...
 
     @abstractmethod
-    def probe_argv(self, address: str | None) -> Argv:
+    def probe_argv(self, address: str | None, tls: BuilderTls | None = None) -> Argv:
         """Succeeds when the builder answers."""
+
+    def tls_problem(self, tls: BuilderTls) -> str | None:
+        """Why the tool cannot reach a builder with these TLS settings (None: it can, and
+        every argv below that names the builder's address carries them). The loader and
+        the build argv both ask: a build never goes out without the TLS it was given."""
+        return None
 
     def rewrite_timestamp_problem(self, address: str | None) -> str | None:
         """Why the builder at `address` cannot rewrite the timestamps of the image a build
         keeps (loads or pushes), as far as the address tells; None: it can (BuildKit 0.13)."""
         return None
 
-    def load_archive_argv(self, path: str, address: str | None) -> Argv | None:
+    def load_archive_argv(self, path: str, address: str | None,
+                          tls: BuilderTls | None = None) -> Argv | None:
         """Loads the tarball (docker or OCI) a build wrote at `path` into the local image
         store, under the names it holds (None: the tool loads what it builds itself)."""
         return None
@@ -99,26 +106,31 @@ class Backend(ABC):
         session's) runs with, besides buildorch's own."""
         return {}
 
-    def push_argv(self, tag: str, address: str | None) -> Argv | None:
+    def push_argv(self, tag: str, address: str | None,
+                  tls: BuilderTls | None = None) -> Argv | None:
         """Publishes a locally stored tag; None where there is no local store: the build
         pushed the manifest by digest, and the registry API tags it."""
         return None
 
-    def inspect_argv(self, refs: Sequence[str], address: str | None) -> Argv | None:
+    def inspect_argv(self, refs: Sequence[str], address: str | None,
+                     tls: BuilderTls | None = None) -> Argv | None:
         """Prints each run-scoped local name's digest, a line each, in order, and fails if
         one is missing (None: no such names)."""
         return None
 
-    def untag_argv(self, refs: Sequence[str], address: str | None) -> Argv | None:
+    def untag_argv(self, refs: Sequence[str], address: str | None,
+                   tls: BuilderTls | None = None) -> Argv | None:
         """Removes run-scoped local names, in one call (None: no such names)."""
         return None
 
-    def stored_argv(self, refs: Sequence[str], address: str | None) -> Argv | None:
+    def stored_argv(self, refs: Sequence[str], address: str | None,
+                    tls: BuilderTls | None = None) -> Argv | None:
         """Prints one JSON object (`Id`, `RepoTags`) per line for each of `refs` (ids or
         names) the local image store holds, and fails for the others (None: no store)."""
         return None
 
-    def tag_argv(self, source: str, tag: str, address: str | None) -> Argv | None:
+    def tag_argv(self, source: str, tag: str, address: str | None,
+                 tls: BuilderTls | None = None) -> Argv | None:
         """Gives the stored image `source` (an id or a name) the local name `tag`."""
         return None
 

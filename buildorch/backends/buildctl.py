@@ -27,6 +27,14 @@ through the image exporter (`flags.image_output`).
 BuildKit, and in containerd's store with a containerd worker.
 Several `--output` flags need BuildKit >= v0.13 (docker/buildx docs/reference/buildx_build.md,
 docker/buildx#2290); older buildctl says "currently only single Exports can be specified".
+
+TLS to a `tcp://` buildkitd: buildctl's global flags `--tlscacert`, `--tlscert`, `--tlskey` and
+`--tlsservername` (moby/buildkit cmd/buildctl/main.go; no environment variable stands for
+them), before the subcommand like `--addr`. cmd/buildctl/common/common.go ResolveClient turns
+on TLS only with a CA (`WithServerConfig(serverName, caCert)`; a client key pair alone meets
+an empty root pool) and checks the certificate against the address's host unless
+`--tlsservername` names another; `--tlsdir` (ca.pem, cert.pem, key.pem in one folder) is not
+used, as the pipeline names each file.
 """
 
 from __future__ import annotations
@@ -56,7 +64,7 @@ from buildorch.backends.flags import (
     spec_texts,
     ssh_spec,
 )
-from buildorch.backends.request import AttrSpec, BuildRequest, Unsupported
+from buildorch.backends.request import AttrSpec, BuilderTls, BuildRequest, Unsupported
 
 
 def _dockerfile_flags(dockerfile: str) -> list[str]:
@@ -193,8 +201,19 @@ def _ssh_flags(req: BuildRequest) -> list[str]:
     return flag_pairs("--ssh", specs)
 
 
+def global_flags(address: str | None, tls: BuilderTls | None) -> list[str]:
+    """`--addr ADDR` and the TLS flags, which buildctl takes before its subcommand."""
+    flags = ["--addr", address] if address else []
+    if tls is None:
+        return flags
+    flags += ["--tlscacert", tls.ca]
+    flags += ["--tlscert", tls.cert] if tls.cert else []
+    flags += ["--tlskey", tls.key] if tls.key else []
+    return flags + (["--tlsservername", tls.server_name] if tls.server_name else [])
+
+
 def buildctl_argv(req: BuildRequest) -> list[str]:
-    argv = ["buildctl", *(["--addr", req.builder] if req.builder else []), "build",
+    argv = ["buildctl", *global_flags(req.builder, req.builder_tls), "build",
             "--progress", "plain", "--frontend", "dockerfile.v0", *_context_flags(req)]
     argv += _frontend_opts(req)
     argv += _named_context_flags(req.named_contexts)
@@ -222,11 +241,11 @@ class BuildctlBackend(Backend):
     def build_argv(self, request: BuildRequest) -> Argv:
         return buildctl_argv(request)
 
-    def version_argv(self, address: str | None) -> Argv:
-        return ["buildctl", "--version"]
+    def version_argv(self, address: str | None, tls: BuilderTls | None = None) -> Argv:
+        return ["buildctl", "--version"]  # the client's own: asks no daemon
 
-    def probe_argv(self, address: str | None) -> Argv:
-        return ["buildctl", *(["--addr", address] if address else []), "debug", "workers"]
+    def probe_argv(self, address: str | None, tls: BuilderTls | None = None) -> Argv:
+        return ["buildctl", *global_flags(address, tls), "debug", "workers"]
 
     def version_problem(self, request: BuildRequest, version: ToolVersion) -> str | None:
         outputs = _output_flags(request).count("--output")

@@ -14,6 +14,7 @@ from buildorch import proc
 from buildorch.backends.base import Backend, ToolVersion
 from buildorch.backends.capabilities import Capabilities
 from buildorch.backends.catalog import BACKEND_NAMES, get_backend
+from buildorch.backends.request import BuilderTls
 from buildorch.errors import BuildorchError
 
 PROBE_TIMEOUT = 20
@@ -34,16 +35,18 @@ def _last_line(text: str) -> str:
     return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
 
 
-def check(name: str, address: str | None = None) -> BackendStatus:
+def check(name: str, address: str | None = None, tls: BuilderTls | None = None) -> BackendStatus:
     backend = get_backend(name)
     binary = shutil.which(backend.binary)
     if binary is None:
         return BackendStatus(name, None, detail=f"'{backend.binary}' not found on PATH")
+    if tls is not None and (problem := backend.tls_problem(tls)):
+        return BackendStatus(name, binary, detail=problem)
     # both at once: each is a tool process (for docker, two with its plugin's metadata)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        asked = pool.submit(proc.run, backend.version_argv(address), check=False,
+        asked = pool.submit(proc.run, backend.version_argv(address, tls), check=False,
                             timeout=PROBE_TIMEOUT)
-        probe = proc.run(backend.probe_argv(address), check=False, timeout=PROBE_TIMEOUT)
+        probe = proc.run(backend.probe_argv(address, tls), check=False, timeout=PROBE_TIMEOUT)
         answer = asked.result()
     version = backend.tool_version(answer.output) if answer.returncode == 0 else None
     if probe.returncode != 0:
@@ -52,17 +55,19 @@ def check(name: str, address: str | None = None) -> BackendStatus:
     return BackendStatus(name, binary, version, True, "ok", backend.capabilities(probe.output))
 
 
-def choose(requested: str, address: str | None) -> tuple[Backend, BackendStatus, str]:
-    """The backend to use, what it can do, and a line saying why it was chosen."""
+def choose(requested: str, address: str | None,
+           tls: BuilderTls | None = None) -> tuple[Backend, BackendStatus, str]:
+    """The backend to use, what it can do, and a line saying why it was chosen; with `tls`,
+    `auto` passes over the backends that cannot use it."""
     if requested != "auto":
-        status = check(requested, address)
+        status = check(requested, address, tls)
         if not status.reachable:
             raise BuildorchError(f"backend {requested}: {status.detail}")
         shown = status.version.text if status.version else "version unknown"
         return get_backend(requested), status, f"backend {requested} ({shown})"
     tried: list[str] = []
     for name in BACKEND_NAMES:
-        status = check(name, address)
+        status = check(name, address, tls)
         if status.reachable:
             skipped = f"; skipped {', '.join(tried)}" if tried else ""
             return get_backend(name), status, f"backend {name} (auto{skipped})"

@@ -9,6 +9,11 @@ STAGE`, `--pull`, and PATH | URL as the context. Checked against buildx 0.13.1 (
 BuildKit v0.13): `--annotation` came in buildx 0.12 (docker/buildx#2020) and reaches the
 `--push`/`--load` outputs since docker/buildx#2098 (0.12 too); several `--output`s need
 BuildKit >= 0.13.
+
+A `tcp://` docker host with TLS gets the docker CLI's global flags before `buildx` (and before
+every other subcommand that talks to that daemon): `docker --host tcp://H:2376 --tlsverify
+--tlscacert CA --tlscert CERT --tlskey KEY ...` (docker/cli cli/flags/options.go); a
+`server_name` is refused, docker having no flag for it (flags.docker_tls_problem).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from buildorch.backends.flags import (
     attest_disabled,
     check_main_context,
     docker_builder_flags,
+    docker_tls_problem,
     flag_pairs,
     image_attrs,
     is_remote_context,
@@ -43,7 +49,7 @@ from buildorch.backends.flags import (
     ssh_spec,
     timestamp_attrs,
 )
-from buildorch.backends.request import AttrSpec, BuildRequest
+from buildorch.backends.request import AttrSpec, BuilderTls, BuildRequest, Unsupported
 
 CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter.v1"
 # Docker's engine forces `unpack=true` on every image it exports into its store (moby
@@ -60,7 +66,9 @@ _DRIVER = re.compile(r"^\s*Driver:\s*(\S+)", re.MULTILINE)
 
 
 def docker_argv(req: BuildRequest) -> list[str]:
-    host, builder = docker_builder_flags(req.builder)
+    if req.builder_tls is not None and (problem := docker_tls_problem(req.builder_tls)):
+        raise Unsupported(("builder",), problem)
+    host, builder = docker_builder_flags(req.builder, req.builder_tls)
     argv = ["docker", *host, "buildx", "build", *builder, "--progress", "plain"]
     argv += ["--file", _dockerfile(req)]
     if req.target:
@@ -148,13 +156,13 @@ def _run_flags(req: BuildRequest) -> list[str]:
     return flags + (["--pull"] if req.pull else [])
 
 
-def _host(address: str | None) -> list[str]:
-    host, _ = docker_builder_flags(address)
+def _host(address: str | None, tls: BuilderTls | None = None) -> list[str]:
+    host, _ = docker_builder_flags(address, tls)
     return host
 
 
-def docker_push_argv(tag: str, address: str | None) -> list[str]:
-    return ["docker", *_host(address), "push", tag]
+def docker_push_argv(tag: str, address: str | None, tls: BuilderTls | None = None) -> list[str]:
+    return ["docker", *_host(address, tls), "push", tag]
 
 
 def docker_capabilities(probe_output: str) -> Capabilities:
@@ -219,41 +227,52 @@ class DockerBackend(Backend):
     def build_argv(self, request: BuildRequest) -> Argv:
         return docker_argv(request)
 
-    def version_argv(self, address: str | None) -> Argv:
-        return ["docker", *_host(address), "buildx", "version"]
+    def version_argv(self, address: str | None, tls: BuilderTls | None = None) -> Argv:
+        return ["docker", *_host(address, tls), "buildx", "version"]
 
-    def probe_argv(self, address: str | None) -> Argv:
+    def probe_argv(self, address: str | None, tls: BuilderTls | None = None) -> Argv:
         """The daemon, or the named buildx builder."""
-        host, builder = docker_builder_flags(address)
+        host, builder = docker_builder_flags(address, tls)
         if builder:
             return ["docker", "buildx", "inspect", "--bootstrap", builder[1]]
         return ["docker", *host, "info", "--format", "{{json .}}"]
 
-    def push_argv(self, tag: str, address: str | None) -> Argv:
-        return docker_push_argv(tag, address)
+    def tls_problem(self, tls: BuilderTls) -> str | None:
+        return docker_tls_problem(tls)
 
-    def load_archive_argv(self, path: str, address: str | None) -> Argv:
+    def push_argv(self, tag: str, address: str | None,
+                  tls: BuilderTls | None = None) -> Argv:
+        return docker_push_argv(tag, address, tls)
+
+    def load_archive_argv(self, path: str, address: str | None,
+                          tls: BuilderTls | None = None) -> Argv:
         """Into the store of the daemon the builder's images go to (a builder name: the
         current context's, where buildx's own --load goes)."""
-        return ["docker", *_host(address), "load", "--input", path]
+        return ["docker", *_host(address, tls), "load", "--input", path]
 
-    def inspect_argv(self, refs: Sequence[str], address: str | None) -> Argv:
+    def inspect_argv(self, refs: Sequence[str], address: str | None,
+                     tls: BuilderTls | None = None) -> Argv:
         """The stored images' digests (the index digest with the containerd store), a line
         each: `docker image inspect` takes several references (docker/cli
         cli/command/image/inspect.go) and exits 1 if one is missing."""
-        return ["docker", *_host(address), "image", "inspect", "--format", "{{.Id}}", *refs]
+        return ["docker", *_host(address, tls), "image", "inspect", "--format", "{{.Id}}",
+                *refs]
 
-    def untag_argv(self, refs: Sequence[str], address: str | None) -> Argv:
+    def untag_argv(self, refs: Sequence[str], address: str | None,
+                   tls: BuilderTls | None = None) -> Argv:
         """`docker image rm IMAGE [IMAGE...]` (docker/cli cli/command/image/remove.go)."""
-        return ["docker", *_host(address), "image", "rm", *refs]
+        return ["docker", *_host(address, tls), "image", "rm", *refs]
 
-    def stored_argv(self, refs: Sequence[str], address: str | None) -> Argv:
+    def stored_argv(self, refs: Sequence[str], address: str | None,
+                    tls: BuilderTls | None = None) -> Argv:
         """`docker image inspect` takes several references and prints the ones it finds
         (docker/cli cli/command/image/inspect.go); an image id is one of them."""
-        return ["docker", *_host(address), "image", "inspect", "--format", "{{json .}}", *refs]
+        return ["docker", *_host(address, tls), "image", "inspect", "--format", "{{json .}}",
+                *refs]
 
-    def tag_argv(self, source: str, tag: str, address: str | None) -> Argv:
-        return ["docker", *_host(address), "tag", source, tag]
+    def tag_argv(self, source: str, tag: str, address: str | None,
+                 tls: BuilderTls | None = None) -> Argv:
+        return ["docker", *_host(address, tls), "tag", source, tag]
 
     def capabilities(self, probe_output: str) -> Capabilities:
         return docker_capabilities(probe_output)

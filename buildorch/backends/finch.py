@@ -21,6 +21,8 @@ Differences from nerdctl:
   and an `env=NAME` secret sees NAME only if it is in that list (`env_barrier`). On Linux
   Finch runs nerdctl on the host and both work.
 - Push: `finch push --all-platforms TAG` (docs/cmd/finch_push.md); no containerd address.
+- No TLS, as nerdctl (docs/cmd/finch_build.md lists `--buildkit-host` and no TLS flag): a
+  builder with `tls` is Unsupported.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from pathlib import Path
 
 from buildorch.backends.base import Argv, EnvBarrier, ToolVersion, version_number
 from buildorch.backends.nerdctl import NerdctlBackend, nerdctl_argv
-from buildorch.backends.request import BuildRequest
+from buildorch.backends.request import BuilderTls, BuildRequest
 
 # Environment variables Finch forwards into its VM (runfinch/finch cmd/finch/nerdctl_remote.go,
 # `passedEnvs`): an `env=NAME` secret or a gha cache's ACTIONS_* variables see nothing else.
@@ -87,13 +89,14 @@ class FinchBackend(NerdctlBackend):
     name = "finch"
     binary = "finch"
 
-    def version_argv(self, address: str | None) -> Argv:
+    def version_argv(self, address: str | None, tls: BuilderTls | None = None) -> Argv:
         return [self.binary, "version"]
 
     def tool_version(self, output: str) -> ToolVersion:
         return finch_version(output)
 
-    def push_argv(self, tag: str, address: str | None) -> Argv:
+    def push_argv(self, tag: str, address: str | None,
+                  tls: BuilderTls | None = None) -> Argv:
         return finch_push_argv(tag, binary=self.binary)
 
     def env_barrier(self, system: str) -> EnvBarrier | None:

@@ -15,7 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef, Unsupported
+from buildorch.backends.request import (
+    AttrSpec,
+    BuilderTls,
+    BuildRequest,
+    SecretRef,
+    SshRef,
+    Unsupported,
+)
 from buildorch.errors import shorten
 from buildorch.oci.reference import repository_of
 
@@ -98,14 +105,41 @@ def network_mode(network: str | None) -> str | None:
     return None if network in (None, "default") else network
 
 
-def docker_builder_flags(address: str | None) -> tuple[list[str], list[str]]:
+def docker_builder_flags(address: str | None, tls: BuilderTls | None = None
+                         ) -> tuple[list[str], list[str]]:
     """Where `docker buildx build|bake` builds: a docker host URL goes before `buildx`
-    (`--host`), a buildx builder name after the subcommand (`--builder`)."""
+    (`--host`, with its TLS: docker_tls_flags), a buildx builder name after the subcommand
+    (`--builder`)."""
     if address is None:
         return [], []
     if "://" in address:
-        return ["--host", address], []
+        return ["--host", address, *docker_tls_flags(tls)], []
     return [], ["--builder", address]
+
+
+def docker_tls_flags(tls: BuilderTls | None) -> list[str]:
+    """The docker CLI's global TLS flags (docker/cli cli/flags/options.go InstallFlags):
+    `--tlsverify` (TLS, and check the daemon's certificate), `--tlscacert`, and the client's
+    `--tlscert`/`--tlskey`. A CLI plugin (buildx) parses the same global flags (cli/cobra.go
+    SetupPluginRootCommand) and dials the daemon with them. Where the pipeline gives no key
+    pair, docker still sends ~/.docker's cert.pem and key.pem if they exist
+    (SetDefaultOptions)."""
+    if tls is None:
+        return []
+    flags = ["--tlsverify", "--tlscacert", tls.ca]
+    flags += ["--tlscert", tls.cert] if tls.cert else []
+    return flags + (["--tlskey", tls.key] if tls.key else [])
+
+
+def docker_tls_problem(tls: BuilderTls) -> str | None:
+    """docker's client has no server-name flag: it checks the daemon's certificate against
+    the host of `--host` (docker/cli cli/flags/options.go has --tlsverify, --tlscacert,
+    --tlscert and --tlskey only)."""
+    if tls.server_name is not None:
+        return ("docker has no flag for a TLS server name (docker/cli cli/flags/options.go): "
+                "it checks the daemon's certificate against the address's host; leave "
+                "server_name out, or use backend buildctl (--tlsservername)")
+    return None
 
 
 def is_local_context(source: str) -> bool:

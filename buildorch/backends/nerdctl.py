@@ -45,6 +45,12 @@ secrets work (buildctl >= v0.8, moby/buildkit#1534) and a multi-name output is C
   which nerdctl imports, as its own `type=image,unpack=true` cannot rewrite timestamps.
 - The context must be a local folder: nerdctl refuses one with `://` ("unsupported build
   context", cmd/nerdctl/builder/builder_build.go); a remote context is Unsupported.
+- No TLS: `nerdctl build` has `--buildkit-host` and no TLS flag (builder_build.go), and runs
+  `buildctl --addr=HOST build ...` and `buildctl --addr=HOST debug workers` (its ping) with
+  no TLS flag either (pkg/buildkitutil/buildkitutil.go BuildctlBaseArgs, pkg/cmd/builder/
+  build.go generateBuildctlArgs); buildctl takes TLS only as global flags, from no
+  environment variable (moby/buildkit cmd/buildctl/main.go). A builder with `tls` is
+  Unsupported rather than reached without it.
 """
 
 from __future__ import annotations
@@ -73,7 +79,7 @@ from buildorch.backends.flags import (
     ssh_spec,
     timestamp_attrs,
 )
-from buildorch.backends.request import AttrSpec, BuildRequest, Unsupported
+from buildorch.backends.request import AttrSpec, BuilderTls, BuildRequest, Unsupported
 from buildorch.errors import shorten
 
 
@@ -212,7 +218,15 @@ def _network_flags(network: str | None) -> list[str]:
     return ["--network", mode] if mode else []
 
 
+def tls_problem(binary: str) -> str:
+    return (f"{binary} build cannot use TLS: it runs `buildctl --addr=HOST` without TLS "
+            "flags (containerd/nerdctl pkg/buildkitutil/buildkitutil.go), and buildctl reads "
+            "them from no environment variable; use backend buildctl (or docker)")
+
+
 def nerdctl_argv(req: BuildRequest, binary: str = "nerdctl") -> list[str]:
+    if req.builder_tls is not None:
+        raise Unsupported(("builder",), tls_problem(binary))
     _check_context(req.context)
     argv = [binary, "build", *(["--buildkit-host", req.builder] if req.builder else [])]
     argv += ["--progress", "plain", "--file", req.dockerfile]
@@ -317,29 +331,36 @@ class NerdctlBackend(Backend):
     def build_argv(self, request: BuildRequest) -> Argv:
         return nerdctl_argv(request, binary=self.binary)
 
-    def version_argv(self, address: str | None) -> Argv:
+    def version_argv(self, address: str | None, tls: BuilderTls | None = None) -> Argv:
         return [self.binary, "version", "--format", "{{json .}}"]
 
-    def probe_argv(self, address: str | None) -> Argv:
+    def probe_argv(self, address: str | None, tls: BuilderTls | None = None) -> Argv:
         # nerdctl runs buildctl for builds; `info` shows that containerd answers.
         return [self.binary, "info"]
 
-    def push_argv(self, tag: str, address: str | None) -> Argv:
+    def tls_problem(self, tls: BuilderTls) -> str | None:
+        return tls_problem(self.binary)
+
+    def push_argv(self, tag: str, address: str | None,
+                  tls: BuilderTls | None = None) -> Argv:
         # `push` talks to containerd, not to BuildKit: the builder address does not apply.
         return nerdctl_push_argv(tag, None, binary=self.binary)
 
-    def untag_argv(self, refs: Sequence[str], address: str | None) -> Argv:
+    def untag_argv(self, refs: Sequence[str], address: str | None,
+                   tls: BuilderTls | None = None) -> Argv:
         """`nerdctl rmi IMAGE [IMAGE, ...]` (cmd/nerdctl/image/image_remove.go)."""
         return [self.binary, "rmi", *refs]
 
-    def stored_argv(self, refs: Sequence[str], address: str | None) -> Argv:
+    def stored_argv(self, refs: Sequence[str], address: str | None,
+                    tls: BuilderTls | None = None) -> Argv:
         """`nerdctl image inspect` prints docker-compatible objects (`Id`, `RepoTags`:
         pkg/inspecttypes/dockercompat/dockercompat.go) for the references it finds
         (cmd/nerdctl/image/image_inspect.go); the store is containerd's, not BuildKit's."""
         return [self.binary, "image", "inspect", "--mode", "dockercompat", "--format",
                 "{{json .}}", *refs]
 
-    def tag_argv(self, source: str, tag: str, address: str | None) -> Argv:
+    def tag_argv(self, source: str, tag: str, address: str | None,
+                 tls: BuilderTls | None = None) -> Argv:
         return [self.binary, "tag", source, tag]
 
     def tool_version(self, output: str) -> ToolVersion:

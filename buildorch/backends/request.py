@@ -123,6 +123,17 @@ def _sensitive(pairs: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class BuilderTls:
+    """TLS to a builder at a `tcp://` address: file paths as the tool is given them, and the
+    name the daemon's certificate is checked against where it is not the address's host."""
+
+    ca: str
+    cert: str | None = None
+    key: str | None = None
+    server_name: str | None = None
+
+
+@dataclass(frozen=True)
 class BuildRequest:
     name: str
     context: str
@@ -145,6 +156,7 @@ class BuildRequest:
     no_cache: bool = False
     metadata_file: str | None = None  # where the backend writes the built digest
     builder: str | None = None  # backend-specific address of the builder
+    builder_tls: BuilderTls | None = None  # TLS to a `tcp://` builder
     # Attestations, each `type=sbom[,...]` or `type=provenance,mode=min|max` (buildx
     # --attest). A provenance spec with `disabled=true` asks for none where a backend would
     # attach one by default (buildx does).

@@ -34,6 +34,7 @@ from buildorch.backends.docker import docker_argv
 from buildorch.backends.flags import secret_spec, spec_text
 from buildorch.backends.request import (
     AttrSpec,
+    BuilderTls,
     BuildRequest,
     SecretRef,
     SshRef,
@@ -140,6 +141,7 @@ def test_local_paths_are_absolute_against_root_as_build_makes_them() -> None:
     ({"network": "none"}, "network"),
     ({"no_cache": True, "no_cache_filter": ("deps",)}, "--no-cache-filter"),
     ({"attest": (AttrSpec.parse("type=provenance,mode=min"), DISABLED)}, "two attestations"),
+    ({"builder": "tcp://h:2376", "builder_tls": BuilderTls("ca.pem")}, "TLS"),
 ])
 def test_what_bake_cannot_carry(change: dict[str, object], reason: str) -> None:
     request = dataclasses.replace(MINIMAL, **change)  # type: ignore[arg-type]

@@ -11,7 +11,14 @@ import pytest
 from buildorch.backends.base import ToolVersion
 from buildorch.backends.buildctl import buildctl_argv
 from buildorch.backends.catalog import get_backend
-from buildorch.backends.request import AttrSpec, SecretRef, SshRef, Ulimit, Unsupported
+from buildorch.backends.request import (
+    AttrSpec,
+    BuilderTls,
+    SecretRef,
+    SshRef,
+    Ulimit,
+    Unsupported,
+)
 from tests.backends.sample_requests import FULL as BASE_FULL
 from tests.backends.sample_requests import MINIMAL, pairs, tool_help
 
@@ -83,6 +90,43 @@ def test_no_address_leaves_buildkit_host_to_the_environment() -> None:
 def test_unix_socket_address_is_a_global_flag() -> None:
     argv = buildctl_argv(dataclasses.replace(MINIMAL, builder="unix:///run/bk.sock"))
     assert argv[:4] == ["buildctl", "--addr", "unix:///run/bk.sock", "build"]
+
+
+TLS = BuilderTls("certs/ca.pem", "certs/cert.pem", "certs/key.pem", "buildkit")
+
+
+def test_tls_is_global_flags_before_the_subcommand() -> None:
+    """moby/buildkit cmd/buildctl/main.go (at c6769594) defines `--tlsservername`,
+    `--tlscacert`, `--tlscert`, `--tlskey` (and `--tlsdir`) as app flags, read through
+    c.GlobalString in cmd/buildctl/common/common.go ResolveClient (at 09648f4d): they go
+    before `build`."""
+    req = dataclasses.replace(MINIMAL, builder="tcp://buildkit.internal:1234", builder_tls=TLS)
+    argv = buildctl_argv(req)
+    split = argv.index("build")
+    assert argv[:split] == [
+        "buildctl", "--addr", "tcp://buildkit.internal:1234", "--tlscacert", "certs/ca.pem",
+        "--tlscert", "certs/cert.pem", "--tlskey", "certs/key.pem",
+        "--tlsservername", "buildkit"]
+    assert not any(a.startswith("--tls") for a in argv[split:])
+
+
+def test_tls_without_a_key_pair_or_server_name_gives_only_the_ca() -> None:
+    # ResolveClient: the CA turns TLS on (WithServerConfig); the name defaults to the host's
+    req = dataclasses.replace(MINIMAL, builder="tcp://h:1234", builder_tls=BuilderTls("ca.pem"))
+    assert buildctl_argv(req)[:6] == ["buildctl", "--addr", "tcp://h:1234", "--tlscacert",
+                                      "ca.pem", "build"]
+
+
+def test_the_probe_reaches_the_builder_with_its_tls() -> None:
+    backend = get_backend("buildctl")
+    assert backend.probe_argv("tcp://h:1234", TLS) == [
+        "buildctl", "--addr", "tcp://h:1234", "--tlscacert", "certs/ca.pem", "--tlscert",
+        "certs/cert.pem", "--tlskey", "certs/key.pem", "--tlsservername", "buildkit", "debug",
+        "workers"]
+    assert backend.probe_argv("unix:///run/bk.sock") == [
+        "buildctl", "--addr", "unix:///run/bk.sock", "debug", "workers"]
+    assert backend.version_argv("tcp://h:1234", TLS) == ["buildctl", "--version"]  # no daemon
+    assert backend.tls_problem(TLS) is None
 
 
 def test_several_tags_are_one_csv_quoted_name_field() -> None:
@@ -190,7 +234,7 @@ DOCUMENTED_BUILD = {
     "--debug-json-cache-metrics", "--docker-config",
 }
 EVERYTHING = dataclasses.replace(FULL, named_contexts=(
-    *FULL.named_contexts, ("lay", "oci-layout:///l@sha256:abc")))
+    *FULL.named_contexts, ("lay", "oci-layout:///l@sha256:abc")), builder_tls=TLS)
 
 
 def split_flags(argv: list[str]) -> tuple[set[str], set[str]]:
@@ -205,6 +249,9 @@ def test_every_emitted_flag_is_documented() -> None:
     assert global_flags <= DOCUMENTED_GLOBAL
     assert build_flags <= DOCUMENTED_BUILD
     assert "--oci-layout" in build_flags
+    assert {"--tlscacert", "--tlscert", "--tlskey", "--tlsservername"} <= global_flags
+    probe = get_backend("buildctl").probe_argv("tcp://h:1", TLS)
+    assert {a for a in probe[:probe.index("debug")] if a.startswith("--")} <= DOCUMENTED_GLOBAL
 
 
 def test_every_emitted_flag_is_in_buildctl_help() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from buildorch.backends.docker import DockerBackend, docker_argv, docker_capabilities
-from buildorch.backends.request import AttrSpec, BuildRequest, Ulimit, Unsupported
+from buildorch.backends.request import AttrSpec, BuilderTls, BuildRequest, Ulimit, Unsupported
 from tests.backends.sample_requests import FULL as BASE_FULL
 from tests.backends.sample_requests import MINIMAL, pairs
 
@@ -62,6 +62,57 @@ def test_docker_host_address_goes_before_buildx() -> None:
                                     builder="unix:///run/d.sock", load=True))
     assert argv[:4] == ["docker", "--host", "unix:///run/d.sock", "buildx"]
     assert "--builder" not in argv and "--load" in argv
+
+
+# docker/cli cli/flags/options.go (at 3499669e) InstallFlags: the global flags `--host`,
+# `--tls`, `--tlsverify`, `--tlscacert`, `--tlscert`, `--tlskey`, `--context`, ... A CLI
+# plugin (buildx) parses the same global flags (docker/cli cli/cobra.go
+# SetupPluginRootCommand -> setupCommonRootCommand -> InstallFlags).
+DOCKER_GLOBAL = {"--config", "--context", "--debug", "--host", "--log-level", "--tls",
+                 "--tlscacert", "--tlscert", "--tlskey", "--tlsverify"}
+TLS = BuilderTls("certs/ca.pem", "certs/cert.pem", "certs/key.pem")
+TLS_FLAGS = ["--tlsverify", "--tlscacert", "certs/ca.pem", "--tlscert", "certs/cert.pem",
+             "--tlskey", "certs/key.pem"]
+TCP = "tcp://docker.internal:2376"
+
+
+def test_a_tls_docker_host_gets_the_global_tls_flags_before_buildx() -> None:
+    req = dataclasses.replace(MINIMAL, builder=TCP, builder_tls=TLS, load=True)
+    argv = docker_argv(req)
+    split = argv.index("buildx")
+    assert argv[:split] == ["docker", "--host", TCP, *TLS_FLAGS]
+    assert {a for a in argv[:split] if a.startswith("--")} <= DOCKER_GLOBAL
+    assert not any(a.startswith("--tls") for a in argv[split:])
+    only_ca = docker_argv(dataclasses.replace(req, builder_tls=BuilderTls("ca.pem")))
+    assert only_ca[:6] == ["docker", "--host", TCP, "--tlsverify", "--tlscacert", "ca.pem"]
+    assert only_ca[6] == "buildx"
+
+
+def test_every_call_to_a_tls_docker_host_carries_its_tls() -> None:
+    backend = DockerBackend()
+    head = ["docker", "--host", TCP, *TLS_FLAGS]
+    assert backend.version_argv(TCP, TLS) == [*head, "buildx", "version"]
+    assert backend.probe_argv(TCP, TLS) == [*head, "info", "--format", "{{json .}}"]
+    assert backend.push_argv("r/a:1", TCP, TLS) == [*head, "push", "r/a:1"]
+    assert backend.load_archive_argv("x.tar", TCP, TLS) == [*head, "load", "--input", "x.tar"]
+    assert backend.inspect_argv(["r/a:1"], TCP, TLS) == [
+        *head, "image", "inspect", "--format", "{{.Id}}", "r/a:1"]
+    assert backend.untag_argv(["r/a:1"], TCP, TLS) == [*head, "image", "rm", "r/a:1"]
+    assert backend.stored_argv(["sha256:1"], TCP, TLS) == [
+        *head, "image", "inspect", "--format", "{{json .}}", "sha256:1"]
+    assert backend.tag_argv("sha256:1", "r/a:1", TCP, TLS) == [*head, "tag", "sha256:1",
+                                                                "r/a:1"]
+
+
+def test_a_tls_server_name_is_refused_docker_has_no_flag_for_it() -> None:
+    """docker checks the daemon's certificate against the host of `--host`; options.go has no
+    server-name flag (DOCKER_GLOBAL), so the pipeline's name cannot be honoured."""
+    named = BuilderTls("ca.pem", server_name="buildkit")
+    assert "no flag for a TLS server name" in str(DockerBackend().tls_problem(named))
+    assert DockerBackend().tls_problem(TLS) is None
+    with pytest.raises(Unsupported, match="no flag for a TLS server name") as err:
+        docker_argv(dataclasses.replace(MINIMAL, builder=TCP, builder_tls=named))
+    assert err.value.field == ("builder",)
 
 
 def test_push_and_load_without_image_attributes_stay_shorthands() -> None:

@@ -19,6 +19,7 @@ from buildorch.backends.finch import (
 )
 from buildorch.backends.request import (
     AttrSpec,
+    BuilderTls,
     BuildRequest,
     SecretRef,
     SshRef,
@@ -122,6 +123,20 @@ NERDCTL_ONLY = {"--build-context", "--attest", "--pull", "--add-host"}
 def test_every_emitted_flag_is_documented_or_nerdctls() -> None:
     emitted = flags(finch_argv(FULL)) | flags(finch_argv(FULL_PUSH))
     assert emitted - DOCUMENTED_BUILD == NERDCTL_ONLY
+
+
+def test_tls_is_refused_as_nerdctl_does() -> None:
+    """runfinch/finch docs/cmd/finch_build.md (at f965e9e8) lists `--buildkit-host` and no TLS
+    flag, and Finch hands `build` to nerdctl (see test_nerdctl: nerdctl runs buildctl with
+    `--addr` alone)."""
+    assert not {"--tlscacert", "--tlscert", "--tlskey", "--tlsservername"} & (
+        DOCUMENTED_BUILD | NERDCTL_ONLY)
+    tls = BuilderTls("ca.pem", "cert.pem", "key.pem", "buildkit")
+    req = dataclasses.replace(MINIMAL, builder="tcp://h:1234", builder_tls=tls)
+    with pytest.raises(Unsupported, match="finch build cannot use TLS") as err:
+        finch_argv(req)
+    assert err.value.field == ("builder",)
+    assert "finch build cannot use TLS" in str(FinchBackend().tls_problem(tls))
 
 
 def test_every_emitted_flag_is_in_finch_help() -> None:

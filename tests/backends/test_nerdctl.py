@@ -16,7 +16,14 @@ import pytest
 from buildorch.backends.base import ToolVersion
 from buildorch.backends.catalog import get_backend
 from buildorch.backends.nerdctl import nerdctl_argv, nerdctl_push_argv
-from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, Ulimit, Unsupported
+from buildorch.backends.request import (
+    AttrSpec,
+    BuilderTls,
+    BuildRequest,
+    SecretRef,
+    Ulimit,
+    Unsupported,
+)
 from tests.backends.sample_requests import FULL as BASE_FULL
 from tests.backends.sample_requests import MINIMAL, pairs, tool_help, without_nerdctl_lacks
 
@@ -152,6 +159,28 @@ def flags(argv: list[str]) -> set[str]:
 
 def test_every_emitted_flag_is_documented() -> None:
     assert flags(nerdctl_argv(FULL)) | flags(nerdctl_argv(FULL_PUSH)) <= DOCUMENTED_BUILD
+
+
+def test_tls_is_refused_not_dropped() -> None:
+    """`nerdctl build` defines `--buildkit-host` and no TLS flag (DOCUMENTED_BUILD, from
+    cmd/nerdctl/builder/builder_build.go at 38d67f09), and runs buildctl with
+    `BuildctlBaseArgs(host)`, `--addr=HOST` alone (pkg/buildkitutil/buildkitutil.go at
+    47e26a74; pkg/cmd/builder/build.go generateBuildctlArgs at b7630b4a), for its ping
+    (`debug workers`) and the build; buildctl takes TLS only as its own global flags
+    (moby/buildkit cmd/buildctl/main.go), from no environment variable. So a TLS builder
+    cannot be reached through nerdctl: refused, never built without TLS."""
+    assert not {"--tlscacert", "--tlscert", "--tlskey", "--tlsservername",
+                "--tlsdir"} & DOCUMENTED_BUILD
+    tls = BuilderTls("ca.pem", "cert.pem", "key.pem")
+    req = dataclasses.replace(MINIMAL, builder="tcp://buildkit.internal:1234", builder_tls=tls)
+    with pytest.raises(Unsupported, match="nerdctl build cannot use TLS") as err:
+        nerdctl_argv(req)
+    assert err.value.field == ("builder",)
+    assert "backend buildctl" in str(get_backend("nerdctl").tls_problem(tls))
+    # without TLS a tcp:// BuildKit host is just --buildkit-host
+    plain = dataclasses.replace(req, builder_tls=None)
+    assert nerdctl_argv(plain)[:4] == ["nerdctl", "build", "--buildkit-host",
+                                       "tcp://buildkit.internal:1234"]
 
 
 def test_every_emitted_flag_is_in_nerdctl_help() -> None:
