@@ -16,7 +16,10 @@ STRING_MAPS = frozenset({"args", "labels", "annotations", "extra_hosts"})
 STRINGS = frozenset({"context", "dockerfile", "dockerfile_inline", "target", "description",
                      "cache", "network", "builder", "shm_size"})
 STRING_LISTS = frozenset({"tags", "platforms", "no_cache_filter", "outputs", "attest",
-                          "inherits", "depends_on"})
+                          "inherits", "depends_on", "builder_labels"})
+# A builder's strings: `labels` is a list there, and `tls` a mapping of paths and a name.
+BUILDER_STRINGS = frozenset({"name", "address"})
+BUILDER_LISTS = frozenset({"platforms", "labels"})
 
 
 def as_written(source: Located) -> object:
@@ -34,7 +37,24 @@ def as_written(source: Located) -> object:
         result["images"] = {name: _fields(image, ("images", name), source)
                             if isinstance(image, dict) else image
                             for name, image in images.items()}
+    builders = data.get("builders")
+    if isinstance(builders, list):
+        result["builders"] = [_builder(b, ("builders", i), source) if isinstance(b, dict) else b
+                              for i, b in enumerate(builders)]
     return result
+
+
+def _builder(fields: dict[str, object], path: Path_, source: Located) -> dict[str, object]:
+    out = dict(fields)
+    for key, value in fields.items():
+        where = (*path, key)
+        if key in BUILDER_LISTS and isinstance(value, list):
+            out[key] = [_one(v, (*where, i), source) for i, v in enumerate(value)]
+        elif key in BUILDER_STRINGS:
+            out[key] = _one(value, where, source)
+        elif key == "tls" and isinstance(value, dict):
+            out[key] = {k: _one(v, (*where, k), source) for k, v in value.items()}
+    return out
 
 
 def _fields(fields: dict[str, object], path: Path_, source: Located) -> dict[str, object]:

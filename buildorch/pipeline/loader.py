@@ -22,6 +22,7 @@ from buildorch.errors import ConfigError, Problems, shorten
 from buildorch.localpaths import InvalidPath, expand_home, is_dir, is_file
 from buildorch.oci import platforms as oci_platforms
 from buildorch.pipeline.as_written import as_written
+from buildorch.pipeline.builders import check_builders
 from buildorch.pipeline.foreign import check_foreign_content, check_not_foreign
 from buildorch.pipeline.inherits import (
     MAP_FIELDS,
@@ -108,6 +109,7 @@ def load_pipeline(path: Path, options: LoadOptions | None = None) -> LoadedPipel
                                    ("images",)))
     specs = _merged_specs(partial, problems, broken, unsure)
     check_references(partial, specs, problems, broken)
+    check_builders(partial, specs, problems)
     check_duplicate_tags(partial, specs, problems)
     resolved = _resolve_images(partial, specs, options, resolver, problems)
     problems.raise_if_any()

@@ -161,6 +161,8 @@ class ImageFields(_Strict):
         default_factory=dict)
     builder: NonEmpty | None = described("The builder (of `builders`) that builds it.",
                                          default=None)
+    builder_labels: list[NonEmpty] = described(
+        "Only builders that have all these `labels` build it (`[gpu]`).", default_factory=list)
     reproducible: bool | None = described(
         "Build it reproducibly (default: the pipeline's `reproducible`): see there.",
         default=None)
@@ -198,12 +200,39 @@ class Image(ImageFields):
         "when there is more than one combination).", default=None)
 
 
+class Tls(_Strict):
+    """TLS to a builder at a `tcp://` address: the files (relative to the pipeline; ~
+    expands) and the name its certificate carries."""
+
+    ca: NonEmpty = described("The CA certificate that signed the daemon's certificate.")
+    cert: NonEmpty | None = described("This client's certificate (with `key`).", default=None)
+    key: NonEmpty | None = described("This client's private key (with `cert`).", default=None)
+    server_name: NonEmpty | None = described(
+        "The name the daemon's certificate is checked against, where it is not the "
+        "address's host (buildctl only: docker has no such flag).", default=None)
+
+    @model_validator(mode="after")
+    def _pair(self) -> Tls:
+        # BuildKit's client loads them as one key pair (client/client.go loadCredentials)
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("'cert' and 'key' go together: give both or neither")
+        return self
+
+
 class Builder(_Strict):
     name: ImageName = described("How images and `--builder` name it.")
     backend: BackendChoice = described("The tool that drives BuildKit.", default="auto")
     address: NonEmpty | None = described(
         "BuildKit host (nerdctl, finch, buildctl) or docker host, context or buildx builder.",
         default=None)
+    tls: Tls | None = described(
+        "TLS for a `tcp://` address (backends buildctl and docker; nerdctl and finch "
+        "cannot pass it to the buildctl they run).", default=None)
+    platforms: list[NonEmpty] = described(
+        "The platforms it builds, `os/arch[/variant]`; none: any (an image's platforms are "
+        "only checked against builders that list theirs).", default_factory=list)
+    labels: list[NonEmpty] = described("Labels images ask for in `builder_labels`.",
+                                       default_factory=list)
     max_parallel: Annotated[int, Field(ge=1)] = described("Builds at once on this builder.",
                                                            default=4)
 

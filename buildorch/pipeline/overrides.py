@@ -10,7 +10,8 @@ from buildorch.errors import ConfigError
 from buildorch.pipeline.model import Image
 
 # Fields that take a list: a comma-separated value, as `docker buildx bake --set` does.
-_LIST_FIELDS = {"tags", "platforms", "depends_on", "no_cache_filter", "inherits"}
+_LIST_FIELDS = {"tags", "platforms", "depends_on", "no_cache_filter", "inherits",
+                "builder_labels"}
 # Lists of CSV specs: the whole value is one entry (`--set '*.outputs=type=local,dest=out'`),
 # as bake's `--set *.output=...` takes it.
 _SPEC_FIELDS = {"outputs", "attest"}

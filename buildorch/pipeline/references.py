@@ -1,5 +1,5 @@
-"""What a pipeline's images, groups and builders refer to, checked on each image's fields
-with `defaults` merged in: images, builders and group members exist, groups do not
+"""What a pipeline's images and groups refer to, checked on each image's fields with
+`defaults` merged in: images, builders and group members exist, groups do not
 contain themselves, tags and image contexts are references BuildKit accepts, and no
 two images share a tag."""
 
@@ -21,8 +21,6 @@ def check_references(p: LoadedPipeline, specs: Mapping[str, Image], problems: Pr
                      broken: Iterable[str] = ()) -> None:
     """Every problem found goes to `problems`. `broken` are images left out because of
     errors of their own: naming them is not another error."""
-    with problems.collecting():
-        _check_builders(p)
     builders = {b.name for b in p.model.builders}
     known = frozenset(n for n in p.model.images if not n.startswith("_")) | frozenset(broken)
     for name, spec in specs.items():
@@ -30,14 +28,6 @@ def check_references(p: LoadedPipeline, specs: Mapping[str, Image], problems: Pr
             _check_image(p, name, spec, known, builders)
     with problems.collecting():
         _check_groups(p, known)
-
-
-def _check_builders(p: LoadedPipeline) -> None:
-    seen: set[str] = set()
-    for i, builder in enumerate(p.model.builders):
-        if builder.name in seen:
-            raise p.error(f"duplicate builder name '{builder.name}'", ("builders", i, "name"))
-        seen.add(builder.name)
 
 
 def _check_image(p: LoadedPipeline, name: str, spec: Image, specs: frozenset[str],

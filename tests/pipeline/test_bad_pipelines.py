@@ -177,6 +177,26 @@ CASES = [
     Case("dockerfile-cycle", HEAD + "images:\n  a: {context: a, tags: [r/a], depends_on: [b]}\n"
          "  b: {context: b, tags: [r/b]}\n", None, "", "dependency cycle: ",
          files={"b/Dockerfile": "FROM r/a\n"}),
+    # issue 14's bad input: builders of a pool
+    Case("duplicate-builder-name", HEAD + "builders:\n  - {name: b}\n  - {name: b}\n"
+         "images:\n  a: {context: a}\n", 5, "builders[1].name", "duplicate builder name 'b'"),
+    Case("tls-file-missing", HEAD + "builders:\n  - name: b\n    backend: buildctl\n"
+         "    address: tcp://h:1234\n    tls: {ca: certs/ca.pem, cert: certs/c.pem, key: k.pem}\n"
+         "images:\n  a: {context: a}\n", 7, "builders[0].tls.cert",
+         "TLS file not found: certs/c.pem", files={"certs/ca.pem": "", "k.pem": ""}),
+    Case("tls-without-tcp", HEAD + "builders:\n  - name: b\n    backend: buildctl\n"
+         "    address: unix:///run/bk.sock\n    tls: {ca: ca.pem}\n"
+         "images:\n  a: {context: a}\n", 7, "builders[0].tls", "TLS needs a tcp:// address",
+         files={"ca.pem": ""}),
+    Case("tls-on-nerdctl", HEAD + "builders:\n  - {name: b, backend: nerdctl, address: "
+         "'tcp://h:1', tls: {ca: ca.pem}}\nimages:\n  a: {context: a}\n", 4, "builders[0].tls",
+         "nerdctl build cannot use TLS", files={"ca.pem": ""}),
+    Case("platform-no-builder-has", HEAD + "builders:\n  - {name: b, platforms: [linux/amd64]}\n"
+         "images:\n  a: {context: a, platforms: [linux/arm64]}\n", 6, "images.a.platforms[0]",
+         "image 'a' is built for linux/arm64, which no builder builds (b: linux/amd64)"),
+    Case("builder-label-nobody-has", HEAD + "builders:\n  - {name: b, labels: [arm, x86]}\n"
+         "images:\n  a: {context: a, builder_labels: [gpu]}\n", 6, "images.a.builder_labels[0]",
+         "image 'a' asks for builder label 'gpu', which no builder has (labels: arm, x86)"),
 ]
 
 

@@ -82,6 +82,7 @@ ALL_TAGS = [tag for tags in TAGS.values() for tag in tags]
 BAD_TAGS = ["r/a@sha256:" + "a" * 64, "Base", "x:", "a b"]  # a digest is not a tag
 PLATFORMS = ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/riscv64", "windows/amd64"]
 BAD_PLATFORMS = ["amd64x", "bad//plat", ""]
+LABELS = ["arm", "x86"]  # every builder has both, but by mistake
 CONTEXTS = ["a", "b", "docker-image://localhost:5000/busybox:1", "https://h/r.git#main:dir"]
 # an oci-layout digest: right for buildctl and docker, not for nerdctl and finch
 BAD_CONTEXTS = ["nope", "target:build", "oci-layout:///tmp", "git://h/r", "~nosuchuser-fz/x",
@@ -235,6 +236,7 @@ def image_fields(k: Kind, own: str | None, deps: list[str]) -> dict[str, Strateg
         "no_cache": st.booleans(),
         "network": k.rarely(st.just("bridge"), pick(["host", "none", "default"])),
         "builder": k.rarely(st.just("nope"), st.just("local")),
+        "builder_labels": st.lists(k.rarely(pick(["gpu", ""]), pick(LABELS)), max_size=2),
         "estimated_seconds": k.rarely(pick(["inf", "-1", "0"]), st.floats(1, 1e9)),
         **bake_fields(k, own, deps),
     }
@@ -314,11 +316,28 @@ def matrix_images(k: Kind) -> Strategy[dict[str, object]]:
 
 
 def pipelines(k: Kind) -> Strategy[bytes]:
-    builder = st.fixed_dictionaries({"name": k.maybe(st.just("local"))}, optional={
+    # Sensible builders have every label and build any platform (or all of PLATFORMS), and
+    # TLS only over tcp:// on a backend that carries it; a/Dockerfile exists in every example.
+    tls_file = k.rarely(pick(["nope.pem", "~nosuchuser-fz/ca.pem", ""]), st.just("a/Dockerfile"))
+    tls = st.fixed_dictionaries({"ca": k.maybe(tls_file)}, optional={
+        "server_name": k.maybe(pick(["buildkit", "h"]))}).flatmap(lambda d: k.rarely(
+            st.just({**d, "cert": "a/Dockerfile"}), st.just({**d, "cert": "a/Dockerfile",
+                                                              "key": "a/Dockerfile"})))
+    labels = k.rarely(st.lists(pick(["", "gpu", *LABELS]), max_size=2), st.just(LABELS))
+    builder = st.fixed_dictionaries({"name": k.maybe(st.just("local")), "labels": labels},
+                                    optional={
         "backend": k.maybe(k.rarely(st.just("podman"), pick(
             ["auto", "docker", "nerdctl", "finch", "buildctl"]))),
         "address": k.maybe(pick(["unix:///run/buildkit/buildkitd.sock", "tcp://h:1"])),
+        "platforms": k.rarely(st.lists(pick(BAD_PLATFORMS + PLATFORMS), max_size=2),
+                              pick([[], PLATFORMS])),
         "max_parallel": k.maybe(k.rarely(st.just(-1), st.integers(1, 9)))})
+    over_tls = st.fixed_dictionaries({
+        "name": st.just("local"), "backend": k.rarely(pick(["auto", "nerdctl"]),
+                                                      st.just("buildctl")),
+        "address": k.rarely(st.just("unix:///run/bk.sock"), st.just("tcp://h:1")),
+        "tls": k.maybe(tls), "labels": labels})
+    builder = st.sampled_from(range(8)).flatmap(lambda n: over_tls if n == 0 else builder)
     member = k.rarely(pick(["c", "g", "h", "nope", "m", "m-3.11"]), pick(["a", "b"]))
     template = k.maybe(st.fixed_dictionaries({}, optional={
         key: k.maybe(strategy) for key, strategy in image_fields(k, None, []).items()
