@@ -119,14 +119,16 @@ def choose_backend(args: argparse.Namespace, pipeline: LoadedPipeline) -> Chosen
     """The backend and what its builder can export; a dry run asks no engine."""
     from buildorch.backends.catalog import get_backend, offline_backend
     from buildorch.backends.choice import choose
+    from buildorch.planning.requests import endpoint_of
 
-    address = args.builder or next((b.address for b in pipeline.model.builders), None)
+    endpoint = endpoint_of(pipeline, args.builder, None)  # --builder's, else the first
+    address = endpoint.address
     requested = requested_backend(args, pipeline)
     if args.dry_run:
         backend = get_backend(offline_backend(requested))
         return ChosenBackend(backend, address, None,
                              f"backend {backend.name} (dry run: no engine asked)")
-    backend, status, why = choose(requested, address)
+    backend, status, why = choose(requested, address, endpoint.tls)
     return ChosenBackend(backend, address, status.capabilities.cache_exporters, why,
                          status.version)
 
@@ -167,7 +169,8 @@ def dry_run(plan: Plan, choice: ChosenBackend) -> str:
         lines.append(render_argv(image.shown_argv, choice.backend.build_env([image.request])))
         archive = image.request.load_archive  # a reproducible image, loaded by the run
         if archive is not None:
-            load = choice.backend.load_archive_argv(archive, image.request.builder)
+            load = choice.backend.load_archive_argv(archive, image.request.builder,
+                                                    image.request.builder_tls)
             lines += [render_argv(load)] if load is not None else []
     return "\n".join(lines + publish_lines(plan.publish))
 

@@ -34,7 +34,13 @@ from buildorch.planning.graph import (
     with_dependencies,
 )
 from buildorch.planning.input_digests import InputManifest, manifest_of
-from buildorch.planning.requests import PlanOptions, RequestContext, image_cache, make_request
+from buildorch.planning.requests import (
+    PlanOptions,
+    RequestContext,
+    image_cache,
+    image_endpoint,
+    make_request,
+)
 from buildorch.proc import REDACTED
 
 
@@ -130,7 +136,7 @@ def publish_steps(backend: Backend, images: Sequence[PlannedImage]) -> tuple[Pub
     steps = []
     for image in images:
         for tag in image.publish:
-            argv = backend.push_argv(tag, image.request.builder)
+            argv = backend.push_argv(tag, image.request.builder, image.request.builder_tls)
             steps.append(PublishStep(image.name, tag, tuple(argv) if argv is not None else None))
     return tuple(steps)
 
@@ -222,7 +228,10 @@ def _unsupported(ctx: RequestContext, name: str, exc: Unsupported,
     credentials the request carries, which its message may echo)."""
     pipeline, field = ctx.pipeline, exc.field
     path = pipeline.field_path(name, "context")  # a Dockerfile's own reference
-    if field[0] == "contexts":
+    builder = image_endpoint(ctx, pipeline.images[name]).builder
+    if field[0] == "builder" and builder is not None:  # how the builder is reached (TLS)
+        path = ("builders", builder, "tls")
+    elif field[0] == "contexts":
         written = [k for k in pipeline.images[name].spec.contexts if context_key(k) == field[1]]
         if written:
             path = pipeline.field_path(name, "contexts", written[0])

@@ -11,11 +11,20 @@ from pathlib import Path
 from buildorch.backends.base import Backend
 from buildorch.backends.catalog import OFFLINE_DEFAULT
 from buildorch.backends.flags import PROVENANCE, is_local_context, with_rewritten_timestamps
-from buildorch.backends.request import AttrSpec, BuildRequest, SecretRef, SshRef, Ulimit
+from buildorch.backends.request import (
+    AttrSpec,
+    BuilderTls,
+    BuildRequest,
+    SecretRef,
+    SshRef,
+    Ulimit,
+)
 from buildorch.cache.plan import CacheContext, ImageCache, plan_cache
 from buildorch.oci.reference import context_key, repository_of
 from buildorch.pipeline import digest_tags
+from buildorch.pipeline.builders import builder_index
 from buildorch.pipeline.loaded import LoadedPipeline, ResolvedImage
+from buildorch.pipeline.model import Tls
 from buildorch.pipeline.reproducible import SOURCE_DATE_EPOCH, is_reproducible, source_date_epoch
 from buildorch.pipeline.secret_sources import pipeline_path
 from buildorch.planning.graph import BuildGraph, Dag
@@ -29,7 +38,9 @@ LOCAL_NAMESPACE = "buildorch.local"  # local names of untagged images others bui
 class PlanOptions:
     backend: str = OFFLINE_DEFAULT
     push: bool = False  # --push: publish every selected image that has tags
-    builder: str | None = None  # --builder: the address for every image
+    # --builder: a builder of the pipeline (by name or address) for every image, else an
+    # address of another (without TLS)
+    builder: str | None = None
     history: Mapping[str, float] = field(default_factory=dict)  # durations of earlier runs
     # (image, secret id) of optional secrets whose source is absent: not passed at all
     omit_secrets: frozenset[tuple[str, str]] = frozenset()
@@ -170,9 +181,44 @@ def image_cache(ctx: RequestContext, image: ResolvedImage) -> ImageCache:
                       os.path.relpath(ctx.pipeline.folder), ctx.options.cache)
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a build goes: the address its backend is given, and TLS to it."""
+
+    address: str | None
+    tls: BuilderTls | None = None
+    builder: int | None = None  # the pipeline builder's index; None: another address
+
+
+def endpoint_of(p: LoadedPipeline, given: str | None, named: str | None) -> Endpoint:
+    """Where an image whose `builder` is `named` builds with `--builder` `given`
+    (pipeline/builders.builder_index): that builder's address and TLS, or `given` as it is.
+    Until a run places images over several builders, an image that names none goes to the
+    first, which `build` also probes."""
+    index = builder_index(p.model.builders, given, named)
+    if index is None:
+        return Endpoint(given)
+    builder = p.model.builders[index]
+    tls = None if builder.tls is None else request_tls(p.folder, builder.tls)
+    return Endpoint(builder.address, tls, index)
+
+
+def request_tls(folder: Path, tls: Tls) -> BuilderTls:
+    """The TLS files as paths from here (`~` expanded, relative to the pipeline's folder, as
+    every path it names)."""
+    def local(value: str | None) -> str | None:
+        return None if value is None else _local_path(folder, value)
+
+    return BuilderTls(_local_path(folder, tls.ca), local(tls.cert), local(tls.key),
+                      tls.server_name)
+
+
+def image_endpoint(ctx: RequestContext, image: ResolvedImage) -> Endpoint:
+    return endpoint_of(ctx.pipeline, ctx.options.builder, image.spec.builder)
+
+
 def builder_address(ctx: RequestContext, image: ResolvedImage) -> str | None:
-    return ctx.options.builder or next(
-        (b.address for b in ctx.pipeline.model.builders if b.name == image.spec.builder), None)
+    return image_endpoint(ctx, image).address
 
 
 def _build_args(p: LoadedPipeline, image: ResolvedImage,
@@ -186,7 +232,8 @@ def _build_args(p: LoadedPipeline, image: ResolvedImage,
 
 def make_request(ctx: RequestContext, image: ResolvedImage, cache: ImageCache) -> BuildRequest:
     p, spec = ctx.pipeline, image.spec
-    builder = builder_address(ctx, image)
+    endpoint = image_endpoint(ctx, image)
+    builder = endpoint.address
     out = outputs_of(ctx, image)
     extra_outputs, image_attrs = user_outputs(p.folder, image)
     outputs = (*out.outputs, *extra_outputs)
@@ -231,6 +278,7 @@ def make_request(ctx: RequestContext, image: ResolvedImage, cache: ImageCache) -
         no_cache=spec.no_cache,
         metadata_file=f"{RUN_DIR}/{image.name}.metadata.json",
         builder=builder,
+        builder_tls=endpoint.tls,
         reproducible=reproducible,
         rewrite_timestamp=rewrite,
         load_archive=f"{RUN_DIR}/{image.name}.image.tar"

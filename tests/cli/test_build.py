@@ -82,3 +82,19 @@ def test_default_jobs_follow_the_builder_then_the_machine(monkeypatch: pytest.Mo
     monkeypatch.setattr("os.cpu_count", lambda: 16)
     assert default_jobs([Builder(name="b")]) == 16
     assert default_jobs([Builder(name="b", max_parallel=3)]) == 3
+
+
+def test_dry_run_shows_a_tls_builders_flags(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--builder NAME` picks the pipeline's builder: its address and TLS on every command."""
+    path = make_project(
+        "version: 1\nname: p\nbuilders:\n  - {name: local, backend: docker}\n"
+        "  - {name: remote, backend: docker, address: 'tcp://docker.internal:2376', "
+        "tls: {ca: certs/ca.pem, cert: certs/cert.pem, key: certs/key.pem}}\n"
+        "images:\n  a: {context: a, tags: [localhost:5000/p/a:1]}\n",
+        {"certs/ca.pem": "", "certs/cert.pem": "", "certs/key.pem": ""}, contexts=("a",))
+    assert main(["build", "-f", str(path), "--dry-run", "--builder", "remote"]) == 0
+    build = next(line for line in capsys.readouterr().out.splitlines()
+                 if "buildx build" in line)
+    assert "docker --host tcp://docker.internal:2376 --tlsverify --tlscacert " in build
+    assert "--tlscert " in build and "--tlskey " in build

@@ -120,3 +120,36 @@ def test_strict_as_a_subprocess_exits_2(make_project: MakeProject) -> None:
     assert result.stderr.splitlines()[0] == (
         f"buildorch: error: {stack_hint(Path(path.name), 'base-notebook')}")
     assert len(result.stderr.splitlines()) == 13
+
+
+TLS_POOL = """\
+version: 1
+name: p
+builders:
+  - name: remote
+    backend: buildctl
+    address: tcp://buildkit.internal:1234
+    tls: {ca: certs/ca.pem, cert: certs/cert.pem, key: certs/key.pem}
+images:
+  a: {context: a, tags: [localhost:5000/p/a:1]}
+  b: {context: a, tags: [localhost:5000/p/b:1]}
+"""
+CERTS = {"certs/ca.pem": "", "certs/cert.pem": "", "certs/key.pem": ""}
+
+
+def test_tls_builder_validates_for_its_backend_and_not_for_one_without_tls(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    """What the pipeline's builder can reach over TLS, `--backend finch` cannot: exit 2, one
+    line at the builder's tls however many images it builds, nothing run."""
+    path = make_project(TLS_POOL, CERTS, contexts=("a",))
+    assert main(["validate", "-f", str(path)]) == 0
+    assert main(["validate", "-f", str(path), "--backend", "docker"]) == 0
+    capsys.readouterr()
+    assert main(["validate", "-f", str(path), "--backend", "finch"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (f"buildorch: error: {path}:7: builders[0].tls: backend finch: "
+                            "finch build cannot use TLS: it runs `buildctl --addr=HOST` without "
+                            "TLS flags (containerd/nerdctl pkg/buildkitutil/buildkitutil.go), "
+                            "and buildctl reads them from no environment variable; use backend "
+                            "buildctl (or docker)\n")

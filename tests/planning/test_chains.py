@@ -26,6 +26,7 @@ PIPELINE = """\
 version: 1
 name: p
 builders:
+  - {name: local, backend: docker}  # the first: where images that name none go
   - {name: elsewhere, backend: docker, address: "tcp://elsewhere:2376"}
 images:
   a: {context: a}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from buildorch.backends.flags import spec_text
-from buildorch.backends.request import BuildRequest
+from buildorch.backends.request import BuilderTls, BuildRequest
 from buildorch.errors import ConfigError
 from buildorch.pipeline.loader import LoadOptions, load_pipeline
 from buildorch.planning.graph import build_graph
@@ -245,3 +245,84 @@ def test_outside_git_the_plan_fails_at_the_field(make_project: MakeProject) -> N
     with pytest.raises(ConfigError) as err:
         make_plan(pipeline, build_graph(pipeline), ["a"], PlanOptions(backend="docker"))
     assert err.value.render().startswith(f"{path}:6: images.a.reproducible: SOURCE_DATE_EPOCH")
+
+
+POOL = """\
+version: 1
+name: pool
+builders:
+  - name: remote
+    backend: buildctl
+    address: tcp://buildkit.internal:1234
+    tls: {ca: certs/ca.pem, cert: certs/cert.pem, key: certs/key.pem, server_name: buildkit}
+  - {name: local, backend: buildctl, address: "unix:///run/buildkit/buildkitd.sock"}
+images:
+  a: {context: a, tags: [r/a:1], push: true}
+  b: {context: a, tags: [r/b:1], builder: local}
+"""
+CERTS = {"certs/ca.pem": "ca\n", "certs/cert.pem": "cert\n", "certs/key.pem": "key\n"}
+
+
+def pool_plan(make_project: MakeProject, backend: str = "buildctl",
+              builder: str | None = None) -> Plan:
+    pipeline = load_pipeline(make_project(POOL, CERTS, contexts=("a",)),
+                             LoadOptions(env={}, state_root=None))
+    return make_plan(pipeline, build_graph(pipeline), [],
+                     PlanOptions(backend=backend, builder=builder))
+
+
+def test_a_builders_tls_reaches_the_request_and_the_argv(
+        make_project: MakeProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths relative to the pipeline's folder, given to the tool from here (as secret files);
+    an image that names no builder goes to the first."""
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    plan = pool_plan(make_project)
+    images = {i.name: i for i in plan.images}
+    a = images["a"].request
+    assert a.builder == "tcp://buildkit.internal:1234"
+    assert a.builder_tls == BuilderTls("../certs/ca.pem", "../certs/cert.pem",
+                                       "../certs/key.pem", "buildkit")
+    assert list(images["a"].argv[:12]) == [
+        "buildctl", "--addr", "tcp://buildkit.internal:1234", "--tlscacert", "../certs/ca.pem",
+        "--tlscert", "../certs/cert.pem", "--tlskey", "../certs/key.pem", "--tlsservername",
+        "buildkit", "build"]
+    b = images["b"].request
+    assert b.builder == "unix:///run/buildkit/buildkitd.sock" and b.builder_tls is None
+
+
+@pytest.mark.parametrize(("given", "address", "tls"), [
+    ("remote", "tcp://buildkit.internal:1234", True),  # a builder's name
+    ("tcp://buildkit.internal:1234", "tcp://buildkit.internal:1234", True),  # its address
+    ("local", "unix:///run/buildkit/buildkitd.sock", False),
+    ("tcp://other:1234", "tcp://other:1234", False),  # another address, as it is
+])
+def test_builder_option_names_a_builder_or_an_address(
+        make_project: MakeProject, given: str, address: str, tls: bool) -> None:
+    for image in pool_plan(make_project, builder=given).images:
+        assert image.request.builder == address
+        assert (image.request.builder_tls is not None) == tls
+
+
+def test_a_backend_without_tls_is_an_error_at_the_builder(make_project: MakeProject) -> None:
+    """`--backend nerdctl` (or finch) for a pipeline whose builder has TLS: one line at the
+    builder's tls, whichever images go there."""
+    with pytest.raises(ConfigError) as err:
+        pool_plan(make_project, backend="nerdctl", builder="remote")
+    lines = str(err.value).splitlines()
+    assert len(lines) == 1
+    assert ":7: builders[0].tls: backend nerdctl: nerdctl build cannot use TLS" in lines[0]
+
+
+def test_a_tls_docker_host_publishes_through_its_tls(make_project: MakeProject) -> None:
+    pipeline = load_pipeline(make_project(
+        "version: 1\nname: p\nbuilders:\n  - {name: d, backend: docker, address: "
+        "'tcp://docker.internal:2376', tls: {ca: certs/ca.pem}}\n"
+        "images:\n  a: {context: a, tags: [r/a:1], push: true}\n", CERTS, contexts=("a",)),
+        LoadOptions(env={}, state_root=None))
+    plan = make_plan(pipeline, build_graph(pipeline), [], PlanOptions(backend="docker"))
+    ca = plan.images[0].request.builder_tls
+    assert ca is not None
+    [step] = plan.publish
+    assert step.argv == ("docker", "--host", "tcp://docker.internal:2376", "--tlsverify",
+                         "--tlscacert", ca.ca, "push", "r/a:1")
