@@ -93,9 +93,10 @@ def _common(parser: argparse.ArgumentParser, selection: bool = True) -> None:
 def _backend_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKEND_CHOICES,
                         help="default: the pipeline's builder, else auto")
-    parser.add_argument("--builder", metavar="ADDRESS",
-                        help="BuildKit host (nerdctl/finch/buildctl); buildx builder or docker "
-                             "host (docker)")
+    parser.add_argument("--builder", metavar="NAME|ADDRESS",
+                        help="a builder of the pipeline (its address and TLS), or a BuildKit "
+                             "host (nerdctl/finch/buildctl), buildx builder or docker host "
+                             "(docker)")
     parser.add_argument("--push", action="store_true",
                         help="publish every selected image's tags, only if every build succeeds")
     parser.add_argument("--cache-readonly", action="store_true",
