@@ -57,7 +57,7 @@ def load_archive(backend: Backend, request: BuildRequest, root: Path, run_id: st
     assert request.load_archive is not None and request.tags, "a request that loads a tarball"
     relative = fill([request.load_archive], {}, run_id)[0]
     path = root / relative
-    argv = backend.load_archive_argv(relative, request.builder)
+    argv = backend.load_archive_argv(relative, request.builder, request.builder_tls)
     assert argv is not None, f"backend {backend.name} loads no tarball"
     try:
         code, lines, stopped = child(argv)
@@ -71,7 +71,7 @@ def load_archive(backend: Backend, request: BuildRequest, root: Path, run_id: st
                     f"{proc.render_argv(argv)}",
             tail=tuple(line.rstrip("\n") for line in lines[-TAIL_LINES:])))
     tag = fill([request.tags[0]], {}, run_id)[0]
-    found = _stored_id(backend, tag, request.builder)
+    found = _stored_id(backend, tag, request)
     config = _config_digest(request, root, run_id)
     problem = loaded_problem(tag, found, built, config)
     return Loaded(failure=Failure(message=problem)) if problem else Loaded(digest=found)
@@ -86,8 +86,8 @@ def loaded_problem(tag: str, found: str, built: str, config: str | None) -> str 
             "reported")
 
 
-def _stored_id(backend: Backend, tag: str, address: str | None) -> str:
-    argv = backend.inspect_argv([tag], address)
+def _stored_id(backend: Backend, tag: str, request: BuildRequest) -> str:
+    argv = backend.inspect_argv([tag], request.builder, request.builder_tls)
     if argv is None:
         return ""
     done = proc.run(argv, check=False, timeout=60)

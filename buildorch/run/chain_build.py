@@ -176,7 +176,9 @@ class ChainRunner:
 
     def _stored_digest(self, image: PlannedImage) -> str | None:
         tags = self.state.run_tags(image.name)
-        argv = self.backend.inspect_argv(tags[:1], image.request.builder) if tags else None
+        request = image.request
+        argv = (self.backend.inspect_argv(tags[:1], request.builder, request.builder_tls)
+                if tags else None)
         if argv is None:
             return None
         found = proc.run(argv, check=False, timeout=60).output.strip()
@@ -279,7 +281,8 @@ class ChainRunner:
         run_tag = run_tag_of(image)
         assert run_tag is not None, "an image linked before another has dependents"
         tag = run_tag + REPLAY_SUFFIX
-        self.state.extra_tags.add((image.request.builder, fill([tag], {}, self.state.run_id)[0]))
+        self.state.extra_tags.add((image.request.builder, image.request.builder_tls,
+                                  fill([tag], {}, self.state.run_id)[0]))
         # a local cache folder that is not there (an S3 entry this run did not download)
         # would fail the session: without it the replay may only rebuild
         imports = tuple(spec for spec in image.request.cache_from if spec.type != "local"

@@ -133,7 +133,9 @@ class BuildRunner:
         """Each dependency's run-scoped local name must still hold the digest it was built
         as: one command for all of them, and one per name only to say which one does not."""
         names = [(dep, tag) for dep in image.depends_on for tag in self.state.run_tags(dep)]
-        argv = self.backend.inspect_argv([t for _, t in names], image.request.builder)
+        request = image.request
+        argv = self.backend.inspect_argv([t for _, t in names], request.builder,
+                                         request.builder_tls)
         if not names or argv is None:
             return None
         done = proc.run(argv, check=False, timeout=60)
@@ -141,7 +143,8 @@ class BuildRunner:
         if found == [self.state.digests[dep] for dep, _ in names]:
             return None
         for dep, tag in names:
-            one = proc.run(self.backend.inspect_argv([tag], image.request.builder) or argv,
+            one = proc.run(self.backend.inspect_argv([tag], request.builder, request.builder_tls)
+                           or argv,
                            check=False, timeout=60)
             held = one.output.strip() if one.returncode == 0 else ""
             built = self.state.digests[dep]

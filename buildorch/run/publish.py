@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from buildorch import proc
 from buildorch.backends.base import Backend
+from buildorch.backends.request import BuilderTls
 from buildorch.oci import registry
 from buildorch.planning.plan import PublishStep
 from buildorch.run.events import Note, Published
@@ -60,15 +61,16 @@ def _publish_tag(state: RunState, step: PublishStep) -> None:
 def remove_run_tags(state: RunState, backend: Backend) -> None:
     """The run-scoped local names served only this run's dependents (best effort), with
     one command per builder: one each cost a builder process per image (issue 13)."""
-    by_builder: dict[str | None, list[str]] = {}
+    by_builder: dict[tuple[str | None, BuilderTls | None], list[str]] = {}
     for name in state.digests:
         if name in state.reused and name not in state.run_tagged:
             continue
-        tags = state.run_tags(name)
-        by_builder.setdefault(state.image(name).request.builder, []).extend(tags)
-    for builder, tag in sorted(state.extra_tags, key=str):
-        by_builder.setdefault(builder, []).append(tag)
-    for builder, tags in by_builder.items():
-        argv = backend.untag_argv(tags, builder) if tags else None
+        request = state.image(name).request
+        by_builder.setdefault((request.builder, request.builder_tls), []).extend(
+            state.run_tags(name))
+    for builder, tls, tag in sorted(state.extra_tags, key=str):
+        by_builder.setdefault((builder, tls), []).append(tag)
+    for (builder, tls), tags in by_builder.items():
+        argv = backend.untag_argv(tags, builder, tls) if tags else None
         if argv is not None:
             proc.run(argv, check=False, timeout=60)

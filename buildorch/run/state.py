@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from buildorch.backends.request import BuilderTls
 from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.pipeline.secret_sources import MIN_SCRUB_LENGTH, secret_values
 from buildorch.planning.plan import Plan, PlannedImage
@@ -56,7 +57,7 @@ class RunState:
     reused: set[str] = field(default_factory=set)  # images an earlier build serves
     # other names the run stores images under, removed with the run-scoped names: (builder,
     # name) of the images a builder session built again for its members (run/chain_build)
-    extra_tags: set[tuple[str | None, str]] = field(default_factory=set)
+    extra_tags: set[tuple[str | None, BuilderTls | None, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.images = {i.name: i for i in self.plan.images}

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from buildorch import proc
 from buildorch.backends.base import Backend
+from buildorch.backends.request import BuilderTls
 from buildorch.oci.reference import ImageRef, InvalidReference
 from buildorch.oci.registry import RegistryClient, RegistryError
 from buildorch.planning.plan import PlannedImage
@@ -79,13 +80,15 @@ def _missing(state: RunState, backend: Backend, image: PlannedImage, earlier: Ea
 def _stored(state: RunState, backend: Backend,
             candidates: Mapping[str, EarlierBuild]) -> dict[str, list[str]]:
     """The candidates' images the local store holds: id -> its tags."""
-    by_builder: dict[str | None, list[str]] = {}
+    by_builder: dict[tuple[str | None, BuilderTls | None], list[str]] = {}
     for name, earlier in candidates.items():
         if earlier.digest is not None:
-            by_builder.setdefault(state.image(name).request.builder, []).append(earlier.digest)
-    calls = [argv for builder, digests in by_builder.items()
+            request = state.image(name).request
+            by_builder.setdefault((request.builder, request.builder_tls), []).append(
+                earlier.digest)
+    calls = [argv for (builder, tls), digests in by_builder.items()
              for chunk in _chunks(sorted(set(digests)))
-             if (argv := backend.stored_argv(chunk, builder)) is not None]
+             if (argv := backend.stored_argv(chunk, builder, tls)) is not None]
     found: dict[str, list[str]] = {}
     with ThreadPoolExecutor(max_workers=INSPECT_CALLS) as pool:
         for out in pool.map(lambda argv: proc.capture(argv, cwd=state.root,
@@ -137,7 +140,8 @@ def retag(state: RunState, backend: Backend, reuse: Reuse,
             scoped = tag.startswith(LOCAL_NAMESPACE + "/")
             if tag in have or (scoped and name not in needed_by_build):
                 continue
-            argv = backend.tag_argv(earlier.digest, tag, image.request.builder)
+            argv = backend.tag_argv(earlier.digest, tag, image.request.builder,
+                                    image.request.builder_tls)
             if argv is None:
                 continue
             code, _out, err = proc.capture(argv, cwd=state.root, timeout=INSPECT_TIMEOUT)

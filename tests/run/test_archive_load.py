@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from buildorch.backends.docker import DockerBackend
-from buildorch.backends.request import BuildRequest
+from buildorch.backends.request import BuilderTls, BuildRequest
 from buildorch.run.archive_load import (
     archive_of,
     discard_archive,
@@ -38,7 +38,8 @@ class StoreHolding(DockerBackend):
         self.found = found
         self.asked: list[str] = []
 
-    def inspect_argv(self, refs: Sequence[str], address: str | None) -> list[str]:
+    def inspect_argv(self, refs: Sequence[str], address: str | None,
+                     tls: BuilderTls | None = None) -> list[str]:
         self.asked.extend(refs)
         return ["echo", self.found] if self.found is not None else ["false"]
 
