@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 import uuid
@@ -44,3 +45,67 @@ def test_s3_server_answers(engine: str) -> None:
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="k", Body=b"v")
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v"
+
+
+# The second engine (`scripts/stack up --second`), for tests of a two-builder pool.
+
+def second_engine_host() -> str:
+    """The second engine's DOCKER_HOST; skips (or fails where it is required) without it."""
+    host = os.environ.get("BUILDORCH_SECOND_DOCKER_HOST", "")
+    reason = ""
+    if not host:
+        reason = ("BUILDORCH_SECOND_DOCKER_HOST is not set (run: scripts/stack up --second; "
+                  "eval \"$(scripts/stack env)\")")
+    else:
+        info = subprocess.run(["docker", "--host", host, "info", "--format",
+                               "{{.ServerVersion}}"], capture_output=True, text=True,
+                              check=False)
+        if info.returncode != 0:
+            reason = f"the second engine at {host} does not answer: {info.stderr.strip()[:200]}"
+    if reason:
+        if os.environ.get("BUILDORCH_REQUIRE_SECOND_ENGINE") == "1":
+            pytest.fail(f"second engine required but unavailable: {reason}")
+        pytest.skip(f"no second engine: {reason}")
+    return host
+
+
+def run_step_address(host: str, context: Path, out: Path) -> str:
+    """Build `context` on the engine at `host`; the RUN step's eth0 address (a.b.c.d/nn)."""
+    subprocess.run(["docker", "--host", host, "buildx", "build", "--no-cache", "--progress",
+                    "plain", "--output", f"type=local,dest={out}", str(context)],
+                   check=True, capture_output=True, text=True, timeout=300)
+    return (out / "addr").read_text().split()[3]
+
+
+def test_second_engine_builds_beside_the_first_on_a_bridge_of_its_own(
+        engine: str, tmp_path: Path) -> None:
+    second = second_engine_host()
+    first = os.environ["DOCKER_HOST"]
+    # FROM the shared registry, and a RUN step that needs a network namespace on the
+    # engine's bridge (a second daemon sharing or deleting the first one's bridge
+    # breaks the first one's RUN steps: ../shared/ENGINE.md)
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Dockerfile").write_text(
+        f"FROM {os.environ['BUILDORCH_BASE_IMAGE']}\n"
+        "RUN ip -4 -o addr show eth0 > /addr\n"
+        "FROM scratch\nCOPY --from=0 /addr /addr\n")
+    ids = {host: subprocess.run(["docker", "--host", host, "info", "--format", "{{.ID}}"],
+                                check=True, capture_output=True, text=True).stdout.strip()
+           for host in (first, second)}
+    assert ids[first] != ids[second], "both hosts reach the same daemon"
+    addresses = [run_step_address(host, tmp_path / "ctx", tmp_path / f"out{n}")
+                 for n, host in enumerate((second, first))]
+    networks = {str(ipaddress.ip_interface(address).network) for address in addresses}
+    assert len(networks) == 2, f"both engines' RUN steps on one subnet: {addresses}"
+
+
+def test_second_engine_pid_and_status(engine: str) -> None:
+    second = second_engine_host()
+    stack = str(REPO / "scripts" / "stack")
+    pid = subprocess.run([stack, "pid", "dockerd2"], check=True, capture_output=True,
+                         text=True).stdout.strip()
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    assert "dockerd" in cmdline and second.removeprefix("unix://") in cmdline
+    status = subprocess.run([stack, "status"], capture_output=True, text=True, check=False)
+    assert ["dockerd2", "running", "pid", pid] in [line.split()[:4]
+                                                   for line in status.stdout.splitlines()]
