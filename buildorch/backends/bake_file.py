@@ -112,9 +112,20 @@ def _problems(req: BuildRequest) -> Iterable[str | None]:
         yield "bake 0.13.1 ignores `network` in a file (buildx#880; read from v0.17, buildx#2671)"
     if req.no_cache and req.no_cache_filter:
         yield "docker buildx build refuses --no-cache with --no-cache-filter; bake would not"
+    if any("\r" in text and ("${" in text or "%{" in text) for text in _texts(req)):
+        yield ("bake 0.13.1 reads a template marker in a string that holds a carriage return "
+               "differently (seen: `\\r$$${` read back as written, not as `\\r$${`)")
     types = [spec.type for spec in req.attest]
     if len(set(types)) < len(types):
         yield "docker buildx build refuses two attestations of one type; bake keeps the last"
+
+
+def _texts(req: BuildRequest) -> Iterable[str]:
+    """The request's strings that go into the bake file as HCL templates."""
+    yield from (req.context, req.dockerfile, req.target or "", *req.tags, *req.platforms)
+    for pairs in (req.args, req.labels, req.annotations, req.named_contexts):
+        for key, value in pairs:
+            yield from (key, value)
 
 
 def bake_target(req: BuildRequest, root: Path, linked: Mapping[str, str]) -> dict[str, object]:

@@ -464,3 +464,11 @@ def test_every_docker_argv_flag_has_its_bake_counterpart(request: BuildRequest) 
 @pytest.mark.parametrize("request_", [BAKEABLE, MINIMAL, FULL], ids=["bakeable", "min", "full"])
 def test_samples_have_their_counterparts(request_: BuildRequest) -> None:
     check_counterparts(request_)
+
+
+def test_a_template_marker_beside_a_carriage_return_is_left_to_a_single_build() -> None:
+    # buildx 0.13.1 `bake --print` read `\r$$${` (the escape of `\r$${`) back unchanged
+    request = dataclasses.replace(MINIMAL, args=(("A", "\r$${"),))
+    assert "carriage return" in (bake_problem(request) or "")
+    assert bake_problem(dataclasses.replace(MINIMAL, args=(("A", "\r$x"),))) is None
+    assert bake_problem(dataclasses.replace(MINIMAL, args=(("A", "a$${"),))) is None
