@@ -132,9 +132,12 @@ def test_an_imported_compose_file_validates_and_builds(engine: str, tmp_path: Pa
     runs = record["images"]
     assert {name: run["state"] for name, run in runs.items()} == {
         "base": "succeeded", "api": "succeeded", "worker": "succeeded"}
-    # api is built on this run's base, pinned by digest, and worker after api
-    assert (f"base=docker-image://buildorch.local/bo-compose-{uid}/base:{record['id']}"
-            in runs["api"]["argv"])  # the docker backend's run-scoped name for base's digest
+    # api is built on this run's base: in base's builder session, handed over through a
+    # `target:` context (api's only dependency), and worker after api
+    assert runs["api"]["argv"][-3:] == ["--", "base", "api"]
+    session = json.loads((tmp_path / ".buildorch/runs" / record["id"] / "base.bake.json")
+                         .read_text())
+    assert session["target"]["api"]["contexts"] == {"base": "target:base"}
     assert runs["worker"]["started"] >= runs["api"]["ended"]
     # the tags compose would give: `image`, else PROJECT-SERVICE
     for tag in (f"bo-compose-{uid}-base", f"bo-test/compose-api-{uid}:dev",
