@@ -80,8 +80,7 @@ class ChainRunner:
 
     def run(self, members: tuple[str, ...], report: Report) -> None:
         """Build `members` in order, reporting each one's state as it is known."""
-        for name in members:
-            self.state.runs[name].log = self.state.relative(self._log(name))
+        self.state.runs[members[0]].log = self.state.relative(self._log(members[0]))
         replays = session_prefix(members[0], self.state.images)
         first = self.state.image((replays or members)[0])
         mismatch = self.builds.check_dependencies(first)
@@ -94,10 +93,16 @@ class ChainRunner:
         left, number = members, 1
         while left:
             attempt = self._bake(replays, left, number, report)
+            for name in attempt.reported:  # its last lines may print after it was stored
+                self._steps(attempt, name)
             next_left = self._after(attempt, report)
             # a retry replays what this attempt built: the members' keys stay the same
             replays = (*replays, *left[:len(left) - len(next_left)])
             left, number = next_left, number + 1
+        for name in members[1:]:  # never ended (after a failed link): no log, as alone
+            if self.state.runs[name].ended is None:
+                self._log(name).unlink(missing_ok=True)
+                self.state.runs[name].log = None
 
     def _bake(self, replays: tuple[str, ...], members: tuple[str, ...], number: int,
               report: Report) -> _Attempt:
@@ -133,9 +138,12 @@ class ChainRunner:
         member = attempt.log_of(target)
         logs[member].write(shown + "\n")
         attempt.kept[target].append(shown + "\n")
-        self.builds.reporter.update(LogLine(member, shown))
+        # a member that has not started (its definition loads early) shows nothing yet
+        shows = member in attempt.started or member in attempt.reported
+        if shows:
+            self.builds.reporter.update(LogLine(member, shown))
         for event in attempt.readers[target].feed(shown):
-            if target not in attempt.replays:
+            if shows and target not in attempt.replays:
                 self.builds.reporter.update(event)
         if stored in attempt.members and stored not in attempt.reported \
                 and self._awaited(attempt, stored):
@@ -303,6 +311,7 @@ class ChainRunner:
 
     def _start(self, attempt: _Attempt, name: str) -> None:
         attempt.started.add(name)
+        self.state.runs[name].log = self.state.relative(self._log(name))
         self.state.runs[name].started = time.time()
         self.builds.reporter.started(ImageStarted(name, attempt.number))
 
@@ -317,6 +326,7 @@ class ChainRunner:
 
     def _end(self, name: str, state: State, report: Report) -> None:
         run = self.state.runs[name]
+        run.log = self.state.relative(self._log(name))
         run.started = run.started or time.time()
         run.ended = time.time()
         if state in (State.SUCCEEDED, State.FAILED):  # the executor reports stopped builds

@@ -119,13 +119,31 @@ def cache_froms(argv: list[str]) -> list[str]:
     return [argv[i + 1] for i, arg in enumerate(argv) if arg == "--cache-from"]
 
 
+def build_of(root: Path, image: dict) -> dict[str, list[str]]:  # type: ignore[type-arg]
+    """An image's cache imports and exports, outputs and named contexts as its record says
+    it was built: its own `docker buildx build`, or its target in the bake file of the
+    builder session that built it (run/chain_build)."""
+    argv: list[str] = image["argv"]
+    if "bake" not in argv:
+        def flags(name: str) -> list[str]:
+            return [argv[i + 1] for i, arg in enumerate(argv) if arg == name]
+        return {"cache-from": flags("--cache-from"), "cache-to": flags("--cache-to"),
+                "output": ["type=registry"] * ("--push" in argv) + flags("--output"),
+                "contexts": flags("--build-context")}
+    bake = json.loads((root / argv[argv.index("-f") + 1]).read_text())
+    target = bake["target"][image["name"]]
+    return {"cache-from": target.get("cache-from", []), "cache-to": target.get("cache-to", []),
+            "output": target.get("output", []),
+            "contexts": [f"{k}={v}" for k, v in target.get("contexts", {}).items()]}
+
+
 def recorded_run(repo: GitRepo) -> dict:  # type: ignore[type-arg]
     built = buildorch("build", cwd=repo.root, ci=True)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr
     record = record_of(runs(repo.root)[-1])
     assert record["git"]["branch"] == "ci-branch" and record["variables"]["GIT_BRANCH"] == \
         "ci-branch"
-    assert all("--cache-to" in i["argv"] for i in record["images"].values())  # exported
+    assert all(build_of(repo.root, i)["cache-to"] for i in record["images"].values())  # exported
     return record
 
 
@@ -146,17 +164,19 @@ def test_a_recorded_run_reproduces_from_its_cache_on_a_wiped_engine(
     for name, image in again["images"].items():
         recorded = record["images"][name]
         # the same cache, read-only, though this checkout is on main and not on CI
-        assert cache_froms(image["argv"]) == cache_froms(recorded["argv"])
-        assert f"{space}/cache:{name}-ci-branch" in cache_froms(image["argv"])[0]
-        assert "--cache-to" not in image["argv"] and "--push" not in image["argv"]
+        build, recorded_build = build_of(repo.root, image), build_of(repo.root, recorded)
+        assert build["cache-from"] == recorded_build["cache-from"]
+        assert f"{space}/cache:{name}-ci-branch" in build["cache-from"][0]
+        assert not build["cache-to"] and not any("push=true" in o or o == "type=registry"
+                                                 for o in build["output"])
         steps = step_sources((repo.root / image["log"]).read_text())
         assert steps and set(steps.values()) == {"cached"}, (name, steps)  # no step ran
         assert image["cached_steps"] == image["total_steps"] == len(steps)
         assert image["digest"] == recorded["digest"]
         assert f"{name}: digest matches ({recorded['digest']})" in result.stdout
-    base_argv = again["images"]["base"]["argv"]
+    base_contexts = build_of(repo.root, again["images"]["base"])["contexts"]
     busybox = record["images"]["base"]["base_images"][BASE]
-    assert f"{BASE.rsplit(':', 1)[0]}=docker-image://{BASE}@{busybox}" in base_argv
+    assert f"{BASE.rsplit(':', 1)[0]}=docker-image://{BASE}@{busybox}" in base_contexts
     assert "3 images, 3 digests match, 0 differ" in result.stdout
 
     # one file of app1's context changes: named before building, and its digest explained

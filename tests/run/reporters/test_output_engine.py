@@ -109,7 +109,7 @@ def runs(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Runs:
 
 
 def normalise(line: str) -> str:
-    line = re.sub(r"\d{8}T\d{6}Z-[0-9a-f]{6}", "RUN", line)
+    line = re.sub(r"\d{8}T\d{6}(?:\.\d{3})?Z-[0-9a-f]{6}", "RUN", line)
     line = re.sub(r"sha256:[0-9a-f]{12,64}", "sha256:D", line)
     line = re.sub(r"\b\d+\.\d+s\b", "Ds", line)
     line = re.sub(r", about \d+s from earlier runs", "", line)
