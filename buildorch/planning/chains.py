@@ -52,9 +52,13 @@ def _linkable(graph: BuildGraph, a: str, b: str) -> bool:
     return any(e.source == a and e.kind != ORDER_ONLY for e in graph.edges_into(b))
 
 
+def run_tags_of(image: PlannedImage) -> list[str]:
+    """The run-scoped local names (with their `{run_id}` placeholder) dependents reach it by."""
+    return [t for t in image.request.tags if t.startswith(LOCAL_NAMESPACE + "/")]
+
+
 def run_tag_of(image: PlannedImage) -> str | None:
-    """The run-scoped local name (with its `{run_id}` placeholder) dependents reach it by."""
-    return next((t for t in image.request.tags if t.startswith(LOCAL_NAMESPACE + "/")), None)
+    return next(iter(run_tags_of(image)), None)
 
 
 def linked_contexts(image: PlannedImage, images: Mapping[str, PlannedImage]

@@ -71,7 +71,7 @@ def load_archive(backend: Backend, request: BuildRequest, root: Path, run_id: st
                     f"{proc.render_argv(argv)}",
             tail=tuple(line.rstrip("\n") for line in lines[-TAIL_LINES:])))
     tag = fill([request.tags[0]], {}, run_id)[0]
-    found = _stored_id(backend, tag, request)
+    found = stored_id(backend, tag, request)
     config = _config_digest(request, root, run_id)
     problem = loaded_problem(tag, found, built, config)
     return Loaded(failure=Failure(message=problem)) if problem else Loaded(digest=found)
@@ -86,7 +86,8 @@ def loaded_problem(tag: str, found: str, built: str, config: str | None) -> str 
             "reported")
 
 
-def _stored_id(backend: Backend, tag: str, request: BuildRequest) -> str:
+def stored_id(backend: Backend, tag: str, request: BuildRequest) -> str:
+    """What the store of `request`'s builder holds under `tag` ("": nothing, or no store)."""
     argv = backend.inspect_argv([tag], request.builder, request.builder_tls)
     if argv is None:
         return ""

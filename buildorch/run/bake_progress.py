@@ -52,9 +52,8 @@ class BakeRouter:
     def __init__(self, members: Sequence[str],
                  expected: Mapping[str, Iterable[str]] | None = None) -> None:
         self.members = tuple(members)
-        # member -> the step texts of its Dockerfile not yet seen
-        self._expected = {m: collections.Counter(step_text(t) for t in texts)
-                          for m, texts in (expected or {}).items()}
+        # member -> the step texts of its Dockerfile not yet seen (as step_text gives them)
+        self._expected = {m: collections.Counter(texts) for m, texts in (expected or {}).items()}
         self.current = 0  # index of the member being built
         self._owner: dict[int, str] = {}  # vertex number -> member
         self._exports: dict[int, str] = {}  # a member's image export vertex

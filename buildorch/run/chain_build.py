@@ -41,6 +41,7 @@ from buildorch.dockerfiles.parser import instruction_texts
 from buildorch.planning.chains import linked_contexts, run_tag_of, session_prefix
 from buildorch.planning.plan import PlannedImage
 from buildorch.proc import render_argv
+from buildorch.run.archive_load import stored_id
 from buildorch.run.bake_progress import BakeRouter, step_text
 from buildorch.run.events import ImageStarted, LogLine, Note
 from buildorch.run.failures import Failure, analyse, cache_problems
@@ -80,7 +81,6 @@ class ChainRunner:
 
     def run(self, members: tuple[str, ...], report: Report) -> None:
         """Build `members` in order, reporting each one's state as it is known."""
-        self.state.runs[members[0]].log = self.state.relative(self._log(members[0]))
         replays = session_prefix(members[0], self.state.images)
         first = self.state.image((replays or members)[0])
         mismatch = self.builds.check_dependencies(first)
@@ -184,12 +184,7 @@ class ChainRunner:
 
     def _stored_digest(self, image: PlannedImage) -> str | None:
         tags = self.state.run_tags(image.name)
-        request = image.request
-        argv = (self.backend.inspect_argv(tags[:1], request.builder, request.builder_tls)
-                if tags else None)
-        if argv is None:
-            return None
-        found = proc.run(argv, check=False, timeout=60).output.strip()
+        found = stored_id(self.backend, tags[0], image.request) if tags else ""
         return found if found.startswith("sha256:") else None
 
     def _after(self, attempt: _Attempt, report: Report) -> tuple[str, ...]:

@@ -24,7 +24,7 @@ from buildorch.backends.flags import IMAGE_EXPORTERS
 from buildorch.backends.request import BuildRequest
 from buildorch.planning.plan import PlannedImage
 from buildorch.proc import render_argv
-from buildorch.run.archive_load import discard_archive, load_archive
+from buildorch.run.archive_load import discard_archive, load_archive, stored_id
 from buildorch.run.cache_transfers import CacheTransfers
 from buildorch.run.events import ImageStarted, LogLine, Note
 from buildorch.run.failures import Failure, analyse, cache_problems
@@ -143,11 +143,7 @@ class BuildRunner:
         if found == [self.state.digests[dep] for dep, _ in names]:
             return None
         for dep, tag in names:
-            one = proc.run(self.backend.inspect_argv([tag], request.builder, request.builder_tls)
-                           or argv,
-                           check=False, timeout=60)
-            held = one.output.strip() if one.returncode == 0 else ""
-            built = self.state.digests[dep]
+            held, built = stored_id(self.backend, tag, request), self.state.digests[dep]
             if held != built:
                 return (f"{tag} holds {held or 'nothing'}, not the {built} "
                         f"that {dep} was built as in this run")

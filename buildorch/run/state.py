@@ -11,8 +11,8 @@ from pathlib import Path
 from buildorch.backends.request import BuilderTls
 from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.pipeline.secret_sources import MIN_SCRUB_LENGTH, secret_values
+from buildorch.planning.chains import run_tags_of
 from buildorch.planning.plan import Plan, PlannedImage
-from buildorch.planning.requests import LOCAL_NAMESPACE
 from buildorch.run.record import ImageRun
 
 
@@ -70,8 +70,7 @@ class RunState:
 
     def run_tags(self, name: str) -> list[str]:
         """The run-scoped local names image `name` is stored under for its dependents."""
-        tags = fill(self.images[name].request.tags, {}, self.run_id)
-        return [t for t in tags if t.startswith(LOCAL_NAMESPACE + "/")]
+        return fill(run_tags_of(self.images[name]), {}, self.run_id)
 
     def relative(self, path: Path) -> str:
         return os.path.relpath(path, self.root)
