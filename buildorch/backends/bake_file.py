@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -115,6 +116,9 @@ def _problems(req: BuildRequest) -> Iterable[str | None]:
     if any("\r" in text and ("${" in text or "%{" in text) for text in _texts(req)):
         yield ("bake 0.13.1 reads a template marker in a string that holds a carriage return "
                "differently (seen: `\\r$$${` read back as written, not as `\\r$${`)")
+    if any(unicodedata.normalize("NFC", text) != text for text in _texts(req)):
+        yield ("bake normalizes every string of its file to Unicode NFC (seen: U+2F800 read "
+               "back as U+4E3D), so a string that is not NFC would change")
     types = [spec.type for spec in req.attest]
     if len(set(types)) < len(types):
         yield "docker buildx build refuses two attestations of one type; bake keeps the last"
@@ -122,10 +126,17 @@ def _problems(req: BuildRequest) -> Iterable[str | None]:
 
 def _texts(req: BuildRequest) -> Iterable[str]:
     """The request's strings that go into the bake file as HCL templates."""
-    yield from (req.context, req.dockerfile, req.target or "", *req.tags, *req.platforms)
-    for pairs in (req.args, req.labels, req.annotations, req.named_contexts):
+    yield from (req.context, req.dockerfile, req.target or "", *req.tags, *req.platforms,
+                *req.no_cache_filter)
+    for pairs in (req.args, req.labels, req.annotations, req.named_contexts, req.image_attrs):
         for key, value in pairs:
             yield from (key, value)
+    for secret in req.secrets:
+        yield from (secret.id, secret.src or "", secret.env or "")
+    for ssh in req.ssh:
+        yield from (ssh.id, *ssh.paths)
+    yield from (spec_text(spec) for spec in (*req.cache_from, *req.cache_to, *req.outputs,
+                                               *req.attest))
 
 
 def bake_target(req: BuildRequest, root: Path, linked: Mapping[str, str]) -> dict[str, object]:

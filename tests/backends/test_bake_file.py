@@ -472,3 +472,19 @@ def test_a_template_marker_beside_a_carriage_return_is_left_to_a_single_build() 
     assert "carriage return" in (bake_problem(request) or "")
     assert bake_problem(dataclasses.replace(MINIMAL, args=(("A", "\r$x"),))) is None
     assert bake_problem(dataclasses.replace(MINIMAL, args=(("A", "a$${"),))) is None
+
+
+@pytest.mark.parametrize("change", [
+    {"target": "\U0002f800"},  # CJK compatibility ideograph: NFC is U+4E3D (CI found it)
+    {"args": (("A", "e\u0301"),)},  # decomposed é
+    {"labels": (("e\u0301", "x"),)},
+    {"annotations": (("org.example.a", "\u212b"),)},  # angstrom sign: NFC is U+00C5
+    {"secrets": (SecretRef("s", src="e\u0301.txt"),)},
+    {"cache_from": (AttrSpec.parse("type=registry,ref=r/e\u0301:1"),)},
+])
+def test_a_string_bake_would_normalize_is_left_to_a_single_build(
+        change: dict[str, object]) -> None:
+    # buildx 0.13.1 `bake --print` read every string of a JSON file back in NFC form
+    problem = bake_problem(dataclasses.replace(MINIMAL, **change))  # type: ignore[arg-type]
+    assert problem is not None and "NFC" in problem
+    assert bake_problem(dataclasses.replace(MINIMAL, args=(("A", "\u00e9\u4e3d"),))) is None
