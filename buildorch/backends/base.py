@@ -95,6 +95,13 @@ class Backend(ABC):
         store, under the names it holds (None: the tool loads what it builds itself)."""
         return None
 
+    def save_argv(self, refs: Sequence[str], path: str, address: str | None,
+                  tls: BuilderTls | None = None) -> Argv | None:
+        """Writes the stored images `refs` (names) into one tarball at `path` that
+        `load_archive_argv` loads into another builder's store, names and ids kept (None:
+        no local store, so nothing to copy: run/pool)."""
+        return None
+
     def chain_argv(self, file: str, targets: Sequence[str], metadata_file: str,
                    address: str | None) -> Argv | None:
         """Build `targets` of a bake `file` (backends/bake_file) in one builder session,

@@ -250,6 +250,13 @@ class DockerBackend(Backend):
         current context's, where buildx's own --load goes)."""
         return ["docker", *_host(address, tls), "load", "--input", path]
 
+    def save_argv(self, refs: Sequence[str], path: str, address: str | None,
+                  tls: BuilderTls | None = None) -> Argv:
+        """`docker image save --output PATH IMAGE [IMAGE...]` (docker/cli
+        cli/command/image/save.go): the images with their names, which `docker load` gives
+        back under the same names and ids (the config digest is the id)."""
+        return ["docker", *_host(address, tls), "image", "save", "--output", path, *refs]
+
     def inspect_argv(self, refs: Sequence[str], address: str | None,
                      tls: BuilderTls | None = None) -> Argv:
         """The stored images' digests (the index digest with the containerd store), a line

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from buildorch.planning.graph import BuildGraph
     from buildorch.planning.plan import Plan, PlannedImage
     from buildorch.run.executor import Executor
+    from buildorch.run.pool import PoolSetup
     from buildorch.run.repro.record import Invocation
 
 MIN_DEFAULT_JOBS = 4
@@ -69,7 +70,10 @@ def command(args: argparse.Namespace) -> int:
         print(dry_run(plan, choice), file=_output(args))
         return 0
     check_before_run(args, pipeline, plan, choice)
-    return run(args, pipeline, plan, choice)
+    from buildorch.cli.pool_setup import pool_setup
+
+    pool = pool_setup(pipeline, plan, args.builder, choice.backend.name, warn)
+    return run(args, pipeline, plan, choice, pool)
 
 
 def plan_for(args: argparse.Namespace, pipeline: LoadedPipeline, graph: BuildGraph,
@@ -119,9 +123,12 @@ def choose_backend(args: argparse.Namespace, pipeline: LoadedPipeline) -> Chosen
     """The backend and what its builder can export; a dry run asks no engine."""
     from buildorch.backends.catalog import get_backend, offline_backend
     from buildorch.backends.choice import choose
+    from buildorch.pipeline.builders import pool_of
     from buildorch.planning.requests import endpoint_of
 
-    endpoint = endpoint_of(pipeline, args.builder, None)  # --builder's, else the first
+    pool = pool_of(pipeline.model.builders, args.builder)  # a pool: probe its first here
+    given = pipeline.model.builders[pool[0]].name if pool else args.builder
+    endpoint = endpoint_of(pipeline, given, None)  # --builder's, else the first
     address = endpoint.address
     requested = requested_backend(args, pipeline)
     if args.dry_run:
@@ -204,8 +211,9 @@ def check_cache(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
 
 
 def run(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
-        choice: ChosenBackend) -> int:
-    return run_executor(executor_for(args, pipeline, plan, choice, invocation_of(args)))
+        choice: ChosenBackend, pool: PoolSetup | None = None) -> int:
+    executor = executor_for(args, pipeline, plan, choice, invocation_of(args), pool)
+    return run_executor(executor)
 
 
 def invocation_of(args: argparse.Namespace, reproduces: str | None = None) -> Invocation:
@@ -219,20 +227,25 @@ def invocation_of(args: argparse.Namespace, reproduces: str | None = None) -> In
 
 
 def executor_for(args: argparse.Namespace, pipeline: LoadedPipeline, plan: Plan,
-                 choice: ChosenBackend, invocation: Invocation) -> Executor:
+                 choice: ChosenBackend, invocation: Invocation,
+                 pool: PoolSetup | None = None) -> Executor:
     from buildorch.run.executor import Executor, RunOptions
     from buildorch.run.one_build import BuildOptions
     from buildorch.run.reporters.choose import reporter_for
 
-    jobs = args.jobs or default_jobs(pipeline.model.builders)
+    jobs = args.jobs or (sum(e.builder.max_parallel for e in pool.entries) if pool
+                         else default_jobs(pipeline.model.builders))
     options = RunOptions(jobs=jobs, keep_going=args.keep_going,
                          skip_unchanged=(pipeline.model.skip_unchanged if args.skip_unchanged
                                          is None else args.skip_unchanged),
                          builder=choice.address,
                          build=BuildOptions(retries=args.retries, cache_strict=args.cache_strict),
                          invocation=invocation)
-    return Executor(pipeline, plan, choice.backend, options,
-                    reporter_for(args.progress, args.verbose))
+    executor = Executor(pipeline, plan, choice.backend, options,
+                        reporter_for(args.progress, args.verbose))
+    if pool is not None:
+        executor.use_pool(pool)
+    return executor
 
 
 def run_executor(executor: Executor) -> int:

@@ -81,6 +81,7 @@ def plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, graph: Buil
                  backend: str, native_s3: bool) -> PlanOptions:
     from buildorch.backends.catalog import get_backend
     from buildorch.cache.plan import context_from_env
+    from buildorch.pipeline.builders import pool_of
     from buildorch.pipeline.secret_sources import missing_optional_secrets
     from buildorch.planning.requests import PlanOptions
     from buildorch.planning.timestamps import timestamp_warning
@@ -96,11 +97,14 @@ def plan_options(args: argparse.Namespace, pipeline: LoadedPipeline, graph: Buil
     hidden_by = barrier.where if barrier is not None else None
     for warning in gha_warnings(pipeline, cache.actions_env, args.cache_strict, hidden_by):
         warn(warning)
-    options = PlanOptions(backend=backend, push=args.push, builder=args.builder,
+    pooled = bool(pool_of(pipeline.model.builders, args.builder))  # placed at run time
+    options = PlanOptions(backend=backend, push=args.push,
+                          builder=None if pooled else args.builder,
                           history=previous_durations(pipeline.model.name),
                           omit_secrets=missing_optional_secrets(pipeline, os.environ),
                           cache=cache, sources=read_sources(args, pipeline, graph),
-                          chains=getattr(args, "chains", True))  # plan, graph: as build does
+                          # plan, graph: as build does; a pool places each image on its own
+                          chains=getattr(args, "chains", True) and not pooled)
     if unrewritten := timestamp_warning(pipeline, graph, args.names, options):
         warn(unrewritten)
     return options

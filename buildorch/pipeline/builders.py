@@ -23,7 +23,7 @@ from dataclasses import replace
 
 from buildorch.backends.catalog import get_backend
 from buildorch.backends.request import BuilderTls
-from buildorch.errors import Problems, shorten
+from buildorch.errors import BuildorchError, Problems, shorten
 from buildorch.localpaths import InvalidPath, is_file
 from buildorch.oci import platforms as oci_platforms
 from buildorch.pipeline.loaded import LoadedPipeline
@@ -63,6 +63,25 @@ def builder_index(builders: Sequence[Builder], given: str | None, named: str | N
     if named is not None:
         return next((i for i, b in enumerate(builders) if b.name == named), None)
     return 0 if builders else None
+
+
+def pool_of(builders: Sequence[Builder], given: str | None) -> tuple[int, ...]:
+    """The builders (indexes) a run places its images over when it has several: every
+    builder of the pipeline, or those `--builder a,b` names. Empty: the run has one builder
+    (`builder_index`: `--builder` naming one builder or giving an address, or a pipeline
+    with fewer than two)."""
+    if given is None:
+        return tuple(range(len(builders))) if len(builders) > 1 else ()
+    names = [name.strip() for name in given.split(",")]
+    if len(names) == 1:
+        return ()
+    known = {b.name: i for i, b in enumerate(builders)}
+    for name in names:
+        if name not in known:
+            raise BuildorchError(f"--builder {shorten(given)}: no builder named "
+                                 f"{shorten(name)!r} in the pipeline (builders: "
+                                 f"{_listed(list(known))})")
+    return tuple(dict.fromkeys(known[name] for name in names))
 
 
 def _check_tls(p: LoadedPipeline, i: int, builder: Builder, tls: Tls,

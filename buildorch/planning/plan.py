@@ -15,7 +15,7 @@ from buildorch.backends.bake_file import bake_problem
 from buildorch.backends.base import Backend
 from buildorch.backends.catalog import get_backend
 from buildorch.backends.flags import annotation_levels, enabled_attests
-from buildorch.backends.request import BuildRequest, Unsupported
+from buildorch.backends.request import BuilderTls, BuildRequest, Unsupported
 from buildorch.cache.plan import ImageCache
 from buildorch.errors import ConfigError, Problems
 from buildorch.oci.reference import context_key
@@ -129,6 +129,17 @@ def _linked(images: list[PlannedImage], links: Mapping[str, str]) -> list[Planne
     return [dataclasses.replace(i, session_after=links[i.name])
             if i.name in bakeable and links.get(i.name) in bakeable
             and bakeable[links[i.name]] == i.request.builder else i for i in images]
+
+
+def placed_on(image: PlannedImage, backend: Backend, address: str | None,
+              tls: BuilderTls | None) -> PlannedImage:
+    """`image` built on the builder at `address` (a pool places it at run time): the same
+    request and argv, reaching that builder."""
+    request = dataclasses.replace(image.request, builder=address, builder_tls=tls)
+    argv = tuple(backend.build_argv(request))
+    shown = request.redacted()
+    return dataclasses.replace(image, request=request, argv=argv, shown_argv=argv
+                               if shown is request else tuple(backend.build_argv(shown)))
 
 
 def publish_steps(backend: Backend, images: Sequence[PlannedImage]) -> tuple[PublishStep, ...]:

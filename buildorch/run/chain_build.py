@@ -122,7 +122,8 @@ class ChainRunner:
             if running is None:
                 attempt.stopped = True
                 return attempt
-            logs = {m: stack.enter_context(self._log(m).open("a", encoding="utf-8"))
+            logs = {m: stack.enter_context(self._log(m).open("a", encoding="utf-8",
+                                                             buffering=1))
                     for m in members}
             for out in logs.values():
                 out.write(f"$ {render_argv(shown, env)}\n")

@@ -26,6 +26,7 @@ from buildorch.run.chain_build import ChainRunner
 from buildorch.run.earlier_builds import BuildIndex, EarlierBuild, record_builds
 from buildorch.run.events import ImageFinished, ImageQueued, Note, RunFinished, RunStarted
 from buildorch.run.one_build import BuildOptions, BuildRunner
+from buildorch.run.pool import Pool, PoolSetup
 from buildorch.run.publish import Publication, publish, remove_run_tags
 from buildorch.run.record import State, finished_event, new_run_id, write_record
 from buildorch.run.recorded import RecordedRun, parse_record
@@ -63,6 +64,12 @@ class Executor:
                                   CacheTransfers(pipeline, root, reporter))
         self.chain_builds = ChainRunner(self.builds, backend)
         self.facts = run_facts(pipeline, options.invocation, root, secrets)
+        self.pool: Pool | None = None
+
+    def use_pool(self, setup: PoolSetup) -> None:
+        """Place builds over several builders (run/pool) instead of the plan's one."""
+        self.pool = Pool(self.state, self.backend, setup, self.reporter)
+        self.builds.pool = self.pool
 
     @property
     def run_id(self) -> str:
@@ -80,7 +87,7 @@ class Executor:
             graph, priority, self.options.jobs, self.builds.build, self._skipped,
             self.builds.stop_all, keep_going=self.options.keep_going,
             chains=chain_members(run_chains(graph.nodes, state.images)),
-            work_chain=self.chain_builds.run,
+            work_chain=self.chain_builds.run, slots=self.pool,
         )
         for name, image_state in outcome.states.items():
             state.runs[name].state = image_state
@@ -91,7 +98,7 @@ class Executor:
         publication = Publication()
         try:
             if succeeded and not outcome.interrupted:
-                publish(state, self.reporter, publication)
+                publish(state, self.backend, self.reporter, publication)
             remove_run_tags(state, self.backend)
         except KeyboardInterrupt:  # Ctrl-C while publishing: say what was published
             outcome.interrupted = True
@@ -192,6 +199,8 @@ class Executor:
             "publish_wanted": any(i.publish for i in state.plan.images),
             "plan": plan_json(state.plan), **self.facts,
         }
+        if self.pool is not None:
+            record["builders"] = self.pool.to_json()
         relative = relative_paths(record, state.root)  # a checkout elsewhere can use it
         assert isinstance(relative, dict)
         return relative

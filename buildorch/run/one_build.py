@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from buildorch import proc
 from buildorch.backends.base import Backend
@@ -70,9 +71,19 @@ def exports_image(request: BuildRequest) -> bool:
     return not request.outputs or any(o.type in IMAGE_EXPORTERS for o in request.outputs)
 
 
+class PoolHooks(Protocol):
+    """What a pool of builders (run/pool) says about a build: why no builder can take it,
+    and its state once the pool had its say (PENDING: place it again elsewhere)."""
+
+    def refusal(self, name: str) -> str | None: ...
+
+    def settle(self, name: str, state: State) -> State: ...
+
+
 class BuildRunner:
     def __init__(self, state: RunState, backend: Backend, options: BuildOptions,
                  reporter: Reporter, cache: CacheTransfers) -> None:
+        self.pool: PoolHooks | None = None
         self.state = state
         self.backend = backend
         self.options = options
@@ -92,7 +103,11 @@ class BuildRunner:
         run.log = self.state.relative(log)
         run.started = time.time()
         try:
-            state = self._build(image, run, argv, log)
+            refused = self.pool.refusal(name) if self.pool is not None else None
+            state = (self.failed(image, run, Failure(message=refused)) if refused
+                     else self._build(image, run, argv, log))
+            if self.pool is not None:
+                state = self.pool.settle(name, state)
         finally:
             run.ended = time.time()
         if state in (State.SUCCEEDED, State.FAILED):  # the executor reports stopped builds
@@ -202,7 +217,8 @@ class BuildRunner:
         with self.child(name, argv, env) as running:
             if running is None:
                 return 1, [], True
-            with log.open("a", encoding="utf-8") as out:
+            # line-buffered: the log shows each line as it comes (`tail -f`)
+            with log.open("a", encoding="utf-8", buffering=1) as out:
                 out.write(f"$ {render_argv(shown or self.state.runs[name].argv, env)}\n")
                 for raw in running.lines():
                     line = proc.redact(raw, self.state.log_scrub)

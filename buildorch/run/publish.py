@@ -30,13 +30,13 @@ class Publication:
     error: str | None = None
 
 
-def publish(state: RunState, reporter: Reporter, done: Publication) -> None:
+def publish(state: RunState, backend: Backend, reporter: Reporter, done: Publication) -> None:
     """Every selected image's tags, the plan's publish steps in order; stops at the first
     failure. `done` fills in as tags are published, so an interruption still tells what
     was."""
     for step in state.plan.publish:
         try:
-            _publish_tag(state, step)
+            _publish_tag(state, backend, step)
         except (proc.CommandError, registry.RegistryError, proc.ToolNotFoundError) as exc:
             done.error = f"publishing {step.tag} failed: {exc}"
             reporter.update(Note(done.error, step.image, "warning"))
@@ -45,12 +45,14 @@ def publish(state: RunState, reporter: Reporter, done: Publication) -> None:
         reporter.update(Published(step.image, step.tag))
 
 
-def _publish_tag(state: RunState, step: PublishStep) -> None:
+def _publish_tag(state: RunState, backend: Backend, step: PublishStep) -> None:
     digest, tag = state.digests[step.image], step.tag
     if step.argv is None:
         registry.tag_digest(tag, digest)
         return
-    output = proc.run(step.argv, cwd=state.root, secrets=state.log_scrub,
+    request = state.image(step.image).request  # pushed from where it was built (a pool)
+    argv = backend.push_argv(tag, request.builder, request.builder_tls) or step.argv
+    output = proc.run(argv, cwd=state.root, secrets=state.log_scrub,
                       timeout=PUSH_TIMEOUT).output
     pushed = _PUSHED_DIGEST.findall(output)
     if pushed and pushed[-1] != digest:

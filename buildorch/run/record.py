@@ -116,6 +116,12 @@ class ImageRun:
     unchanged_from: str | None = None  # the run whose build serves this one
     note: str | None = None  # why an earlier build of the same inputs was not reused
     base_images: dict[str, str] = field(default_factory=dict)  # FROM reference -> digest
+    # With a pool of builders (run/pool): the builder it ran on; the builders it was running on
+    # when they stopped answering (it ran again elsewhere); the builders its image was copied
+    # to for dependents placed there.
+    builder: str | None = None
+    lost_on: list[str] = field(default_factory=list)
+    copied_to: list[str] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -137,6 +143,8 @@ class ImageRun:
             "cache": self.cache.to_json(), "duration": self.duration,
             "input_digest": self.input_digest, "unchanged_from": self.unchanged_from,
             "note": self.note, "base_images": dict(self.base_images),
+            "builder": self.builder, "lost_on": list(self.lost_on),
+            "copied_to": list(self.copied_to),
         }
 
 

@@ -55,6 +55,8 @@ class RecordedImage(_Loose):
     unchanged_from: str | None = None
     note: str | None = None
     base_images: dict[str, str] = {}
+    builder: str | None = None  # the pool builder it ran on (run/pool)
+    lost_on: tuple[str, ...] = ()
     # for `repro` (records since it exists): what the input digest covers, the cache
     # imported, the image config's digest
     inputs: dict[str, Any] | None = None

@@ -10,6 +10,11 @@ A chain (`chains`: member -> the rest of its chain) runs as one task in one work
 dependents of a member start at once. Members it leaves unreported (after a failure, or
 for another attempt) are pending again: what follows a failure is skipped, the rest runs
 when ready, as the rest of its chain.
+
+With a pool of builders (`slots`, run/pool), a ready task starts only once `slots.take`
+placed it on a builder with a free slot, and gives the slot back when it returns. A build
+that hands itself back (`work` returns PENDING: its builder stopped answering) is pending
+again, to be placed elsewhere.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import concurrent.futures as cf
 import queue
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from buildorch.planning.graph import Dag
 from buildorch.run.record import State
@@ -30,6 +36,14 @@ class Outcome:
     states: dict[str, State]
     reasons: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
+
+
+class Slots(Protocol):
+    def take(self, members: tuple[str, ...]) -> bool:
+        """Place a task on a builder with a free slot; False: none free now."""
+
+    def give(self, members: tuple[str, ...]) -> None:
+        """The task returned: its slot is free again."""
 
 
 @dataclass
@@ -48,12 +62,14 @@ def schedule(
     keep_going: bool = False,
     chains: Mapping[str, tuple[str, ...]] | None = None,
     work_chain: Callable[[tuple[str, ...], Report], None] | None = None,
+    slots: Slots | None = None,
 ) -> Outcome:
     outcome = Outcome({name: State.PENDING for name in graph})
     states = outcome.states
     # (member, state) as work reports it; (None, task) when a task has returned
     events: queue.Queue[tuple[str | None, State | _Task]] = queue.Queue()
     running: list[_Task] = []
+    handed_back: set[str] = set()  # builds that asked to be placed again
 
     def skip(name: str, reason: str) -> None:
         if states[name] is State.PENDING:
@@ -89,6 +105,9 @@ def schedule(
         """Apply one event; True when a build failed."""
         if name is not None:
             assert isinstance(result, State)
+            if result is State.PENDING:  # to be placed on another builder
+                handed_back.add(name)
+                return False
             states[name] = result
             if result is State.FAILED:
                 for after in graph.descendants(name):
@@ -96,6 +115,8 @@ def schedule(
             return result is State.FAILED
         assert isinstance(result, _Task) and result.future is not None
         running.remove(result)
+        if slots is not None:
+            slots.give(result.members)
         result.future.result()  # a worker's exception is the run's
         for member in result.members:
             if states[member] is State.RUNNING:  # left for another attempt, or after a failure
@@ -104,7 +125,8 @@ def schedule(
                 if failed:
                     skip(member, f"{min(failed)} failed")
         head = result.members[0]
-        if states[head] is not State.PENDING:
+        if states[head] is not State.PENDING or head in handed_back:
+            handed_back.discard(head)
             return False
         states[head] = State.FAILED  # not started again, which could loop forever
         outcome.reasons[head] = "the build ended without a result"
@@ -113,8 +135,12 @@ def schedule(
         return True
 
     def start(pool: cf.ThreadPoolExecutor) -> None:
-        for name in ready()[: jobs - len(running)]:
+        for name in ready():
+            if len(running) >= jobs:
+                break
             task = task_of(name)
+            if slots is not None and not slots.take(task.members):
+                continue
             for member in task.members:
                 states[member] = State.RUNNING
             task.future = pool.submit(run_task, task)

@@ -16,12 +16,17 @@ def _state(image: RecordedImage) -> str:
 
 
 def summary(record: RecordedRun, record_path: str) -> str:
-    rows = [("IMAGE", "STATE", "DURATION", "CACHED", "DIGEST")]
+    pooled = any(image.builder for image in record.images.values())  # a pool: say where
+    rows = [("IMAGE", "STATE", *(("BUILDER",) if pooled else ()), "DURATION", "CACHED",
+             "DIGEST")]
     for image in record.images.values():
         duration = f"{image.duration:.1f}s" if image.duration is not None else "-"
         steps = f"{image.cached_steps}/{image.total_steps}" if image.total_steps else "-"
-        rows.append((image.name, _state(image), duration, steps, image.digest or "-"))
+        where = (image.builder or "-",) if pooled else ()
+        rows.append((image.name, _state(image), *where, duration, steps, image.digest or "-"))
     notes = [f"{image.name}: {image.note}" for image in record.images.values() if image.note]
+    notes += [f"{image.name}: ran again after builder {', then '.join(image.lost_on)} stopped "
+              "answering" for image in record.images.values() if image.lost_on]
     lines = ["", table(rows), *notes, *_failure_lines(record)]
     if record.publish_error:
         lines.append(record.publish_error)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from buildorch.errors import ConfigErrors
-from buildorch.pipeline.builders import builder_index
+from buildorch.errors import BuildorchError, ConfigErrors
+from buildorch.pipeline.builders import builder_index, pool_of
 from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.pipeline.loader import LoadOptions, load_pipeline
 from buildorch.pipeline.model import Builder
@@ -248,3 +248,21 @@ def test_set_gives_builder_labels_as_a_list(make_project: MakeProject) -> None:
                                            r"\[0\]: image 'a' asks for builder label 'tpu'"):
         load_pipeline(path, LoadOptions(env={}, state_root=None,
                                         sets=("a.builder_labels=tpu",)))
+
+
+@pytest.mark.parametrize(("given", "pool"), [
+    (None, (0, 1, 2)),  # several builders: the run places over all of them
+    ("b", ()), ("tcp://b:1", ()), ("ci-builder", ()),  # one builder, as builder_index says
+    ("c,a", (2, 0)), (" a , b ", (0, 1)), ("a,a,b", (0, 1)),
+])
+def test_which_builders_a_run_places_over(given: str | None, pool: tuple[int, ...]) -> None:
+    builders = [Builder(name="a"), Builder(name="b", address="tcp://b:1"), Builder(name="c")]
+    assert pool_of(builders, given) == pool
+    assert pool_of(builders[:1], None) == ()  # one builder is no pool
+
+
+def test_a_pool_names_builders_of_the_pipeline_only() -> None:
+    builders = [Builder(name="a"), Builder(name="b")]
+    with pytest.raises(BuildorchError, match=r"^--builder a,x: no builder named 'x' in the "
+                                             r"pipeline \(builders: a, b\)$"):
+        pool_of(builders, "a,x")

@@ -68,7 +68,8 @@ def test_an_image_entry_keeps_the_record_format() -> None:
                    attempts=2, log="a.log", reason="exit 3",
                    failure=Failure("exit 3", "a/Dockerfile", 3, "build", "RUN x", ("l1", "l2")),
                    input_digest="sha256:in", note="built again: gone",
-                   base_images={"busybox:1": "sha256:b"})
+                   base_images={"busybox:1": "sha256:b"}, builder="two", lost_on=["one"],
+                   copied_to=["three"])
     run.cache.warnings.append("cache import from S3 failed: down")
     run.cache.downloads += [CacheDownload("feature-x", 0.25),
                             CacheDownload("main", 0.5, DownloadStats(3, 1, 10))]
@@ -91,6 +92,7 @@ def test_an_image_entry_keeps_the_record_format() -> None:
         },
         "duration": 2.5, "input_digest": "sha256:in", "unchanged_from": None,
         "note": "built again: gone", "base_images": {"busybox:1": "sha256:b"},
+        "builder": "two", "lost_on": ["one"], "copied_to": ["three"],
     }
     reused = ImageRun("u", State.UNCHANGED, digest="sha256:d", unchanged_from="run1")
     assert reused.done and reused.to_json()["unchanged_from"] == "run1"

@@ -181,3 +181,51 @@ def test_a_chain_that_reports_nothing_fails_its_head_instead_of_looping() -> Non
                       work_chain=never).states
     assert states == {"a": State.FAILED, "b": State.SKIPPED}
     assert rec.chains == [("a", "b")]
+
+
+class TwoSlots:
+    """A pool of one builder with `size` slots, as run/pool takes and gives them."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.used, self.peak = size, 0, 0
+        self.taken: list[str] = []
+        self._lock = threading.Lock()
+
+    def take(self, members: tuple[str, ...]) -> bool:
+        with self._lock:
+            if self.used >= self.size:
+                return False
+            self.used += 1
+            self.peak = max(self.peak, self.used)
+            self.taken.append(members[0])
+            return True
+
+    def give(self, members: tuple[str, ...]) -> None:
+        with self._lock:
+            self.used -= 1
+
+
+def test_slots_bound_what_starts_below_jobs_and_are_given_back() -> None:
+    rec, slots = Recorder(delay=0.05), TwoSlots(2)
+    g = graph(nodes=("a", "b", "c", "d", "e"))
+    outcome = schedule(g, {n: 0.0 for n in g}, 5, rec.work, rec.skip, rec.stop, slots=slots)
+    assert all(s is State.SUCCEEDED for s in outcome.states.values())
+    assert rec.peak <= 2 and slots.peak == 2 and slots.used == 0
+    assert sorted(slots.taken) == ["a", "b", "c", "d", "e"]
+
+
+def test_a_build_handed_back_is_placed_again_and_not_failed() -> None:
+    tries: dict[str, int] = {}
+    slots = TwoSlots(1)
+
+    def work(name: str) -> State:
+        tries[name] = tries.get(name, 0) + 1
+        # "a" loses its builder once: it asks to be placed again
+        return State.PENDING if name == "a" and tries[name] == 1 else State.SUCCEEDED
+
+    rec = Recorder()
+    g = graph(("a", "b"))
+    outcome = schedule(g, {"a": 1.0, "b": 0.0}, 2, work, rec.skip, rec.stop, slots=slots)
+    assert outcome.states == {"a": State.SUCCEEDED, "b": State.SUCCEEDED}
+    assert tries == {"a": 2, "b": 1} and slots.taken == ["a", "a", "b"] and slots.used == 0
+    assert not rec.skipped and not rec.stops

@@ -1,0 +1,105 @@
+"""`build` over a pool of builders (run/pool): the builders of the run, each probed before
+anything runs, and what each image asks of them. Everything here fails with exit 2
+before a build starts: a builder of another backend, no builder up, an image that no
+builder that is up can build."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from buildorch.backends.choice import check
+from buildorch.errors import BuildorchError
+from buildorch.oci import platforms as oci_platforms
+from buildorch.pipeline.builders import pool_of
+from buildorch.pipeline.loaded import LoadedPipeline
+from buildorch.planning.placement import Need, PoolBuilder, unplaceable
+from buildorch.planning.plan import Plan
+from buildorch.planning.requests import request_tls
+from buildorch.run.pool import PoolEntry, PoolSetup, Wants, last_builders
+from buildorch.run.recorded import RecordedRun, read_record, run_records
+
+RECORDS_READ = 20  # newest runs read for where each image was built last
+
+
+def pool_setup(pipeline: LoadedPipeline, plan: Plan, given: str | None, backend: str,
+               warn: Callable[[str], None]) -> PoolSetup | None:
+    """The run's pool, probed; None when the run has one builder."""
+    indexes = pool_of(pipeline.model.builders, given)
+    if not indexes:
+        return None
+    entries = tuple(_entry(pipeline, i, backend) for i in indexes)
+    down = _probe(entries, backend)
+    if len(down) == len(entries):
+        raise BuildorchError("no builder of the pool answers: " + "; ".join(
+            f"{name}: {why}" for name, why in down.items()))
+    for name, why in down.items():
+        warn(f"builder {name} does not answer ({why}); the run goes on without it")
+    wants = {i.name: _wants(pipeline, i.name) for i in plan.images}
+    _check_placeable(plan, entries, wants, down)
+    return PoolSetup(entries, wants, last_builders(_records(), wants), down)
+
+
+def _entry(pipeline: LoadedPipeline, index: int, backend: str) -> PoolEntry:
+    builder = pipeline.model.builders[index]
+    if builder.backend not in ("auto", backend):
+        raise BuildorchError(f"builder {builder.name}: backend {builder.backend}, but the pool's "
+                             f"builds go through {backend} (the first builder's): one pool "
+                             "takes one backend (pass --builder to pick builders of one)")
+    platforms = (frozenset(_normal(p) for p in builder.platforms) if builder.platforms
+                 else None)
+    tls = None if builder.tls is None else request_tls(pipeline.folder, builder.tls)
+    return PoolEntry(PoolBuilder(builder.name, platforms, frozenset(builder.labels),
+                                 builder.max_parallel), builder.address, tls)
+
+
+def _probe(entries: Sequence[PoolEntry], backend: str) -> dict[str, str]:
+    """Builder -> why it does not answer, for those that do not (probed at once)."""
+    with ThreadPoolExecutor(max_workers=len(entries)) as workers:
+        statuses = list(workers.map(lambda e: check(backend, e.address, e.tls), entries))
+    return {e.name: s.detail for e, s in zip(entries, statuses, strict=True) if not s.reachable}
+
+
+def _wants(pipeline: LoadedPipeline, name: str) -> Wants:
+    spec = pipeline.images[name].spec
+    return Wants(frozenset(spec.builder_labels), spec.builder)
+
+
+def _normal(platform: str) -> str:
+    return oci_platforms.parse(platform).format()
+
+
+def _check_placeable(plan: Plan, entries: Sequence[PoolEntry], wants: dict[str, Wants],
+                     down: dict[str, str]) -> None:
+    """Every image has a builder that is up and fits it (one error line per image)."""
+    lines = []
+    for image in plan.images:
+        want = wants[image.name]
+        allowed = [e.builder for e in entries if want.builder in (None, e.name)]
+        if not allowed:
+            lines.append(f"image {image.name}: its builder {want.builder} is not among the "
+                         "run's builders (--builder)")
+            continue
+        need = Need(image.name, frozenset(_normal(p) for p in image.request.platforms),
+                    want.labels)
+        problems = unplaceable([need], allowed)  # none fits, up or down: say why
+        if not problems:
+            problems = unplaceable([need], [b for b in allowed if b.name not in down])
+            if problems:
+                fitting = ", ".join(b.name for b in allowed if b.name in down)
+                lines.append(f"image {image.name}: every builder that fits it is down "
+                             f"({fitting})")
+                continue
+        lines += [p.render() for p in problems]
+    if lines:
+        raise BuildorchError("\n".join(f"cannot place {line}" for line in lines))
+
+
+def _records() -> list[RecordedRun]:
+    found = []
+    for path in run_records()[:RECORDS_READ]:
+        try:
+            found.append(read_record(path))
+        except BuildorchError:
+            continue  # a damaged record only loses its affinity
+    return found

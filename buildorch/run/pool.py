@@ -1,0 +1,253 @@
+"""A run over a pool of builders: where each build goes, what moves between builders, and
+what happens when a builder stops answering (issue 14).
+
+Placement is planning/placement's (pure): a builder with the image's platforms and labels
+and a free slot, preferring the builder that built it last, then the one its dependencies
+ran on, then the least loaded. The scheduler takes a slot before a build starts and gives
+it back when the build returns (`Slots`); the build's request is then re-targeted at that
+builder (planning/plan.placed_on), so everything after it (the dependency check, the
+run-scoped names' removal, publishing) talks to the builder that holds the image.
+
+Dependencies on another builder: a backend with a local store (docker) keeps an image
+where it was built, so as soon as a build that others build on succeeds, its run-scoped
+name is copied (`docker image save`, then `docker load` on each other builder that is up
+and fits one of its dependents). The image id is kept, and the dependent's dependency
+check still compares it with this run's digest before it starts. Backends without a local
+store pass dependencies by digest through the registry or an OCI layout on the client,
+which every builder reaches: nothing to copy.
+
+A build that fails while its builder no longer answers its probe was lost with the
+builder, not failed by its Dockerfile: the builder is marked down for the rest of the run
+and the build is handed back once (the scheduler places it elsewhere). A failing `RUN` on
+a builder that still answers is a failure like any other.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from buildorch import proc
+from buildorch.backends.base import Backend
+from buildorch.backends.request import BuilderTls
+from buildorch.jsontypes import JsonObject
+from buildorch.oci import platforms as oci_platforms
+from buildorch.planning.placement import Need, PoolBuilder, can_place, choose, fits
+from buildorch.planning.plan import placed_on
+from buildorch.run.events import Note
+from buildorch.run.record import State
+from buildorch.run.recorded import RecordedRun
+from buildorch.run.reporting import Reporter
+from buildorch.run.state import RunState
+
+PROBE_TIMEOUT = 15  # a builder that does not answer within this is down
+COPY_TIMEOUT = 600
+LOST_RETRIES = 1  # builds handed back after losing their builder
+
+
+@dataclass(frozen=True)
+class PoolEntry:
+    """One builder of the pool: how placement sees it, and how its backend reaches it."""
+
+    builder: PoolBuilder
+    address: str | None
+    tls: BuilderTls | None = None
+
+    @property
+    def name(self) -> str:
+        return self.builder.name
+
+
+@dataclass(frozen=True)
+class Wants:
+    """What an image asks of its builder besides its platforms: labels, or one builder."""
+
+    labels: frozenset[str] = frozenset()
+    builder: str | None = None  # the image's own `builder`: only that one
+
+
+@dataclass(frozen=True)
+class PoolSetup:
+    entries: tuple[PoolEntry, ...]
+    wants: Mapping[str, Wants]  # per image
+    last_builder: Mapping[str, str] = field(default_factory=dict)  # image -> builder, earlier
+    down: Mapping[str, str] = field(default_factory=dict)  # builder -> why, before the run
+
+
+class Pool:
+    """The builders of one run. The scheduler's thread calls `take` and `give`; build
+    threads call `refusal` and `settle` (shared state under a lock)."""
+
+    def __init__(self, state: RunState, backend: Backend, setup: PoolSetup,
+                 reporter: Reporter) -> None:
+        self.state, self.backend, self.reporter = state, backend, reporter
+        self.entries = {e.name: e for e in setup.entries}
+        self.wants = setup.wants
+        self.last_builder = dict(setup.last_builder)
+        self.down: dict[str, str] = dict(setup.down)  # builder -> why
+        self.load: Counter[str] = Counter()
+        self.placed: dict[str, str] = {}  # image -> builder, this run
+        self._slots: dict[str, str] = {}  # image -> the builder whose slot it holds now
+        self.refused: dict[str, str] = {}  # image -> why no builder can take it
+        self._lock = threading.Lock()
+
+    def to_json(self) -> JsonObject:
+        """Each builder of the run: where it is, whether it went down, what it built."""
+        built = Counter(self.placed.values())
+        return {name: {"address": e.address, "down": self.down.get(name),
+                       "builds": built[name], "max_parallel": e.builder.max_parallel}
+                for name, e in self.entries.items()}
+
+    # --- placement (the scheduler's thread) ---
+
+    def need(self, name: str) -> Need:
+        image = self.state.image(name)
+        platforms = frozenset(oci_platforms.parse(p).format() for p in image.request.platforms)
+        return Need(name, platforms, self.wants[name].labels)
+
+    def candidates(self, name: str) -> list[PoolBuilder]:
+        only = self.wants[name].builder
+        return [e.builder for e in self.entries.values() if only is None or e.name == only]
+
+    def take(self, members: tuple[str, ...]) -> bool:
+        name = members[0]  # pools run without builder sessions: one image per task
+        need, builders = self.need(name), self.candidates(name)
+        with self._lock:
+            down = frozenset(self.down)
+            if not can_place(need, builders, down):
+                self.refused[name] = self._why_unplaced(need, builders)
+                return True  # the build fails at once, saying why (holding no slot)
+            deps = [self.placed[d] for d in self.state.image(name).depends_on if d in self.placed]
+            chosen = choose(need, builders, self.load, down, self.last_builder, deps)
+            if chosen is None:
+                return False
+            self.load[chosen] += 1
+            self.placed[name] = self._slots[name] = chosen
+        entry = self.entries[chosen]
+        self.state.images[name] = placed_on(self.state.image(name), self.backend,
+                                            entry.address, entry.tls)
+        self.state.runs[name].builder = chosen
+        return True
+
+    def give(self, members: tuple[str, ...]) -> None:
+        with self._lock:
+            builder = self._slots.pop(members[0], None)
+            if builder is not None:
+                self.load[builder] -= 1
+
+    def _why_unplaced(self, need: Need, builders: Sequence[PoolBuilder]) -> str:
+        fitting = [b.name for b in builders if fits(need, b)]
+        downs = "; ".join(f"{b}: {self.down[b]}" for b in fitting if b in self.down)
+        return f"no builder that fits it is up ({downs or 'none fits'})"
+
+    # --- after a build (its worker thread) ---
+
+    def refusal(self, name: str) -> str | None:
+        with self._lock:
+            return self.refused.get(name)
+
+    def settle(self, name: str, state: State) -> State:
+        """The build's state once the pool had its say: PENDING hands it back to be placed
+        on another builder (its own stopped answering)."""
+        builder = self.placed.get(name)
+        if builder is None or state not in (State.SUCCEEDED, State.FAILED):
+            return state
+        if state is State.FAILED:
+            return self._lost(name, builder) if not self.answers(builder) else state
+        if not self._copy_out(name, builder):
+            return self._lost(name, builder)
+        return state
+
+    def answers(self, builder: str) -> bool:
+        """Whether `builder` answers its probe now; marks it down when not."""
+        entry = self.entries[builder]
+        argv = self.backend.probe_argv(entry.address, entry.tls)
+        try:
+            done = proc.run(argv, check=False, timeout=PROBE_TIMEOUT)
+            answered, why = done.returncode == 0, _last_line(done.output)
+        except subprocess.TimeoutExpired:
+            answered, why = False, f"no answer within {PROBE_TIMEOUT}s"
+        if not answered:
+            self.mark_down(builder, why)
+        return answered
+
+    def mark_down(self, builder: str, why: str) -> None:
+        with self._lock:
+            if builder in self.down:
+                return
+            self.down[builder] = why or "it stopped answering"
+        self.reporter.update(Note(f"builder {builder} stopped answering ({why}); it takes no "
+                                  "more builds in this run", level="warning"))
+
+    def _lost(self, name: str, builder: str) -> State:
+        run = self.state.runs[name]
+        if len(run.lost_on) >= LOST_RETRIES:
+            return State.FAILED
+        run.lost_on.append(builder)
+        run.failure = run.reason = None
+        run.digest = None
+        self.state.digests.pop(name, None)
+        self.reporter.update(Note(f"builder {builder} stopped answering during the build; "
+                                  "building it again on another builder", name, "warning"))
+        return State.PENDING
+
+    def _copy_out(self, name: str, builder: str) -> bool:
+        """The image's run-scoped names copied to the other builders its dependents may go
+        to; False when its own builder went down first (the image is lost with it)."""
+        tags, source = self.state.run_tags(name), self.entries[builder]
+        targets = self._copy_targets(name, builder)
+        if not tags or not targets:
+            return True
+        path = self.state.folder / f"{name}.copy.tar"
+        save = self.backend.save_argv(tags, str(path), source.address, source.tls)
+        if save is None:
+            return True
+        try:
+            if proc.run(save, check=False, timeout=COPY_TIMEOUT).returncode != 0:
+                return self.answers(builder)  # a failed save of a build that succeeded
+            with ThreadPoolExecutor(max_workers=len(targets)) as workers:
+                list(workers.map(lambda t: self._load(name, path, t, tags), targets))
+        finally:
+            path.unlink(missing_ok=True)
+        return True
+
+    def _copy_targets(self, name: str, builder: str) -> list[PoolEntry]:
+        dependents = [i.name for i in self.state.plan.images if name in i.depends_on
+                      and i.name not in self.state.reused]
+        with self._lock:
+            up = [e for e in self.entries.values() if e.name != builder and e.name not in self.down]
+        return [e for e in up if any(fits(self.need(d), e.builder)
+                                     and e.builder in self.candidates(d) for d in dependents)]
+
+    def _load(self, name: str, path: Path, target: PoolEntry, tags: list[str]) -> None:
+        argv = self.backend.load_archive_argv(str(path), target.address, target.tls)
+        if argv is None:
+            return
+        done = proc.run(argv, check=False, timeout=COPY_TIMEOUT)
+        if done.returncode != 0:
+            self.answers(target.name)  # down: its dependents go elsewhere; else they fail
+            return                     # their dependency check, naming the name
+        with self._lock:
+            self.state.runs[name].copied_to.append(target.name)
+            self.state.extra_tags.update((target.address, target.tls, t) for t in tags)
+
+
+def _last_line(text: str) -> str:
+    return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
+
+
+def last_builders(records: Iterable[RecordedRun], images: Iterable[str]) -> dict[str, str]:
+    """Image -> the builder its newest recorded build ran on (`records` newest first), for
+    placement's cache affinity."""
+    wanted, found = set(images), {}
+    for record in records:
+        for name, image in record.images.items():
+            if name in wanted and name not in found and image.builder \
+                    and image.state == State.SUCCEEDED.value:
+                found[name] = image.builder
+    return found
