@@ -13,7 +13,7 @@ from buildorch.errors import BuildorchError
 from buildorch.oci import platforms as oci_platforms
 from buildorch.pipeline.builders import pool_of
 from buildorch.pipeline.loaded import LoadedPipeline
-from buildorch.planning.placement import Need, PoolBuilder, unplaceable
+from buildorch.planning.placement import Need, PoolBuilder, per_platform, unplaceable
 from buildorch.planning.plan import Plan
 from buildorch.planning.requests import request_tls
 from buildorch.run.pool import PoolEntry, PoolSetup, Wants, last_builders
@@ -36,8 +36,22 @@ def pool_setup(pipeline: LoadedPipeline, plan: Plan, given: str | None, backend:
     for name, why in down.items():
         warn(f"builder {name} does not answer ({why}); the run goes on without it")
     wants = {i.name: _wants(pipeline, i.name) for i in plan.images}
-    _check_placeable(plan, entries, wants, down)
-    return PoolSetup(entries, wants, last_builders(_records(), wants), down)
+    split = splits(plan, backend)
+    _check_placeable(plan, entries, wants, down, split)
+    return PoolSetup(entries, wants, last_builders(_records(), wants), down, split)
+
+
+def splits(plan: Plan, backend: str) -> frozenset[str]:
+    """The images a pool builds per platform, each platform on a builder that has it, and
+    joins into one index when publishing (run/platform_builds): published images with
+    several platforms that no image of the run builds on (a dependent would need the one
+    index before the run publishes) and whose only output is the image, on docker (whose
+    local store the platforms are pushed from)."""
+    dependencies = {d for image in plan.images for d in image.depends_on}
+    return frozenset(i.name for i in plan.images
+                     if backend == "docker" and len(i.request.platforms) > 1 and i.publish
+                     and i.name not in dependencies and not i.request.outputs
+                     and i.request.load_archive is None)
 
 
 def _entry(pipeline: LoadedPipeline, index: int, backend: str) -> PoolEntry:
@@ -70,7 +84,7 @@ def _normal(platform: str) -> str:
 
 
 def _check_placeable(plan: Plan, entries: Sequence[PoolEntry], wants: dict[str, Wants],
-                     down: dict[str, str]) -> None:
+                     down: dict[str, str], split: frozenset[str]) -> None:
     """Every image has a builder that is up and fits it (one error line per image)."""
     lines = []
     for image in plan.images:
@@ -82,15 +96,20 @@ def _check_placeable(plan: Plan, entries: Sequence[PoolEntry], wants: dict[str, 
             continue
         need = Need(image.name, frozenset(_normal(p) for p in image.request.platforms),
                     want.labels)
-        problems = unplaceable([need], allowed)  # none fits, up or down: say why
+        needs = per_platform(need) if image.name in split else (need,)
+        problems = unplaceable(needs, allowed)  # none fits, up or down: say why
         if not problems:
-            problems = unplaceable([need], [b for b in allowed if b.name not in down])
+            problems = unplaceable(needs, [b for b in allowed if b.name not in down])
             if problems:
                 fitting = ", ".join(b.name for b in allowed if b.name in down)
                 lines.append(f"image {image.name}: every builder that fits it is down "
                              f"({fitting})")
                 continue
-        lines += [p.render() for p in problems]
+        hint = (" (an image with several platforms is built per platform on the builders that "
+                "have each when it is published, no image of the run builds on it, and the "
+                "backend is docker)" if len(need.platforms) > 1 and image.name not in split
+                and not unplaceable(per_platform(need), allowed) else "")
+        lines += [p.render() + hint for p in problems]
     if lines:
         raise BuildorchError("\n".join(f"cannot place {line}" for line in lines))
 

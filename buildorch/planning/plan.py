@@ -35,6 +35,7 @@ from buildorch.planning.graph import (
 )
 from buildorch.planning.input_digests import InputManifest, manifest_of
 from buildorch.planning.requests import (
+    LOCAL_NAMESPACE,
     PlanOptions,
     RequestContext,
     image_cache,
@@ -42,6 +43,7 @@ from buildorch.planning.requests import (
     make_request,
 )
 from buildorch.proc import REDACTED
+from buildorch.workdir import RUN_DIR
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,24 @@ def placed_on(image: PlannedImage, backend: Backend, address: str | None,
     shown = request.redacted()
     return dataclasses.replace(image, request=request, argv=argv, shown_argv=argv
                                if shown is request else tuple(backend.build_argv(shown)))
+
+
+def platform_slug(platform: str) -> str:
+    """`linux/arm/v7` as a name part: `linux-arm-v7`."""
+    return platform.replace("/", "-")
+
+
+def platform_part(image: PlannedImage, platform: str, pipeline: str) -> PlannedImage:
+    """One platform of a multi-platform image that a pool builds per platform (run/pool):
+    stored under a run-scoped local name with a metadata file of its own, publishing
+    nothing itself (its platforms are joined into one index when the run publishes). Its
+    argv is the image's until `placed_on` puts it on its builder."""
+    slug = platform_slug(platform)
+    request = dataclasses.replace(
+        image.request, platforms=(platform,), push=False, push_by_digest=False, load=True,
+        tags=(f"{LOCAL_NAMESPACE}/{pipeline}/{image.name}:{{run_id}}-{slug}",),
+        metadata_file=f"{RUN_DIR}/{image.name}@{slug}.metadata.json")
+    return dataclasses.replace(image, request=request, publish=())
 
 
 def publish_steps(backend: Backend, images: Sequence[PlannedImage]) -> tuple[PublishStep, ...]:

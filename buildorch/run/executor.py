@@ -26,6 +26,7 @@ from buildorch.run.chain_build import ChainRunner
 from buildorch.run.earlier_builds import BuildIndex, EarlierBuild, record_builds
 from buildorch.run.events import ImageFinished, ImageQueued, Note, RunFinished, RunStarted
 from buildorch.run.one_build import BuildOptions, BuildRunner
+from buildorch.run.platform_builds import PlatformBuilds
 from buildorch.run.pool import Pool, PoolSetup
 from buildorch.run.publish import Publication, publish, remove_run_tags
 from buildorch.run.record import State, finished_event, new_run_id, write_record
@@ -70,6 +71,12 @@ class Executor:
         """Place builds over several builders (run/pool) instead of the plan's one."""
         self.pool = Pool(self.state, self.backend, setup, self.reporter)
         self.builds.pool = self.pool
+        self.platform_builds = PlatformBuilds(self.builds, self.pool, self.backend)
+
+    def _work(self, name: str) -> State:
+        if self.pool is not None and name in self.pool.split:
+            return self.platform_builds.build(name)
+        return self.builds.build(name)
 
     @property
     def run_id(self) -> str:
@@ -84,7 +91,7 @@ class Executor:
         self._announce()
         graph, priority = self._graph(), {i.name: i.remaining for i in state.plan.images}
         outcome = schedule(
-            graph, priority, self.options.jobs, self.builds.build, self._skipped,
+            graph, priority, self.options.jobs, self._work, self._skipped,
             self.builds.stop_all, keep_going=self.options.keep_going,
             chains=chain_members(run_chains(graph.nodes, state.images)),
             work_chain=self.chain_builds.run, slots=self.pool,

@@ -171,8 +171,8 @@ class BuildRunner:
             run.attempts = attempt
             self.reporter.started(ImageStarted(image.name, attempt))
             progress = ProgressReader(image.name)
-            code, lines, stopped = self._run_once(image.name, argv, log, progress,
-                                                  env=self.backend.build_env([image.request]))
+            code, lines, stopped = self.run_once(image.name, argv, log, progress,
+                                                 env=self.backend.build_env([image.request]))
             run.total_steps, run.cached_steps = progress.total_steps, progress.cached_steps
             run.base_images = dict(progress.bases)
             if stopped:
@@ -200,7 +200,7 @@ class BuildRunner:
             return state
 
         def child(argv: list[str]) -> tuple[int, list[str], bool]:
-            return self._run_once(image.name, argv, log, ProgressReader(image.name), argv)
+            return self.run_once(image.name, argv, log, ProgressReader(image.name), argv)
 
         loaded = load_archive(self.backend, image.request, root, run_id, run.digest, child)
         if loaded.stopped:
@@ -210,11 +210,14 @@ class BuildRunner:
         self.state.digests[image.name] = run.digest = loaded.digest
         return State.SUCCEEDED
 
-    def _run_once(self, name: str, argv: list[str], log: Path, progress: ProgressReader,
-                  shown: list[str] | None = None, env: Mapping[str, str] | None = None,
-                  ) -> tuple[int, list[str], bool]:
+    def run_once(self, name: str, argv: list[str], log: Path, progress: ProgressReader,
+                 shown: list[str] | None = None, env: Mapping[str, str] | None = None,
+                 key: str | None = None) -> tuple[int, list[str], bool]:
+        """One builder process of image `name`, its output into `log` and the reporter; its
+        exit code, last lines and whether it was stopped. `key`: the child's name for
+        `stop_all` where one image runs several at once (a platform each)."""
         kept: collections.deque[str] = collections.deque(maxlen=KEEP_LINES)
-        with self.child(name, argv, env) as running:
+        with self.child(key or name, argv, env) as running:
             if running is None:
                 return 1, [], True
             # line-buffered: the log shows each line as it comes (`tail -f`)

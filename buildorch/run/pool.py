@@ -37,7 +37,14 @@ from buildorch.backends.base import Backend
 from buildorch.backends.request import BuilderTls
 from buildorch.jsontypes import JsonObject
 from buildorch.oci import platforms as oci_platforms
-from buildorch.planning.placement import Need, PoolBuilder, can_place, choose, fits
+from buildorch.planning.placement import (
+    Need,
+    PoolBuilder,
+    can_place,
+    choose,
+    fits,
+    per_platform,
+)
 from buildorch.planning.plan import placed_on
 from buildorch.run.events import Note
 from buildorch.run.record import State
@@ -77,6 +84,8 @@ class PoolSetup:
     wants: Mapping[str, Wants]  # per image
     last_builder: Mapping[str, str] = field(default_factory=dict)  # image -> builder, earlier
     down: Mapping[str, str] = field(default_factory=dict)  # builder -> why, before the run
+    # images built per platform, each platform on a builder of its own (run/platform_builds)
+    split: frozenset[str] = frozenset()
 
 
 class Pool:
@@ -90,9 +99,11 @@ class Pool:
         self.wants = setup.wants
         self.last_builder = dict(setup.last_builder)
         self.down: dict[str, str] = dict(setup.down)  # builder -> why
+        self.split = setup.split
+        self.parts: dict[str, dict[str, str]] = {}  # split image -> platform -> builder
         self.load: Counter[str] = Counter()
         self.placed: dict[str, str] = {}  # image -> builder, this run
-        self._slots: dict[str, str] = {}  # image -> the builder whose slot it holds now
+        self._slots: dict[str, list[str]] = {}  # image -> the builders whose slots it holds
         self.refused: dict[str, str] = {}  # image -> why no builder can take it
         self._lock = threading.Lock()
 
@@ -116,28 +127,39 @@ class Pool:
 
     def take(self, members: tuple[str, ...]) -> bool:
         name = members[0]  # pools run without builder sessions: one image per task
-        need, builders = self.need(name), self.candidates(name)
+        builders = self.candidates(name)
+        whole = self.need(name)
+        needs = per_platform(whole) if name in self.split else (whole,)
         with self._lock:
             down = frozenset(self.down)
-            if not can_place(need, builders, down):
-                self.refused[name] = self._why_unplaced(need, builders)
+            unfit = [n for n in needs if not can_place(n, builders, down)]
+            if unfit:
+                self.refused[name] = self._why_unplaced(unfit[0], builders)
                 return True  # the build fails at once, saying why (holding no slot)
             deps = [self.placed[d] for d in self.state.image(name).depends_on if d in self.placed]
-            chosen = choose(need, builders, self.load, down, self.last_builder, deps)
-            if chosen is None:
-                return False
-            self.load[chosen] += 1
-            self.placed[name] = self._slots[name] = chosen
-        entry = self.entries[chosen]
+            load = Counter(self.load)
+            chosen = []
+            for need in needs:  # every platform's slot at once, or none
+                builder = choose(need, builders, load, down, self.last_builder, deps)
+                if builder is None:
+                    return False
+                load[builder] += 1
+                chosen.append(builder)
+            self.load = load
+            self._slots[name] = chosen
+            self.placed[name] = chosen[0]
+            if name in self.split:
+                self.parts[name] = {next(iter(n.platforms)): b
+                                    for n, b in zip(needs, chosen, strict=True)}
+        entry = self.entries[chosen[0]]
         self.state.images[name] = placed_on(self.state.image(name), self.backend,
                                             entry.address, entry.tls)
-        self.state.runs[name].builder = chosen
+        self.state.runs[name].builder = ", ".join(dict.fromkeys(chosen))
         return True
 
     def give(self, members: tuple[str, ...]) -> None:
         with self._lock:
-            builder = self._slots.pop(members[0], None)
-            if builder is not None:
+            for builder in self._slots.pop(members[0], []):
                 self.load[builder] -= 1
 
     def _why_unplaced(self, need: Need, builders: Sequence[PoolBuilder]) -> str:

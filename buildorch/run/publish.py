@@ -17,6 +17,8 @@ from buildorch.backends.request import BuilderTls
 from buildorch.oci import registry
 from buildorch.planning.plan import PublishStep
 from buildorch.run.events import Note, Published
+from buildorch.run.platform_builds import join_platforms
+from buildorch.run.platform_index import PlatformIndexError
 from buildorch.run.reporting import Reporter
 from buildorch.run.state import RunState
 
@@ -34,10 +36,17 @@ def publish(state: RunState, backend: Backend, reporter: Reporter, done: Publica
     """Every selected image's tags, the plan's publish steps in order; stops at the first
     failure. `done` fills in as tags are published, so an interruption still tells what
     was."""
+    joined: set[str] = set()
     for step in state.plan.publish:
         try:
-            _publish_tag(state, backend, step)
-        except (proc.CommandError, registry.RegistryError, proc.ToolNotFoundError) as exc:
+            if step.image in state.platform_pushes:  # built per platform: one index, all tags
+                if step.image not in joined:
+                    join_platforms(state, step.image)
+                    joined.add(step.image)
+            else:
+                _publish_tag(state, backend, step)
+        except (proc.CommandError, registry.RegistryError, proc.ToolNotFoundError,
+                PlatformIndexError) as exc:
             done.error = f"publishing {step.tag} failed: {exc}"
             reporter.update(Note(done.error, step.image, "warning"))
             return

@@ -97,6 +97,17 @@ class CacheRun:
         return data
 
 
+@dataclass(frozen=True)
+class PlatformRun:
+    """One platform of an image a pool built per platform (run/platform_builds)."""
+
+    platform: str
+    builder: str
+    pushed: str | None = None  # the digest its push reported
+    digest: str | None = None  # its manifest in the joined index (once published)
+    log: str | None = None
+
+
 @dataclass
 class ImageRun:
     name: str
@@ -122,6 +133,7 @@ class ImageRun:
     builder: str | None = None
     lost_on: list[str] = field(default_factory=list)
     copied_to: list[str] = field(default_factory=list)
+    platforms: list[PlatformRun] = field(default_factory=list)  # built per platform
 
     @property
     def done(self) -> bool:
@@ -145,6 +157,7 @@ class ImageRun:
             "note": self.note, "base_images": dict(self.base_images),
             "builder": self.builder, "lost_on": list(self.lost_on),
             "copied_to": list(self.copied_to),
+            "platforms": [_fields(p) for p in self.platforms],
         }
 
 

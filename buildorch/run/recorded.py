@@ -37,6 +37,14 @@ class RecordedFailure(_Loose):
         return ", ".join(p for p in (place, stage) if p)
 
 
+class RecordedPlatform(_Loose):
+    platform: str
+    builder: str
+    pushed: str | None = None
+    digest: str | None = None
+    log: str | None = None
+
+
 class RecordedImage(_Loose):
     name: str
     state: str
@@ -57,6 +65,7 @@ class RecordedImage(_Loose):
     base_images: dict[str, str] = {}
     builder: str | None = None  # the pool builder it ran on (run/pool)
     lost_on: tuple[str, ...] = ()
+    platforms: tuple[RecordedPlatform, ...] = ()  # built per platform over a pool
     # for `repro` (records since it exists): what the input digest covers, the cache
     # imported, the image config's digest
     inputs: dict[str, Any] | None = None
@@ -95,6 +104,16 @@ class RecordedNode(_Loose):
     publish: tuple[str, ...] = ()
 
 
+class RecordedBuilder(_Loose):
+    """A builder of a run over a pool (run/pool): where it was, why it went down (None: it
+    answered throughout), how many of the run's images it built."""
+
+    address: str | None = None
+    down: str | None = None
+    builds: int = 0
+    max_parallel: int | None = None
+
+
 class RecordedRun(_Loose):
     id: str
     pipeline: str
@@ -114,6 +133,7 @@ class RecordedRun(_Loose):
     variables: dict[str, str | None] = {}  # as the run resolved them
     invocation: RecordedInvocation | None = None
     git: RecordedGit | None = None
+    builders: dict[str, RecordedBuilder] = {}  # a run over a pool of builders, by name
 
     def node(self, name: str) -> RecordedNode | None:
         """The plan's node of image `name`; None where the plan has none that fits."""

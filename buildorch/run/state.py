@@ -13,6 +13,7 @@ from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.pipeline.secret_sources import MIN_SCRUB_LENGTH, secret_values
 from buildorch.planning.chains import run_tags_of
 from buildorch.planning.plan import Plan, PlannedImage
+from buildorch.run.platform_index import PushedPlatform
 from buildorch.run.record import ImageRun
 
 
@@ -58,6 +59,8 @@ class RunState:
     # other names the run stores images under, removed with the run-scoped names: (builder,
     # name) of the images a builder session built again for its members (run/chain_build)
     extra_tags: set[tuple[str | None, BuilderTls | None, str]] = field(default_factory=set)
+    # images a pool built per platform: each platform pushed by digest, joined when publishing
+    platform_pushes: dict[str, tuple[PushedPlatform, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.images = {i.name: i for i in self.plan.images}

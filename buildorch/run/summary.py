@@ -25,6 +25,9 @@ def summary(record: RecordedRun, record_path: str) -> str:
         where = (image.builder or "-",) if pooled else ()
         rows.append((image.name, _state(image), *where, duration, steps, image.digest or "-"))
     notes = [f"{image.name}: {image.note}" for image in record.images.values() if image.note]
+    notes += [f"{image.name} {p.platform}: built on {p.builder}, "
+              f"{p.digest or p.pushed or 'no digest'}"
+              for image in record.images.values() for p in image.platforms]
     notes += [f"{image.name}: ran again after builder {', then '.join(image.lost_on)} stopped "
               "answering" for image in record.images.values() if image.lost_on]
     lines = ["", table(rows), *notes, *_failure_lines(record)]

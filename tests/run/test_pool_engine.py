@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from buildorch.oci.registry import RegistryClient
+from buildorch.run.platform_index import index_manifests
 from tests.conftest import REPO
 from tests.test_stack import second_engine_host
 
@@ -215,3 +217,53 @@ def test_a_pool_goes_on_without_a_builder_that_does_not_answer(engine: str,
     record = record_of(tmp_path)
     assert record["images"]["a"]["builder"] == "one"
     assert record["builders"]["gone"]["down"] and record["builders"]["gone"]["builds"] == 0
+
+
+def test_an_image_for_two_platforms_is_built_on_the_builder_of_each_and_joined(
+        second: str, tmp_path: Path) -> None:
+    token = uuid.uuid4().hex[:10]
+    builders = ("  - {name: one, backend: docker, platforms: [linux/amd64]}\n"
+                f"  - {{name: two, backend: docker, address: \"{second}\", "
+                "platforms: [linux/386]}")
+    write_pipeline(tmp_path, builders, {
+        "app": f"FROM {BASE}\nARG TARGETPLATFORM\nRUN echo $TARGETPLATFORM {token} > /p\n"},
+        tags={"app": f"localhost:5000/pooltest/app:{token}"})
+    text = (tmp_path / "pipeline.yaml").read_text()
+    (tmp_path / "pipeline.yaml").write_text(
+        text.replace("  app: {", "  app: {platforms: [linux/amd64, linux/386], push: true, "))
+    code, out = finish(start(tmp_path))
+    assert code == 0, out[-3000:]
+    record = record_of(tmp_path)
+    app = record["images"]["app"]
+    where = {p["platform"]: p["builder"] for p in app["platforms"]}
+    assert where == {"linux/amd64": "one", "linux/386": "two"}
+    client = RegistryClient("localhost:5000")
+    held = client.manifest("pooltest/app", token)
+    assert held is not None and held.digest == app["digest"]  # the index, under the tag
+    _, found = index_manifests(held.body)
+    assert found == {p["platform"]: [p["digest"]] for p in app["platforms"]}
+    for platform, arch in (("linux/amd64", "amd64"), ("linux/386", "386")):
+        manifest = client.manifest("pooltest/app", found[platform][0])
+        assert manifest is not None
+        config = client.blob("pooltest/app", json.loads(manifest.body)["config"]["digest"])
+        assert config is not None and json.loads(config)["architecture"] == arch
+    for host in (None, second):  # no run-scoped name left on either builder
+        assert record["id"] not in docker(host, "image", "ls")
+    assert "app linux/386: built on two" in out
+
+
+def test_platforms_no_one_builder_has_need_the_image_published(second: str,
+                                                               tmp_path: Path) -> None:
+    builders = ("  - {name: one, backend: docker, platforms: [linux/amd64]}\n"
+                f"  - {{name: two, backend: docker, address: \"{second}\", "
+                "platforms: [linux/386]}")
+    write_pipeline(tmp_path, builders, {"app": f"FROM {BASE}\nRUN true\n"})
+    text = (tmp_path / "pipeline.yaml").read_text()
+    (tmp_path / "pipeline.yaml").write_text(
+        text.replace("  app: {", "  app: {platforms: [linux/amd64, linux/386], "))
+    code, out = finish(start(tmp_path))
+    assert code == 2, out
+    assert ("error: cannot place image app: no builder has both platforms linux/386, "
+            "linux/amd64 (builders: one: linux/amd64; two: linux/386)") in out, out
+    assert "per platform on the builders that have each when it is published" in out
+    assert not (tmp_path / ".buildorch" / "runs").exists()

@@ -92,7 +92,7 @@ def test_an_image_entry_keeps_the_record_format() -> None:
         },
         "duration": 2.5, "input_digest": "sha256:in", "unchanged_from": None,
         "note": "built again: gone", "base_images": {"busybox:1": "sha256:b"},
-        "builder": "two", "lost_on": ["one"], "copied_to": ["three"],
+        "builder": "two", "lost_on": ["one"], "copied_to": ["three"], "platforms": [],
     }
     reused = ImageRun("u", State.UNCHANGED, digest="sha256:d", unchanged_from="run1")
     assert reused.done and reused.to_json()["unchanged_from"] == "run1"
