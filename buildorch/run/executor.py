@@ -88,6 +88,8 @@ class Executor:
         started = time.time()
         if self.options.skip_unchanged:
             self._reuse_unchanged()
+            if self.pool is not None:
+                self.pool.copy_reused()
         self._announce()
         graph, priority = self._graph(), {i.name: i.remaining for i in state.plan.images}
         outcome = schedule(

@@ -167,6 +167,15 @@ class Pool:
         downs = "; ".join(f"{b}: {self.down[b]}" for b in fitting if b in self.down)
         return f"no builder that fits it is up ({downs or 'none fits'})"
 
+    def copy_reused(self) -> None:
+        """Images an earlier build serves (--skip-unchanged) got their run-scoped names on
+        the builder the plan names; their dependents may go to any builder."""
+        for name in sorted(self.state.run_tagged):
+            address = self.state.image(name).request.builder
+            source = next((e for e in self.entries.values() if e.address == address), None)
+            if source is not None and source.name not in self.down:
+                self._copy_out(name, source.name)
+
     # --- after a build (its worker thread) ---
 
     def refusal(self, name: str) -> str | None:

@@ -267,3 +267,26 @@ def test_platforms_no_one_builder_has_need_the_image_published(second: str,
             "linux/amd64 (builders: one: linux/amd64; two: linux/386)") in out, out
     assert "per platform on the builders that have each when it is published" in out
     assert not (tmp_path / ".buildorch" / "runs").exists()
+
+
+def test_an_unchanged_dependency_reaches_dependents_on_the_other_builder(
+        second: str, tmp_path: Path) -> None:
+    token = uuid.uuid4().hex[:10]
+    leaves = [f"leaf{i}" for i in range(3)]
+    images = {"base": f"FROM {BASE}\nRUN echo {token} > /base-token\n"}
+    images |= {leaf: f"FROM base\nRUN cat /base-token && sleep 1\n" for leaf in leaves}
+    write_pipeline(tmp_path, two_builders(second, 1), images, dict.fromkeys(leaves, "base"),
+                   {"base": f"localhost:5000/pooltest/base:{token}"})
+    code, out = finish(start(tmp_path))
+    assert code == 0, out[-3000:]
+    for leaf in leaves:  # the leaves change, base does not
+        (tmp_path / leaf / "Dockerfile").write_text(
+            f"FROM base\nRUN cat /base-token && echo {leaf} && sleep 1\n")
+    code, out = finish(start(tmp_path, "--skip-unchanged"))
+    assert code == 0, out[-3000:]
+    record = record_of(tmp_path)
+    assert record["images"]["base"]["state"] == "unchanged", out[-3000:]
+    ran = {leaf: record["images"][leaf]["builder"] for leaf in leaves}
+    assert all(record["images"][leaf]["state"] == "succeeded" for leaf in leaves)
+    assert set(ran.values()) == {"one", "two"}, ran  # some leaf on each builder
+    assert record["images"]["base"]["copied_to"], record["images"]["base"]
