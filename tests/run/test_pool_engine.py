@@ -274,7 +274,7 @@ def test_an_unchanged_dependency_reaches_dependents_on_the_other_builder(
     token = uuid.uuid4().hex[:10]
     leaves = [f"leaf{i}" for i in range(3)]
     images = {"base": f"FROM {BASE}\nRUN echo {token} > /base-token\n"}
-    images |= {leaf: f"FROM base\nRUN cat /base-token && sleep 1\n" for leaf in leaves}
+    images |= {leaf: "FROM base\nRUN cat /base-token && sleep 1\n" for leaf in leaves}
     write_pipeline(tmp_path, two_builders(second, 1), images, dict.fromkeys(leaves, "base"),
                    {"base": f"localhost:5000/pooltest/base:{token}"})
     code, out = finish(start(tmp_path))
