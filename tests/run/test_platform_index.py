@@ -1,6 +1,6 @@
 """An image built per platform joined into one index: the run-scoped push names, reading the
-index back, the commands each step runs (read, not run: a TLS daemon cannot run here), and
-on the stack, amd64 and 386 built, pushed, joined and checked through the registry API.
+index back, and on the stack, amd64 and 386 built, pushed, joined and checked through the
+registry API, and pushes that fail (no registry, another digest than built).
 
 The imagetools argv follows docker/buildx commands/imagetools/create.go (tests/backends/
 test_imagetools.py is its contract test)."""
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -135,103 +134,18 @@ def test_the_digest_is_the_registrys_and_must_be_what_imagetools_pushed() -> Non
         pi.joined_digest(raw, {"docker.io/library/app:2": A}, tags)
 
 
-# --- the commands (faked) --------------------------------------------------------------------
+# --- refused before anything runs ----------------------------------------------------------
 
-class FakeDocker:
-    """proc.run and proc.capture answering as docker 26.1 and buildx 0.13.1 do."""
-
-    def __init__(self, raw: bytes = b"", pushed: str = A, fail: str | None = None) -> None:
-        self.ran: list[list[str]] = []
-        self.raw, self.pushed, self.fail = raw, pushed, fail
-
-    def run(self, argv: Sequence[str], **kwargs: object) -> proc.Result:
-        self.ran.append(list(argv))
-        if self.fail is not None and self.fail in argv:
-            if kwargs.get("check", True):
-                raise proc.CommandError(argv, 1, "denied")
-            return proc.Result(1, "denied")
-        if "push" in argv:
-            return proc.Result(0, f"{argv[-1].rsplit(':', 1)[1]}: digest: {self.pushed} "
-                                  "size: 853\n")
-        if "create" in argv:
-            tags = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--tag"]
-            return proc.Result(0, "".join(f"#1 0.000 pushing {digest_of(self.raw)} to {t}\n"
-                                          for t in tags))
-        return proc.Result(0, "")
-
-    def capture(self, argv: Sequence[str], **_: object) -> tuple[int, bytes, str]:
-        self.ran.append(list(argv))
-        return 0, self.raw, ""
-
-
-@pytest.fixture
-def docker(monkeypatch: pytest.MonkeyPatch) -> FakeDocker:
-    fake = FakeDocker()
-    monkeypatch.setattr(proc, "run", fake.run)
-    monkeypatch.setattr(proc, "capture", fake.capture)
-    return fake
-
-
-TLS = BuilderTls("/c/ca.pem", "/c/cert.pem", "/c/key.pem")
-TLS_FLAGS = ["--tlsverify", "--tlscacert", "/c/ca.pem", "--tlscert", "/c/cert.pem",
-             "--tlskey", "/c/key.pem"]
-
-
-def test_a_platform_is_tagged_pushed_and_untagged_on_its_builders_daemon(
-        docker: FakeDocker) -> None:
-    build = PlatformBuild("linux/386", "buildorch.local/p/app:r1-linux-386",
-                          "tcp://two:2376", TLS, "two")
-    pushed = push_platform(build, ["localhost:5000/app:1"], "r1", "app", expected=A)
-    ref = "localhost:5000/app:buildorch-r1-app-linux-386"
-    host = ["docker", "--host", "tcp://two:2376", *TLS_FLAGS]
-    assert docker.ran == [[*host, "tag", build.source, ref], [*host, "push", ref],
-                          [*host, "image", "rm", ref]]
-    assert pushed == PushedPlatform("linux/386", "two", ref, A)
-    assert pushed.pinned == f"localhost:5000/app@{A}"
-
-
-def test_a_failed_push_still_untags_the_registry_name(docker: FakeDocker) -> None:
-    docker.fail = "push"
-    with pytest.raises(proc.CommandError):
-        push_platform(PlatformBuild("linux/amd64", "local/app:r1"), ["r:5000/app:1"], "r1",
-                      "app")
-    assert [argv[1] for argv in docker.ran] == ["tag", "push", "image"]
-
-
-def test_a_push_of_another_digest_than_built_fails(docker: FakeDocker) -> None:
-    with pytest.raises(PlatformIndexError, match=f"pushed as {A}, not the {B}"):
-        push_platform(PlatformBuild("linux/amd64", "local/app:r1"), ["r:5000/app:1"], "r1",
-                      "app", expected=B)
-
-
-def test_a_tls_server_name_is_refused_before_anything_runs(docker: FakeDocker) -> None:
+def test_a_tls_server_name_is_refused_before_anything_runs() -> None:
     build = PlatformBuild("linux/amd64", "local/app:r1", "tcp://two:2376",
                           BuilderTls("/c/ca.pem", server_name="buildkitd"))
-    with pytest.raises(PlatformIndexError, match="server_name"):
+    with pytest.raises(PlatformIndexError, match="server_name"):  # no daemon there to ask
         push_platform(build, ["r:5000/app:1"], "r1", "app")
-    assert docker.ran == []
 
 
-def test_join_creates_under_every_tag_and_reads_the_index_back(docker: FakeDocker) -> None:
-    docker.raw = index_bytes(("linux/amd64", A), ("linux/386", B))
-    pushed = [PushedPlatform("linux/amd64", "one", "r:5000/app:buildorch-r1-app-linux-amd64", C),
-              PushedPlatform("linux/386", "two", "r:5000/app:buildorch-r1-app-linux-386", D)]
-    index = join(["r:5000/app:1", "r:5000/app:latest"], pushed)
-    assert docker.ran == [
-        ["docker", "buildx", "imagetools", "create", "--progress", "plain",
-         "--tag", "r:5000/app:1", "--tag", "r:5000/app:latest",
-         f"r:5000/app@{C}", f"r:5000/app@{D}"],
-        ["docker", "buildx", "imagetools", "inspect", "--raw", "r:5000/app:1"]]
-    assert index == pi.PlatformIndex(
-        digest_of(docker.raw), OCI_INDEX, ("r:5000/app:1", "r:5000/app:latest"),
-        (pi.PlatformManifest("linux/amd64", "one", A, C),
-         pi.PlatformManifest("linux/386", "two", B, D)))
-
-
-def test_join_of_nothing_runs_nothing(docker: FakeDocker) -> None:
+def test_join_of_nothing_is_refused() -> None:
     with pytest.raises(PlatformIndexError, match="nothing to join"):
         join(["r:5000/app:1"], [])
-    assert docker.ran == []
 
 
 # --- on the stack ----------------------------------------------------------------------------
@@ -295,3 +209,44 @@ def test_amd64_and_386_end_up_as_one_index_in_the_registry(
     for p in pushed:
         assert subprocess.run(["docker", "image", "inspect", p.ref], capture_output=True,
                               check=False).returncode != 0
+
+
+def one_platform_image(tmp_path: Path, name: str) -> str:
+    marker = uuid.uuid4().hex[:12]
+    (tmp_path / "Dockerfile").write_text(f"FROM localhost:5000/busybox:latest\n"
+                                         f"RUN echo {marker} > /m\n")
+    source = f"buildorch.local/pitest/{name}:{marker}"
+    docker_run("buildx", "build", "--platform", "linux/amd64", "--load", "--tag", source,
+               str(tmp_path))
+    return source
+
+
+def stored(ref: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", ref], capture_output=True,
+                          check=False).returncode == 0
+
+
+@pytest.mark.engine
+def test_a_failed_push_still_untags_the_registry_name(engine: str, tmp_path: Path) -> None:
+    source = one_platform_image(tmp_path, "nowhere")
+    tags = ["localhost:1/bo-test/nowhere:1"]  # nothing listens there
+    try:
+        with pytest.raises(proc.CommandError):
+            push_platform(PlatformBuild("linux/amd64", source), tags, "r1", "app")
+        assert not stored(push_ref(tags, "r1", "app", "linux/amd64"))
+    finally:
+        subprocess.run(["docker", "image", "rm", source], capture_output=True, check=False)
+
+
+@pytest.mark.engine
+def test_a_push_of_another_digest_than_built_fails(engine: str, tmp_path: Path) -> None:
+    source = one_platform_image(tmp_path, "other")
+    marker = uuid.uuid4().hex[:12]
+    tags = [f"localhost:5000/bo-test/platform-other-{marker}:1"]
+    try:
+        with pytest.raises(PlatformIndexError, match=f"was pushed as sha256:[0-9a-f]{{64}}, "
+                                                     f"not the {B}"):
+            push_platform(PlatformBuild("linux/amd64", source), tags, "r1", "app", expected=B)
+        assert not stored(push_ref(tags, "r1", "app", "linux/amd64"))
+    finally:
+        subprocess.run(["docker", "image", "rm", source], capture_output=True, check=False)
