@@ -303,9 +303,12 @@ def source_line(source: Path) -> str:
         return subprocess.run(["git", "-C", str(source), *args], capture_output=True,
                               text=True, check=False).stdout.strip()
 
+    head = f"`--src {source}` (`PYTHONPATH={source} .venv/bin/python -P -m buildorch`)"
+    if not (source / ".git").exists():
+        return (f"- buildorch under test: {head}, not a git checkout (a `git archive` of a "
+                "commit); the commit line above is this script's checkout")
     dirty = git("status", "--porcelain", "--", "buildorch")
-    return (f"- buildorch under test: `--src {source}` (`PYTHONPATH={source} .venv/bin/python "
-            f"-P -m buildorch`), commit {git('rev-parse', '--short', 'HEAD') or '?'}"
+    return (f"- buildorch under test: {head}, commit {git('rev-parse', '--short', 'HEAD') or '?'}"
             + (" + uncommitted changes in buildorch/" if dirty else "")
             + "; the commit line above is this script's checkout")
 
@@ -443,11 +446,13 @@ def large_checked(build: Build, graph: Graph) -> Build:
     return build
 
 
-def remove_tags(tags: Sequence[str]) -> None:
-    """Remove the images a build tagged (untimed), so repeats do not fill the store."""
+def remove_tags(tags: Sequence[str], host: str | None = None) -> None:
+    """Remove the images a build tagged (untimed), so repeats do not fill the store; from
+    the engine at `host` when given (else DOCKER_HOST's)."""
+    hosted = ["--host", host] if host else []
     for i in range(0, len(tags), 100):
-        subprocess.run(["docker", "image", "rm", *tags[i:i + 100]], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(["docker", *hosted, "image", "rm", *tags[i:i + 100]],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
 
 # -- checks ----------------------------------------------------------------------------
@@ -1053,27 +1058,37 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds of each tool")
     parser.add_argument("-j", "--jobs", type=int, default=None,
                         help="buildorch's -j (default: not given; buildorch chooses)")
-    parser.add_argument("--settle", type=float, default=20.0,
-                        help="wait at most this long for a quiet machine before each run "
-                             "(0: never wait)")
-    parser.add_argument("--no-warmup", action="store_true",
-                        help="skip the untimed warm-up round (existing and chain)")
     parser.add_argument("--no-large-bake", dest="large_bake", action="store_false",
                         help="large graph: buildorch's cached runs only, no bake beside them")
-    parser.add_argument("--no-estimates", action="store_true",
-                        help="do not give buildorch estimated_seconds (the sleeps)")
-    parser.add_argument("--src", type=Path, default=None, metavar="DIR",
-                        help="run the buildorch of checkout DIR (e.g. a git worktree of a "
-                             "commit) with this checkout's interpreter")
-    parser.add_argument("--no-results", action="store_true",
-                        help="print only; do not append to benchmarks/results/bake_compare.md")
+    add_run_options(parser, "bake_compare", warmup="existing and chain")
     args = parser.parse_args(argv)
-    if args.src is not None and not (args.src / "buildorch" / "__main__.py").exists():
-        parser.error(f"--src {args.src}: no buildorch/__main__.py there")
+    check_src(parser, args.src)
     if args.images < 12 or args.large_images < 2 or args.repeats < 1 or (
             args.jobs is not None and args.jobs < 1):
         parser.error("--images must be at least 12, --large-images 2, --repeats and -j 1")
     return args
+
+
+def add_run_options(parser: argparse.ArgumentParser, name: str, warmup: str) -> None:
+    """Options of timed cold builds, shared with pool_spread.py: --settle, --no-warmup,
+    --no-estimates, --src and --no-results (benchmarks/results/<name>.md)."""
+    parser.add_argument("--settle", type=float, default=20.0,
+                        help="wait at most this long for a quiet machine before each run "
+                             "(0: never wait)")
+    parser.add_argument("--no-warmup", action="store_true",
+                        help=f"skip the untimed warm-up round ({warmup})")
+    parser.add_argument("--no-estimates", action="store_true",
+                        help="do not give buildorch estimated_seconds (the sleeps)")
+    parser.add_argument("--src", type=Path, default=None, metavar="DIR",
+                        help="run the buildorch of checkout DIR (a git worktree of a commit, "
+                             "or a `git archive` of it) with this checkout's interpreter")
+    parser.add_argument("--no-results", action="store_true",
+                        help=f"print only; do not append to benchmarks/results/{name}.md")
+
+
+def check_src(parser: argparse.ArgumentParser, src: Path | None) -> None:
+    if src is not None and not (src / "buildorch" / "__main__.py").exists():
+        parser.error(f"--src {src}: no buildorch/__main__.py there")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
