@@ -145,6 +145,17 @@ class Backend(ABC):
         """What the builder that answered `probe_argv` can do."""
         return self.assumed_capabilities()
 
+    def engine_platforms(self, output: str) -> tuple[str, ...] | None:
+        """The platforms the builder's BuildKit workers report, as BuildKit formats them, in
+        the answer of `probe_argv` (or of `platforms_argv`); None: that answer names none."""
+        return None
+
+    def platforms_argv(self, address: str | None,
+                       tls: BuilderTls | None = None) -> Argv | None:
+        """A cheap call whose answer `engine_platforms` reads, where the probe's does not
+        name the platforms (`doctor` asks it); None: the probe's does, or no call is cheap."""
+        return None
+
     def tool_version(self, output: str) -> ToolVersion:
         """The version `version_argv` printed."""
         line = next((line.strip() for line in output.splitlines() if line.strip()), "")

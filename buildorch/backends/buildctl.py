@@ -247,6 +247,9 @@ class BuildctlBackend(Backend):
     def probe_argv(self, address: str | None, tls: BuilderTls | None = None) -> Argv:
         return ["buildctl", *global_flags(address, tls), "debug", "workers"]
 
+    def engine_platforms(self, output: str) -> tuple[str, ...] | None:
+        return workers_platforms(output)
+
     def version_problem(self, request: BuildRequest, version: ToolVersion) -> str | None:
         outputs = _output_flags(request).count("--output")
         if outputs > 1 and version.number is not None and version.number < MULTIPLE_OUTPUTS:
@@ -256,6 +259,16 @@ class BuildctlBackend(Backend):
 
 
 MULTIPLE_OUTPUTS = (0, 13, 0)  # docker/buildx#2290
+
+
+def workers_platforms(output: str) -> tuple[str, ...] | None:
+    """The platforms of every worker `buildctl debug workers` lists: a header `ID PLATFORMS`,
+    then a row per worker, its id and its platforms joined with "," (moby/buildkit
+    cmd/buildctl/debug/workers.go printWorkersTable; normalised, so without spaces)."""
+    rows = [line.split() for line in output.splitlines()]
+    found = [p for row in rows if len(row) == 2 and row != ["ID", "PLATFORMS"]
+             for p in row[1].split(",") if p]
+    return tuple(dict.fromkeys(found)) or None
 
 
 BACKEND = BuildctlBackend()

@@ -7,6 +7,7 @@ then docker buildx, then buildctl), the first whose builder answers.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -28,11 +29,22 @@ class BackendStatus:
     reachable: bool = False
     detail: str = ""
     capabilities: Capabilities = field(default_factory=Capabilities)
+    # the platforms its BuildKit reports, where the probe's answer names them
+    platforms: tuple[str, ...] | None = None
 
 
 def _last_line(text: str) -> str:
     """A failed probe's error is its last line (stdout may hold a partial answer before it)."""
     return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
+
+
+def _answer(argv: list[str]) -> proc.Result | None:
+    """What the tool said; None: nothing within PROBE_TIMEOUT (a `tcp://` builder whose
+    packets are dropped leaves the client waiting on its own longer timeouts)."""
+    try:
+        return proc.run(argv, check=False, timeout=PROBE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def check(name: str, address: str | None = None, tls: BuilderTls | None = None) -> BackendStatus:
@@ -44,15 +56,35 @@ def check(name: str, address: str | None = None, tls: BuilderTls | None = None) 
         return BackendStatus(name, binary, detail=problem)
     # both at once: each is a tool process (for docker, two with its plugin's metadata)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        asked = pool.submit(proc.run, backend.version_argv(address, tls), check=False,
-                            timeout=PROBE_TIMEOUT)
-        probe = proc.run(backend.probe_argv(address, tls), check=False, timeout=PROBE_TIMEOUT)
+        asked = pool.submit(_answer, backend.version_argv(address, tls))
+        probe = _answer(backend.probe_argv(address, tls))
         answer = asked.result()
-    version = backend.tool_version(answer.output) if answer.returncode == 0 else None
+    version = (backend.tool_version(answer.output)
+               if answer is not None and answer.returncode == 0 else None)
+    if probe is None:
+        return BackendStatus(name, binary, version, False,
+                             f"builder does not answer within {PROBE_TIMEOUT}s")
     if probe.returncode != 0:
         return BackendStatus(name, binary, version, False,
                              f"builder does not answer: {_last_line(probe.output)}")
-    return BackendStatus(name, binary, version, True, "ok", backend.capabilities(probe.output))
+    return BackendStatus(name, binary, version, True, "ok", backend.capabilities(probe.output),
+                         backend.engine_platforms(probe.output))
+
+
+def engine_platforms(status: BackendStatus, address: str | None,
+                     tls: BuilderTls | None = None) -> tuple[str, ...] | None:
+    """The platforms the answering builder of `status` reports: from its probe, else from
+    the backend's cheap call for them (one more process; None: no answer names any)."""
+    if not status.reachable or status.platforms is not None:
+        return status.platforms
+    backend = get_backend(status.name)
+    argv = backend.platforms_argv(address, tls)
+    if argv is None:
+        return None
+    answer = _answer(argv)
+    if answer is None or answer.returncode != 0:
+        return None
+    return backend.engine_platforms(answer.output)
 
 
 def choose(requested: str, address: str | None,

@@ -63,6 +63,7 @@ CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter.v1"
 ARCHIVE_LOAD = "tarball + docker load"
 _BUILDKIT_VERSION = re.compile(r"^\s*BuildKit version:\s*(\S+)", re.MULTILINE)
 _DRIVER = re.compile(r"^\s*Driver:\s*(\S+)", re.MULTILINE)
+_PLATFORMS = re.compile(r"^\s*Platforms:\s*(.+)$", re.MULTILINE)
 
 
 def docker_argv(req: BuildRequest) -> list[str]:
@@ -184,6 +185,17 @@ def docker_capabilities(probe_output: str) -> Capabilities:
     ), rewrite_timestamp_via=ARCHIVE_LOAD)
 
 
+def inspect_platforms(inspect_output: str) -> tuple[str, ...] | None:
+    """The platforms `docker buildx inspect` lists, every node's (a text answer; `docker
+    info`'s JSON names none). buildx prints a node's `Platforms:` as its configured ones,
+    each marked `*`, then those its BuildKit reports, joined with ", " (docker/buildx
+    commands/inspect.go, util/platformutil FormatInGroups); a node that does not answer
+    prints an `Error:` line instead."""
+    found = [p.strip().rstrip("*") for line in _PLATFORMS.findall(inspect_output)
+             for p in line.split(",")]
+    return tuple(dict.fromkeys(p for p in found if p)) or None
+
+
 def _builder_capabilities(inspect_output: str) -> Capabilities:
     """A named buildx builder: its own BuildKit, or the docker driver of a docker context
     (whose BuildKit version buildx shows as v0.0.0+unknown, as on Docker 26.1)."""
@@ -283,6 +295,17 @@ class DockerBackend(Backend):
 
     def capabilities(self, probe_output: str) -> Capabilities:
         return docker_capabilities(probe_output)
+
+    def engine_platforms(self, output: str) -> tuple[str, ...] | None:
+        return inspect_platforms(output)
+
+    def platforms_argv(self, address: str | None,
+                       tls: BuilderTls | None = None) -> Argv | None:
+        """`docker buildx inspect` of the builder a build without `--builder` uses, on the
+        daemon the probe's `docker info` asked (a CLI plugin takes the global `--host` and TLS
+        flags: flags.docker_tls_flags); a buildx builder's probe already inspected it."""
+        host, builder = docker_builder_flags(address, tls)
+        return None if builder else ["docker", *host, "buildx", "inspect"]
 
     def assumed_capabilities(self) -> Capabilities:
         """The docker driver has no `type=s3` cache, whatever its image store."""

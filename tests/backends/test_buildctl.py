@@ -431,3 +431,17 @@ def test_reproducible_image_output_rewrites_timestamps() -> None:
     alone = dataclasses.replace(MINIMAL, outputs=(layout,), rewrite_timestamp=True)
     assert pairs(buildctl_argv(alone), "--output") == [
         "type=oci,dest=run/a.oci,tar=false,rewrite-timestamp=true"]
+
+
+def test_the_platforms_of_every_worker_debug_workers_lists() -> None:
+    """`buildctl debug workers` (the probe) prints a tabwriter table: `ID PLATFORMS`, then a
+    row per worker, its platforms normalised and joined with "," (moby/buildkit
+    cmd/buildctl/debug/workers.go printWorkersTable)."""
+    backend = get_backend("buildctl")
+    table = ("ID\t\t\t\tPLATFORMS\n"
+             "kq1ld0v9k8bxrmmqu8lnw1ab4\tlinux/amd64,linux/amd64/v2,linux/386\n"
+             "zf3h0pk8ouv7r2x5i2ovc4\t\tlinux/arm64,linux/386\n")
+    assert backend.engine_platforms(table) == (
+        "linux/amd64", "linux/amd64/v2", "linux/386", "linux/arm64")
+    assert backend.engine_platforms("ID\tPLATFORMS\n") is None
+    assert backend.platforms_argv("tcp://h:1234") is None  # the probe's answer has them

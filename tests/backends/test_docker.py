@@ -364,3 +364,47 @@ def test_no_git_info_where_no_provenance_is_made() -> None:
     assert DockerBackend().build_env([off]) == {"BUILDX_GIT_INFO": "false"}
     assert DockerBackend().build_env([off, on]) == {}  # a session: one provenance needs it
     assert DockerBackend().build_env([MINIMAL]) == {}  # buildx's default provenance
+
+
+# `docker buildx inspect` as buildx 0.13.1 prints it for the stack's engine (docker driver)
+INSPECT_DEFAULT = """Name:          default
+Driver:        docker
+Last Activity: 2026-12-01 13:31:20 +0000 UTC
+
+Nodes:
+Name:             default
+Endpoint:         default
+Status:           running
+BuildKit version: v0.0.0+unknown
+Platforms:        linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/amd64/v4
+Labels:
+ org.mobyproject.buildkit.worker.executor:             containerd
+"""
+
+
+def test_the_platforms_buildx_inspect_lists_every_node_configured_ones_unmarked() -> None:
+    """docker/buildx commands/inspect.go prints each node's `Platforms:` as
+    util/platformutil FormatInGroups(configured, reported): the configured ones first, each
+    marked `*`, joined with ", "; a node that does not answer prints `Error:` instead."""
+    backend = DockerBackend()
+    assert backend.engine_platforms(INSPECT_DEFAULT) == (
+        "linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/amd64/v4")
+    two_nodes = ("Name: multi\nDriver: docker-container\n\nNodes:\nName: multi0\n"
+                 "Platforms: linux/amd64*, linux/arm64*, linux/386\n\nName: multi1\n"
+                 "Error: Cannot connect\n\nName: multi2\nPlatforms: linux/arm64, linux/arm/v7\n")
+    assert backend.engine_platforms(two_nodes) == (
+        "linux/amd64", "linux/arm64", "linux/386", "linux/arm/v7")
+    down = "Name: default\nDriver: \nError: Cannot connect to the Docker daemon\n"
+    assert backend.engine_platforms(down) is None
+    assert backend.engine_platforms('{"Architecture": "x86_64", "OSType": "linux"}') is None
+
+
+def test_platforms_are_asked_of_the_builder_a_build_uses() -> None:
+    """`docker [--host ADDR TLS...] buildx inspect`: no name, so the builder a build without
+    `--builder` uses on that daemon; a buildx builder's probe already inspected it."""
+    backend = DockerBackend()
+    assert backend.platforms_argv(None) == ["docker", "buildx", "inspect"]
+    assert backend.platforms_argv(TCP, TLS) == ["docker", "--host", TCP, *TLS_FLAGS,
+                                                "buildx", "inspect"]
+    assert backend.probe_argv("ci-builder")[:3] == ["docker", "buildx", "inspect"]
+    assert backend.platforms_argv("ci-builder") is None
