@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from buildorch.run.builder_load import builds_on
 from buildorch.run.recorded import RecordedRun
 from buildorch.text import table
 
@@ -31,10 +32,20 @@ def duration_text(seconds: float | None) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m"
 
 
-def _row(entry: HistoryEntry) -> tuple[str, ...]:
+def builders_text(run: RecordedRun) -> str:
+    """A pool run's builders with the builds each ran (run/builder_load, a platform of an
+    image built per platform counting as one), `(down)` after one that stopped answering
+    (before the run or during it): `one:6 two:3(down)`; `-` without a pool."""
+    built = builds_on(run)
+    return " ".join(f"{name}:{built[name]}{'(down)' if b.down is not None else ''}"
+                    for name, b in run.builders.items()) or "-"
+
+
+def _row(entry: HistoryEntry, pooled: bool) -> tuple[str, ...]:
     run = entry.record
     if run is None:
-        return (entry.run_id, "-", "-", DAMAGED, "-", "-", "-", "-", "-", "-")
+        return (entry.run_id, "-", "-", DAMAGED, "-", "-", "-", "-", "-", "-",
+                *(("-",) if pooled else ()))
     rate = run.cache_hit_rate
     started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started))
     built = sum(1 for i in run.images.values() if i.state == "succeeded"
@@ -42,12 +53,15 @@ def _row(entry: HistoryEntry) -> tuple[str, ...]:
     cached = run.count("succeeded") - built
     return (run.id, run.pipeline, started, run.outcome, duration_text(run.duration),
             str(built), str(cached), str(run.count("unchanged")),
-            str(run.count("failed")), f"{rate:.0%}" if rate is not None else "-")
+            str(run.count("failed")), f"{rate:.0%}" if rate is not None else "-",
+            *((builders_text(run),) if pooled else ()))
 
 
 def history_table(entries: Sequence[HistoryEntry]) -> str:
     """BUILT: images whose build ran a step; CACHED: every step from cache; UNCHANGED: not
-    built (an earlier build served them); CACHE HITS: steps from cache over all steps."""
+    built (an earlier build served them); CACHE HITS: steps from cache over all steps;
+    BUILDERS (only where some run had a pool of builders): `builders_text`."""
+    pooled = any(e.record is not None and e.record.builders for e in entries)
     header = ("RUN", "PIPELINE", "STARTED", "OUTCOME", "DURATION", "BUILT", "CACHED",
-              "UNCHANGED", "FAILED", "CACHE HITS")
-    return table([header, *(_row(e) for e in entries)])
+              "UNCHANGED", "FAILED", "CACHE HITS", *(("BUILDERS",) if pooled else ()))
+    return table([header, *(_row(e, pooled) for e in entries)])

@@ -31,3 +31,18 @@ def test_history_in_an_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.chdir(tmp_path)
     assert main(["history"]) == 0
     assert "no runs yet" in capsys.readouterr().out
+
+
+def test_history_shows_each_pool_builders_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.run.record_samples import pooled_record, write_run
+
+    monkeypatch.chdir(tmp_path)
+    write_run(tmp_path, pooled_record("20261202T100000Z-000002", {"a": "two"},
+                                      down={"one": "stopped answering"}))
+    write_run(tmp_path, pooled_record("20261201T100000Z-000001", {"a": "one", "b": "two"}))
+    assert main(["history"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[-1] == "BUILDERS"
+    assert [line.split("  ")[-1].strip() for line in lines[1:]] == [
+        "one:0(down) two:1", "one:1 two:1"]

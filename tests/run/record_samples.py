@@ -42,6 +42,26 @@ def record(run_id: str = "20261201T050000Z-abcdef", outcome: str = "failed",
     }
 
 
+def pooled_record(run_id: str, placed: dict[str, str | None],
+                  down: dict[str, str] | None = None, pipeline: str = "shop") -> JsonObject:
+    """A succeeded run over a pool of builders `one` and `two` (and any `down` names):
+    `placed` is image -> the builder it ran on (None: not built, unchanged); `down` is
+    builder -> why it went down."""
+    down = down or {}
+    images: JsonObject = {
+        name: image(name, "succeeded" if builder else "unchanged", digest=DIGEST,
+                    builder=builder, lost_on=[], copied_to=[])
+        for name, builder in placed.items()}
+    names = dict.fromkeys(["one", "two", *down])
+    builders: JsonObject = {
+        name: {"address": None if name == "one" else f"unix:///run/{name}.sock",
+               "down": down.get(name), "max_parallel": 2,
+               "builds": sum(1 for b in placed.values() if b == name)}
+        for name in names}
+    return {**record(run_id, "succeeded"), "pipeline": pipeline, "images": images,
+            "builders": builders}
+
+
 def write_run(root: Path, data: JsonObject) -> Path:
     folder = root / ".buildorch" / "runs" / str(data["id"])
     folder.mkdir(parents=True, exist_ok=True)

@@ -23,3 +23,26 @@ def test_a_row_per_run_with_outcome_duration_counts_and_cache_hits() -> None:
 def test_durations_read_at_a_glance() -> None:
     assert [duration_text(s) for s in (None, 0.74, 42.2, 185, 3725)] == [
         "-", "0.7s", "42s", "3m05s", "1h02m"]
+
+
+def test_a_builders_column_where_some_run_had_a_pool() -> None:
+    from tests.run.record_samples import pooled_record
+
+    pooled = parse_record(pooled_record("P2", {"a": "one", "b": "two", "c": "two"},
+                                        down={"three": "refused"}), "r")
+    lost = parse_record(pooled_record("P1", {"a": "two", "b": "two", "c": "two"},
+                                      down={"one": "stopped answering"}), "r")
+    alone = parse_record(record(), "r")
+    lines = history_table([HistoryEntry("P2", pooled), HistoryEntry("P1", lost),
+                           HistoryEntry(alone.id, alone), HistoryEntry("X", None, "bad")]
+                          ).splitlines()
+    assert lines[0].split()[-1] == "BUILDERS"
+    assert lines[1].endswith("  one:1 two:2 three:0(down)")
+    assert lines[2].endswith("  one:0(down) two:3")
+    assert lines[3].split()[-1] == "-" and lines[4].split()[-1] == "-"
+
+
+def test_no_builders_column_without_a_pool() -> None:
+    run = parse_record(record(), "r")
+    header = history_table([HistoryEntry(run.id, run)]).splitlines()[0]
+    assert "BUILDERS" not in header and header.rstrip().endswith("CACHE HITS")
