@@ -38,7 +38,7 @@ def pool_setup(pipeline: LoadedPipeline, plan: Plan, given: str | None, backend:
     wants = {i.name: _wants(pipeline, i.name) for i in plan.images}
     split = splits(plan, backend)
     _check_placeable(plan, entries, wants, down, split)
-    return PoolSetup(entries, wants, last_builders(_records(), wants), down, split)
+    return PoolSetup(entries, wants, last_builders(_records(plan.pipeline), wants), down, split)
 
 
 def splits(plan: Plan, backend: str) -> frozenset[str]:
@@ -114,11 +114,14 @@ def _check_placeable(plan: Plan, entries: Sequence[PoolEntry], wants: dict[str, 
         raise BuildorchError("\n".join(f"cannot place {line}" for line in lines))
 
 
-def _records() -> list[RecordedRun]:
+def _records(pipeline: str) -> list[RecordedRun]:
+    """The newest records of this pipeline (another pipeline's images are other images)."""
     found = []
     for path in run_records()[:RECORDS_READ]:
         try:
-            found.append(read_record(path))
+            record = read_record(path)
         except BuildorchError:
             continue  # a damaged record only loses its affinity
+        if record.pipeline == pipeline:
+            found.append(record)
     return found

@@ -109,7 +109,8 @@ class Pool:
 
     def to_json(self) -> JsonObject:
         """Each builder of the run: where it is, whether it went down, what it built."""
-        built = Counter(self.placed.values())
+        built = Counter(b for name, b in self.placed.items() if name not in self.parts)
+        built.update(b for parts in self.parts.values() for b in parts.values())  # per platform
         return {name: {"address": e.address, "down": self.down.get(name),
                        "builds": built[name], "max_parallel": e.builder.max_parallel}
                 for name, e in self.entries.items()}

@@ -237,6 +237,7 @@ def test_an_image_for_two_platforms_is_built_on_the_builder_of_each_and_joined(
     app = record["images"]["app"]
     where = {p["platform"]: p["builder"] for p in app["platforms"]}
     assert where == {"linux/amd64": "one", "linux/386": "two"}
+    assert {b: record["builders"][b]["builds"] for b in ("one", "two")} == {"one": 1, "two": 1}
     client = RegistryClient("localhost:5000")
     held = client.manifest("pooltest/app", token)
     assert held is not None and held.digest == app["digest"]  # the index, under the tag
