@@ -10,8 +10,7 @@ answer in every run.
 
 Platforms are compared as strings: callers pass them normalised (`oci.platforms`), as the
 pipeline loader does. A need without platforms builds for the builder's own platform, so
-every builder has what it asks for. A chain of linked images runs in one builder session
-(`chains`): `session_need` is what that session asks of its builder.
+every builder has what it asks for.
 """
 
 from __future__ import annotations
@@ -60,11 +59,6 @@ def per_platform(need: Need) -> tuple[Need, ...]:
     return tuple(Need(need.image, frozenset({p}), need.labels) for p in sorted(need.platforms))
 
 
-def session_need(members: Sequence[Need]) -> Need:
-    """What a chain's session asks of its one builder: every member's platforms and
-    labels; named after its first image, whose earlier builder it prefers."""
-    return Need(members[0].image, frozenset(p for m in members for p in m.platforms),
-                frozenset(label for m in members for label in m.labels))
 
 
 def unplaceable(needs: Iterable[Need], builders: Sequence[PoolBuilder]) -> list[Problem]:
@@ -179,11 +173,3 @@ def retry_target(need: Need, failed_on: str, builders: Sequence[PoolBuilder],
     first in line) or no fitting builder left (`can_place` says which)."""
     return choose(need, builders, load, down | {failed_on}, {}, ())
 
-
-def split_platforms(need: Need, builders: Sequence[PoolBuilder]) -> dict[str, list[str]]:
-    """Platform -> the builders (sorted by name) that can build it with the need's labels,
-    for a multi-platform image built per platform and joined into one index. A platform
-    no builder has maps to an empty list (`unplaceable` reports it)."""
-    return {platform: sorted(b.name for b in builders
-                             if fits(Need(need.image, frozenset({platform}), need.labels), b))
-            for platform in sorted(need.platforms)}

@@ -44,6 +44,7 @@ from buildorch.planning.placement import (
     choose,
     fits,
     per_platform,
+    retry_target,
 )
 from buildorch.planning.plan import placed_on
 from buildorch.run.events import Note
@@ -140,8 +141,10 @@ class Pool:
             deps = [self.placed[d] for d in self.state.image(name).depends_on if d in self.placed]
             load = Counter(self.load)
             chosen = []
+            lost = self.state.runs[name].lost_on
             for need in needs:  # every platform's slot at once, or none
-                builder = choose(need, builders, load, down, self.last_builder, deps)
+                builder = (retry_target(need, lost[-1], builders, load, down) if lost
+                           else choose(need, builders, load, down, self.last_builder, deps))
                 if builder is None:
                     return False
                 load[builder] += 1

@@ -17,8 +17,6 @@ from buildorch.planning.placement import (
     fits,
     per_platform,
     retry_target,
-    session_need,
-    split_platforms,
     unplaceable,
 )
 
@@ -137,19 +135,8 @@ def test_a_retry_goes_elsewhere_and_waits_for_a_slot() -> None:
     assert retry_target(one, "a", POOL3, {}, frozenset({"b", "c"})) is None
 
 
-def test_a_session_asks_for_what_each_of_its_images_needs() -> None:
-    session = session_need([need("base", [AMD]), need("api", [AMD], ["fast"]),
-                            need("test", labels=["ci"])])
-    assert session == need("base", [AMD], ["fast", "ci"])
 
 
-def test_split_platforms_lists_the_builders_of_each_platform_with_the_labels() -> None:
-    pool = [*POOL, builder("any", None, ["arm"])]
-    assert split_platforms(need(platforms=[AMD, ARM, S390]), pool) == {
-        AMD: ["a", "any"], ARM: ["any", "b"], S390: ["any"]}
-    assert split_platforms(need(platforms=[AMD, ARM], labels=["arm"]), pool) == {
-        AMD: ["any"], ARM: ["any", "b"]}
-    assert split_platforms(need(platforms=[S390]), POOL) == {S390: []}
 
 
 # --- properties ------------------------------------------------------------------------
@@ -246,11 +233,3 @@ def test_unplaceable_reports_exactly_the_images_with_a_need_nobody_fits(
     rnd.shuffle(shuffled)
     assert unplaceable(reordered, shuffled) == problems
 
-
-@given(needs, pools())
-def test_split_platforms_agrees_with_fits(one: Need, pool: list[PoolBuilder]) -> None:
-    split = split_platforms(one, pool)
-    assert list(split) == sorted(one.platforms)
-    for platform, names in split.items():
-        single = Need(one.image, frozenset({platform}), one.labels)
-        assert names == sorted(b.name for b in pool if fits(single, b))
