@@ -29,9 +29,12 @@ wall times recorded)."
    builders used (`images.*.builder`, `builders.*.builds`), none went down, no build lost,
    at least one dependency crossed builders, and every dependency that ran on another
    builder than its dependent lists the dependent's builder in `copied_to`.
-4. Prints and appends to benchmarks/results/pool_spread.md: machine, engines, the commands,
-   the graph, each run's wall time, the medians (min-max) and the ratio two / one of the
-   medians (target: < 1), and where each two-builder run placed the images. Removes the
+4. Prints and appends to benchmarks/results/pool_spread.md: machine, engines (and how many
+   images each store holds: removing an image costs more in a large one), the commands, the
+   graph, each run's wall time, the medians (min-max) and the ratio two / one of the
+   medians (target: < 1), where the time goes (from each record: start-up, each build's
+   time beyond its sleep, when the last build ended, the end of the run after it), and
+   where each two-builder run placed the images. Removes the
    images its runs tagged on both engines (after each run, and any left at the end). It
    never starts or stops the stack or the second engine, and never prunes.
    Exits 1 if a build or a check fails (a missed target does not).
@@ -268,6 +271,12 @@ def layer_problems(label: str, graph: Graph, token: str, spread: Spread,
     return problems
 
 
+def store_size(host: str | None) -> str:
+    """How many images the engine's store holds (`docker image ls -a`, distinct ids)."""
+    done = docker(host, "image", "ls", "-aq")
+    return str(len(set(done.stdout.split()))) if done.returncode == 0 else "?"
+
+
 def remove_images(tokens: Sequence[str], graph: Graph, hosts: Sequence[str | None]) -> None:
     """The runs' tags on each engine (untimed); an engine without some of them says so and
     removes the rest."""
@@ -404,7 +413,8 @@ def phases(run: Run, graph: Graph) -> dict[str, float]:
     """From the record, seconds: command start -> first build started, each build's time
     minus its sleep (median: the dependency check, buildx, BuildKit and, in a pool, the
     copies to the other builder, which a build does before it ends), and the last build's
-    end -> record written (the run-scoped names removed, copies included)."""
+    end since the command started, and -> record written (the run-scoped names removed,
+    copies included)."""
     record = run.build.record or {}
     images = record.get("images")
     spans: dict[str, tuple[float, float]] = {}
@@ -417,30 +427,34 @@ def phases(run: Run, graph: Graph) -> dict[str, float]:
     if not spans or not isinstance(ended, (int, float)):
         return {}
     sleeps = {i.name: i.sleep for i in graph.images}
+    last = max(b for _a, b in spans.values())
     return {"first build": min(a for a, _b in spans.values()) - run.build.t0_epoch,
             "build minus sleep": statistics.median(
                 b - a - sleeps.get(n, 0.0) for n, (a, b) in spans.items()),
-            "after last build": ended - max(b for _a, b in spans.values())}
+            "last build ended": last - run.build.t0_epoch,
+            "after last build": ended - last}
 
 
 def phase_table(runs: Sequence[Run], graph: Graph) -> list[str]:
     lines = ["", "Where the time goes, per run (seconds, from its record): command start -> "
              "first build started; a build's time minus its sleep, median over the images (a "
              "build that others build on copies its image to the other builder before it "
-             "ends); last build ended -> record written (run-scoped names removed on each "
-             "builder: on the builder a copy went to, that deletes the image).", "",
-             "| run | wall | first build | build minus sleep | after last build |",
-             "|---|---:|---:|---:|---:|"]
+             "ends); command start -> last build ended; last build ended -> record written "
+             "(run-scoped names removed on each builder: on the builder a copy went to, that "
+             "deletes the image).", "",
+             "| run | wall | first build | build minus sleep | last build ended "
+             "| after last build |", "|---|---:|---:|---:|---:|---:|"]
     for run in runs:
         got = phases(run, graph)
         cells = [f"{got[k]:.2f}" if k in got else "-"
-                 for k in ("first build", "build minus sleep", "after last build")]
+                 for k in ("first build", "build minus sleep", "last build ended",
+                           "after last build")]
         lines.append(f"| {run.build.label} | {run.build.seconds:.2f} | {' | '.join(cells)} |")
     return lines
 
 
 def report(args: argparse.Namespace, info: Mapping[str, str], second_engine: str,
-           graph: Graph, runs: Sequence[Run]) -> str:
+           stores: str, graph: Graph, runs: Sequence[Run]) -> str:
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     one_bound, two_bound = lower_bounds(graph)
     quotient = ratio(runs)
@@ -448,6 +462,7 @@ def report(args: argparse.Namespace, info: Mapping[str, str], second_engine: str
     lines = [f"## {now}: {len(graph.images)} images, seed {args.seed}, {args.repeats} rounds, "
              "one builder against two", "", *machine_lines(info),
              f"- second engine: {second_engine}",
+             f"- images in each engine's store before the run: {stores}",
              *([source_line(bake_compare.SOURCE)] if bake_compare.SOURCE else []),
              f"- script: `env -u PYTHONDONTWRITEBYTECODE .venv/bin/python {script}`",
              f"- each run: `{shown(command_for('buildorch', ONE.jobs))}` with "
@@ -476,8 +491,17 @@ def report(args: argparse.Namespace, info: Mapping[str, str], second_engine: str
              f"{stats_cell(timed(runs, TWO))} |",
              f"| over the lower bound (median, s) | {over(timed(runs, ONE), one_bound)} | "
              f"{over(timed(runs, TWO), two_bound)} |",
+             f"| command start -> last build ended (s; not the target): median (min-max, n) "
+             f"| {stats_cell(last_ends(runs, graph, ONE))} | "
+             f"{stats_cell(last_ends(runs, graph, TWO))} |",
              *phase_table(runs, graph), *placement_lines(runs, graph)]
     return "\n".join(lines) + "\n"
+
+
+def last_ends(runs: Sequence[Run], graph: Graph, setup: Setup) -> list[float]:
+    """When the last build ended, for the timed runs of `setup` that passed their checks."""
+    got = [phases(r, graph) for r in runs if r.setup == setup and r.build.timed and r.build.ok]
+    return [g["last build ended"] for g in got if "last build ended" in g]
 
 
 def over(values: Sequence[float], bound: float) -> str:
@@ -512,6 +536,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     version = docker(second, "version", "--format", "{{.Server.Version}}").stdout.strip()
     second_engine = f"dockerd {version or '?'} at BUILDORCH_SECOND_DOCKER_HOST ({second})"
     hosts: dict[str, str | None] = {"one": None, "two": second}
+    stores = "; ".join(f"{name} {store_size(host)}" for name, host in hosts.items())
     graph = make_graph(args.seed)
     fresh_folder(OUT, MARKER, "pool_spread.py")
     print(f"{len(graph.images)} images, {len(graph.edges)} dependencies; lower bounds "
@@ -522,7 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         left = sweep(list(hosts.values()))
         if left:
             print(f"removed {left} leftover {REPOSITORY} tags", file=sys.stderr)
-    section = report(args, info, second_engine, graph, runs)
+    section = report(args, info, second_engine, stores, graph, runs)
     print(section)
     if not args.no_results:
         append_results(RESULTS, section)
