@@ -104,6 +104,8 @@ class Executor:
             if image_state in (State.CANCELLED, State.INTERRUPTED):
                 self.reporter.finished(finished_event(state.runs[name]))
         succeeded = all(run.done for run in state.runs.values())
+        if self.pool is not None:
+            self.pool.close()
         publication = Publication()
         try:
             if succeeded and not outcome.interrupted:

@@ -9,6 +9,7 @@ set through the registry API.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from buildorch import proc
@@ -24,6 +25,7 @@ from buildorch.run.state import RunState
 
 _PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 PUSH_TIMEOUT = 1800
+REMOVE_TIMEOUT = 600
 
 
 @dataclass
@@ -81,7 +83,10 @@ def remove_run_tags(state: RunState, backend: Backend) -> None:
             state.run_tags(name))
     for builder, tls, tag in sorted(state.extra_tags, key=str):
         by_builder.setdefault((builder, tls), []).append(tag)
-    for (builder, tls), tags in by_builder.items():
-        argv = backend.untag_argv(tags, builder, tls) if tags else None
-        if argv is not None:
-            proc.run(argv, check=False, timeout=60)
+    commands = [argv for (builder, tls), tags in by_builder.items()
+                if tags and (argv := backend.untag_argv(tags, builder, tls)) is not None]
+    # each builder at once: where a name is an image's last, the daemon deletes the image,
+    # which took seconds each on a store of hundreds of images (a pool's copies)
+    with ThreadPoolExecutor(max_workers=max(len(commands), 1)) as workers:
+        list(workers.map(lambda argv: proc.run(argv, check=False, timeout=REMOVE_TIMEOUT),
+                         commands))
