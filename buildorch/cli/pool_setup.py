@@ -20,6 +20,9 @@ from buildorch.run.pool import PoolEntry, PoolSetup, Wants, last_builders
 from buildorch.run.recorded import RecordedRun, read_record, run_records
 
 RECORDS_READ = 20  # newest runs read for where each image was built last
+# docker copies a dependency to the builder of its dependent (save and load); buildctl
+# passes it by digest through the registry or an OCI layout on the client
+POOL_BACKENDS = ("docker", "buildctl")
 
 
 def pool_setup(pipeline: LoadedPipeline, plan: Plan, given: str | None, backend: str,
@@ -28,6 +31,11 @@ def pool_setup(pipeline: LoadedPipeline, plan: Plan, given: str | None, backend:
     indexes = pool_of(pipeline.model.builders, given)
     if not indexes:
         return None
+    if backend not in POOL_BACKENDS:
+        raise BuildorchError(
+            f"a pool of {backend} builders is not supported: nerdctl and finch load what "
+            "they build into the local containerd store, which another builder does not "
+            f"read (use backend {' or '.join(POOL_BACKENDS)}, or --builder NAME for one)")
     entries = tuple(_entry(pipeline, i, backend) for i in indexes)
     down = _probe(entries, backend)
     if len(down) == len(entries):

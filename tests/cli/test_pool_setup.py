@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from buildorch.backends.catalog import get_backend
-from buildorch.cli.pool_setup import splits
+from buildorch.cli.pool_setup import pool_setup, splits
+from buildorch.errors import BuildorchError
 from buildorch.pipeline.loader import LoadOptions, load_pipeline
 from buildorch.planning.graph import build_graph
 from buildorch.planning.plan import make_plan, placed_on, platform_part
@@ -49,3 +52,16 @@ def test_a_platform_part_is_one_platform_stored_under_a_run_scoped_name(
     assert part.argv == tuple(docker.build_argv(request))
     assert part.argv[:3] == ("docker", "--host", "unix:///b.sock")
     assert "linux/386" in part.argv and "r.example/m:1" not in part.argv
+
+
+@pytest.mark.parametrize("backend", ["nerdctl", "finch"])
+def test_a_pool_of_tools_that_load_into_the_local_store_is_refused(
+        make_project: MakeProject, backend: str) -> None:
+    builders = f"  - {{name: a, backend: {backend}}}\n  - {{name: b, backend: {backend}}}\n"
+    path = make_project(f"version: 1\nname: p\nbuilders:\n{builders}images:\n"
+                        "  one: {context: x}\n", contexts=("x",))
+    pipeline = load_pipeline(path, LoadOptions(env={}))
+    plan = make_plan(pipeline, build_graph(pipeline), [], PlanOptions(backend=backend))
+    with pytest.raises(BuildorchError, match=f"^a pool of {backend} builders is not supported"):
+        pool_setup(pipeline, plan, None, backend, print)  # refused before any probe
+    assert pool_setup(pipeline, plan, "a", backend, print) is None  # one builder: no pool
