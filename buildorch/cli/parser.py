@@ -90,13 +90,23 @@ def _common(parser: argparse.ArgumentParser, selection: bool = True) -> None:
                                  "IMAGE|GROUP names, where given)")
 
 
+class _JoinedNames(argparse.Action):
+    """`--builder a --builder b` means `--builder a,b` (a pool of the two)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        earlier = getattr(namespace, self.dest, None)
+        setattr(namespace, self.dest, f"{earlier},{values}" if earlier else values)
+
+
 def _backend_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKEND_CHOICES,
                         help="default: the pipeline's builder, else auto")
-    parser.add_argument("--builder", metavar="NAME|ADDRESS",
+    parser.add_argument("--builder", metavar="NAME|ADDRESS", action=_JoinedNames,
                         help="a builder of the pipeline (its address and TLS), or a BuildKit "
                              "host (nerdctl/finch/buildctl), buildx builder or docker host "
-                             "(docker)")
+                             "(docker); several pipeline builders (`a,b`, or the option "
+                             "again): a pool of those")
     parser.add_argument("--push", action="store_true",
                         help="publish every selected image's tags, only if every build succeeds")
     parser.add_argument("--cache-readonly", action="store_true",
