@@ -225,15 +225,18 @@ def test_a_digest_that_differs_with_the_same_inputs_says_what_differs(
         engine: str, tmp_path: Path) -> None:
     """Built again without cache while the recorded images are still stored: a COPY of the
     same file into an existing folder gives the same layer (a folder it made would carry the
-    time: seen on the stack), so only the config's times differ; a RUN that writes a file
-    gives a new layer."""
+    time: seen on the stack), so only the config's times differ; a RUN that writes random
+    bytes gives a new layer."""
     space, token = f"reprotest-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
     repo = GitRepo(tmp_path / "repo")
     repo.commit("init", {
         "pipeline.yaml": REASONS.format(registry=REGISTRY, space=space),
         "docs/Dockerfile": f"FROM {BASE}\nCOPY index.txt /index.txt\n",
         "docs/index.txt": f"{token}\n",
-        "tool/Dockerfile": f"FROM {BASE}\nRUN echo {token} > /tool.txt\n",
+        # random bytes: a layer of the same text written within the same second (tar's
+        # mtime) came out identical on a fast CI machine
+        "tool/Dockerfile": f"FROM {BASE}\nRUN echo {token} > /tool.txt && "
+                           "head -c 16 /dev/urandom > /random\n",
     })
     built = buildorch("build", cwd=repo.root)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr
@@ -257,7 +260,10 @@ def test_a_pushed_image_is_compared_from_the_registry(engine: str, tmp_path: Pat
         "pipeline.yaml": REASONS.format(registry=REGISTRY, space=space),
         "docs/Dockerfile": f"FROM {BASE}\nCOPY index.txt /index.txt\n",
         "docs/index.txt": f"{token}\n",
-        "tool/Dockerfile": f"FROM {BASE}\nRUN echo {token} > /tool.txt\n",
+        # random bytes: a layer of the same text written within the same second (tar's
+        # mtime) came out identical on a fast CI machine
+        "tool/Dockerfile": f"FROM {BASE}\nRUN echo {token} > /tool.txt && "
+                           "head -c 16 /dev/urandom > /random\n",
     })
     built = buildorch("build", "--push", "docs", cwd=repo.root, ci=True)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr
@@ -286,7 +292,10 @@ def test_a_reproducible_image_reproduces_without_any_cache(engine: str, tmp_path
             "name: reasons\n", "name: reasons\nreproducible: true\n"),
         "docs/Dockerfile": f"FROM {BASE}\nCOPY index.txt /docs/index.txt\n",
         "docs/index.txt": f"{token}\n",
-        "tool/Dockerfile": f"FROM {BASE}\nRUN echo {token} > /tool.txt\n",
+        # random bytes: a layer of the same text written within the same second (tar's
+        # mtime) came out identical on a fast CI machine
+        "tool/Dockerfile": f"FROM {BASE}\nRUN echo {token} > /tool.txt && "
+                           "head -c 16 /dev/urandom > /random\n",
     })
     built = buildorch("build", cwd=repo.root)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr
