@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from buildorch.cli.main import main
 from buildorch.oci.registry import RegistryClient
 from buildorch.run.platform_index import index_manifests
 from tests.conftest import REPO
@@ -291,3 +292,22 @@ def test_an_unchanged_dependency_reaches_dependents_on_the_other_builder(
     assert all(record["images"][leaf]["state"] == "succeeded" for leaf in leaves)
     assert set(ran.values()) == {"one", "two"}, ran  # some leaf on each builder
     assert record["images"]["base"]["copied_to"], record["images"]["base"]
+
+
+def test_a_pool_run_in_process_spreads_and_says_where(
+        second: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    token = uuid.uuid4().hex[:10]
+    images = {"base": f"FROM {BASE}\nRUN echo {token} > /base-token\n"}
+    images |= {f"leaf{i}": f"FROM base\nRUN cat /base-token && echo {i} && sleep 1\n"
+               for i in range(2)}
+    write_pipeline(tmp_path, two_builders(second, 1), images,
+                   {"leaf0": "base", "leaf1": "base"})
+    monkeypatch.chdir(tmp_path)
+    assert main(["build", "--progress", "plain", "--builder", "one",
+                 "--builder", "two"]) == 0
+    out = capsys.readouterr().out
+    record = record_of(tmp_path)
+    assert {i["builder"] for i in record["images"].values()} == {"one", "two"}
+    assert set(record["builders"]) == {"one", "two"}
+    assert " BUILDER " in out
