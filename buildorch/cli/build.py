@@ -67,7 +67,7 @@ def command(args: argparse.Namespace) -> int:
     warn_hints(pipeline, graph, plan.order)
     check_load(args, choice.backend)
     if choice.exporters is None:
-        print(dry_run(plan, choice), file=_output(args))
+        print(pool_line(args, pipeline) + dry_run(plan, choice), file=_output(args))
         return 0
     check_before_run(args, pipeline, plan, choice)
     from buildorch.cli.pool_setup import pool_setup
@@ -156,6 +156,19 @@ def check_load(args: argparse.Namespace, backend: Backend) -> None:
         raise BuildorchError(f"--load: backend {backend.name} has no local image store "
                              f"(use {', '.join(stores[:-1])} or {stores[-1]}, or push with "
                              "--push)")
+
+
+def pool_line(args: argparse.Namespace, pipeline: LoadedPipeline) -> str:
+    """Over a pool, the commands are each build's on the first builder: where a build runs
+    is decided when it is ready (run/pool)."""
+    from buildorch.pipeline.builders import pool_of
+
+    names = [pipeline.model.builders[i].name for i in pool_of(pipeline.model.builders,
+                                                              args.builder)]
+    if not names:
+        return ""
+    return (f"# a pool of builders {', '.join(names)}: each build goes to one with its "
+            f"platforms, labels and a free slot when it is ready; shown for {names[0]}\n")
 
 
 def dry_run(plan: Plan, choice: ChosenBackend) -> str:

@@ -98,3 +98,17 @@ def test_dry_run_shows_a_tls_builders_flags(
                  if "buildx build" in line)
     assert "docker --host tcp://docker.internal:2376 --tlsverify --tlscacert " in build
     assert "--tlscert " in build and "--tlskey " in build
+
+
+def test_dry_run_over_a_pool_says_builds_are_placed_when_ready(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_project("version: 1\nname: p\nbuilders:\n  - {name: a, backend: docker}\n"
+                        "  - {name: b, backend: docker, address: 'unix:///b.sock'}\n"
+                        "images:\n  x: {context: x}\n", contexts=("x",))
+    assert main(["build", "-f", str(path), "--dry-run"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("# a pool of builders a, b: each build goes to one with its "
+                            "platforms, labels and a free slot when it is ready; shown for a")
+    assert main(["build", "-f", str(path), "--dry-run", "--builder", "b"]) == 0
+    shown = capsys.readouterr().out
+    assert "# a pool" not in shown and "--host unix:///b.sock" in shown  # one builder
