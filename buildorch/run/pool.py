@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -56,6 +57,7 @@ from buildorch.run.state import RunState
 PROBE_TIMEOUT = 15  # a builder that does not answer within this is down
 COPY_TIMEOUT = 600
 LOST_RETRIES = 1  # builds handed back after losing their builder
+REPROBE_DELAYS = (1.0, 3.0)  # seconds before probing again a builder a build lost touch with
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ class Pool:
         if builder is None or state not in (State.SUCCEEDED, State.FAILED):
             return state
         if state is State.FAILED:
-            state = self._lost(name, builder) if not self.answers(builder) else state
+            state = self._lost(name, builder) if self._gone(name, builder) else state
         elif not self._copy_out(name, builder):
             state = self._lost(name, builder)
         if state is not State.PENDING:
@@ -234,6 +236,21 @@ class Pool:
     def _dependents(self, name: str) -> list[str]:
         return [i.name for i in self.state.plan.images if name in i.depends_on
                 and i.name not in self.state.reused]
+
+    def _gone(self, name: str, builder: str) -> bool:
+        """Whether the failed build's builder is gone. A failure that reads as a lost
+        connection (`transient`) on a daemon still answering is probed again a few times:
+        a daemon stopping (SIGTERM) may answer a probe while its builds are already cut."""
+        if not self.answers(builder):
+            return True
+        failure = self.state.runs[name].failure
+        if failure is None or not failure.transient:
+            return False  # the Dockerfile's failure: never retried elsewhere
+        for delay in REPROBE_DELAYS:
+            time.sleep(delay)
+            if not self.answers(builder):
+                return True
+        return False
 
     def answers(self, builder: str) -> bool:
         """Whether `builder` answers its probe now; marks it down when not."""

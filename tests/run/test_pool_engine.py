@@ -134,24 +134,25 @@ def wait_for_a_run_step(folder: Path, host: str, image: str = "*",
     raise AssertionError(f"no RUN step started on {host}")
 
 
-def kill_second_engine() -> None:
+def kill_second_engine(how: signal.Signals = signal.SIGKILL) -> None:
     pid = subprocess.run([STACK, "pid", "dockerd2"], check=True, capture_output=True,
                          text=True).stdout.strip()
-    os.kill(int(pid), signal.SIGKILL)
+    os.kill(int(pid), how)
 
 
 def sleepers(token: str, count: int) -> dict[str, str]:
     return {f"s{i}": f"FROM {BASE}\nRUN echo {token} {i} && sleep 8\n" for i in range(count)}
 
 
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])  # dies, or stops
 def test_a_builder_killed_mid_run_its_builds_finish_on_the_other(
-        restarts_second: str, tmp_path: Path) -> None:
+        restarts_second: str, tmp_path: Path, how: signal.Signals) -> None:
     token = uuid.uuid4().hex[:10]
     images = sleepers(token, 4) | {"dep": f"FROM base\nRUN echo {token} dep\n"}
     write_pipeline(tmp_path, two_builders(restarts_second, 2), images, {"dep": "s0"})
     child = start(tmp_path)
     wait_for_a_run_step(tmp_path, restarts_second)
-    kill_second_engine()
+    kill_second_engine(how)
     code, out = finish(child)
     assert code == 0, out[-3000:]
     record = record_of(tmp_path)
