@@ -21,6 +21,7 @@ from buildorch.cli.main import main
 from buildorch.oci.registry import RegistryClient
 from buildorch.run.platform_index import index_manifests
 from tests.conftest import REPO
+from tests.run.test_executor import build_processes, wait_for_processes
 from tests.test_stack import second_engine_host
 
 pytestmark = pytest.mark.engine
@@ -312,3 +313,24 @@ def test_a_pool_run_in_process_spreads_and_says_where(
     assert {i["builder"] for i in record["images"].values()} == {"one", "two"}
     assert set(record["builders"]) == {"one", "two"}
     assert " BUILDER " in out
+
+
+def test_ctrl_c_stops_the_builds_on_every_builder(second: str, tmp_path: Path) -> None:
+    marker = f"sleep-{uuid.uuid4().hex[:8]}"
+    # `sleep 60` not last, or the shell would exec it and the marker would vanish from /proc
+    images = {f"s{i}": f"FROM {BASE}\nRUN sleep 60; echo {marker}-{i}\n" for i in range(2)}
+    write_pipeline(tmp_path, two_builders(second, 1), images)
+    child = start(tmp_path)
+    wait_for_processes(child, f"sleep 60; echo {marker}", 2, "a RUN step on each builder")
+    sent = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    code, out = finish(child)
+    assert time.monotonic() - sent < 15
+    assert code == 130, out[-2000:]
+    record = record_of(tmp_path)
+    assert record["outcome"] == "interrupted"
+    assert {i["state"] for i in record["images"].values()} == {"interrupted"}
+    assert {i["builder"] for i in record["images"].values()} == {"one", "two"}
+    time.sleep(1)
+    assert not [p for p in build_processes(str(tmp_path)) if "buildx" in p]
+    assert not build_processes(f"sleep 60; echo {marker}")  # gone on both engines
