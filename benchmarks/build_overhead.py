@@ -79,6 +79,7 @@ from pathlib import Path
 from typing import Any
 
 import graphgen
+from bake_compare import Timeline  # the same marks per image, read from another run shape
 from graphgen import Graph, Image
 from machine import append_results, fresh_folder, machine_info, machine_lines, stack_env
 
@@ -1095,20 +1096,10 @@ _PREFIX = re.compile(r"^\[([A-Za-z0-9_.-]+)\] (.*)$")
 _ATTEMPT = re.compile(r"^==> ([A-Za-z0-9_.-]+): started")
 
 
-@dataclass
-class Marks:
-    first_step: dict[str, float] = field(default_factory=dict)
-    stored: dict[str, float] = field(default_factory=dict)
-    first_output: dict[str, float] = field(default_factory=dict)
-    attempt: dict[str, float] = field(default_factory=dict)
-    started: dict[str, float] = field(default_factory=dict)
-    ended: dict[str, float] = field(default_factory=dict)
-
-
-def marks(run: OrchRun, graph: Graph, token: str, naming: graphgen.Naming) -> Marks:
+def marks(run: OrchRun, graph: Graph, token: str, naming: graphgen.Naming) -> Timeline:
     """When each image's first own step appeared and its export said DONE (bake: one
     stream; buildorch: its `[image] ` lines), and buildorch's record and `==>` lines."""
-    m = Marks()
+    m = Timeline()
     groups: dict[str, list[tuple[float, str]]] = {}
     for stamp, line in run.lines:
         prefixed = _PREFIX.match(line)
@@ -1149,14 +1140,14 @@ HANDOFF_PARTS = (  # (label, from, to, whose): dep -> dep, link: dep -> dependen
 )
 
 
-def own_process_links(m: Marks, links: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+def own_process_links(m: Timeline, links: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """The links whose dependent started its own build after its dependency's ended (a
     process per image); not those built in one bake session (started before it ended)."""
     return [(a, b) for a, b in links
             if a in m.ended and b in m.started and m.started[b] >= m.ended[a] - 0.001]
 
 
-def handoff_parts(results: Sequence[tuple[OrchRun, Marks]],
+def handoff_parts(results: Sequence[tuple[OrchRun, Timeline]],
                   links: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     parts = []
     for label, a_key, b_key, who in HANDOFF_PARTS:
@@ -1180,7 +1171,7 @@ def handoff_section(root: Path, repeats: int, graph: Graph, tags: Tags,
     for orch in orchs:
         # -v: every build's output, `[image] `-prefixed, as it comes (the time stamps)
         tools[f"buildorch {orch.label}"] = (orch.argv(*build_args(4, "-v")), orch.environ())
-    results: dict[str, list[tuple[OrchRun, Marks]]] = {t: [] for t in tools}
+    results: dict[str, list[tuple[OrchRun, Timeline]]] = {t: [] for t in tools}
     for r in range(repeats):
         order = list(tools)
         for i, tool in enumerate(order[r % len(order):] + order[:r % len(order)]):
