@@ -13,7 +13,13 @@ from buildorch.errors import BuildorchError
 from buildorch.oci import platforms as oci_platforms
 from buildorch.pipeline.builders import pool_of
 from buildorch.pipeline.loaded import LoadedPipeline
-from buildorch.planning.placement import Need, PoolBuilder, per_platform, unplaceable
+from buildorch.planning.placement import (
+    PoolBuilder,
+    allowed,
+    need_of,
+    per_platform,
+    unplaceable,
+)
 from buildorch.planning.plan import Plan
 from buildorch.planning.requests import request_tls
 from buildorch.run.pool import PoolEntry, PoolSetup, Wants, last_builders
@@ -68,8 +74,8 @@ def _entry(pipeline: LoadedPipeline, index: int, backend: str) -> PoolEntry:
         raise BuildorchError(f"builder {builder.name}: backend {builder.backend}, but the pool's "
                              f"builds go through {backend} (the first builder's): one pool "
                              "takes one backend (pass --builder to pick builders of one)")
-    platforms = (frozenset(_normal(p) for p in builder.platforms) if builder.platforms
-                 else None)
+    platforms = (frozenset(oci_platforms.normalised(p) for p in builder.platforms)
+                 if builder.platforms else None)
     tls = None if builder.tls is None else request_tls(pipeline.folder, builder.tls)
     return PoolEntry(PoolBuilder(builder.name, platforms, frozenset(builder.labels),
                                  builder.max_parallel), builder.address, tls)
@@ -87,36 +93,31 @@ def _wants(pipeline: LoadedPipeline, name: str) -> Wants:
     return Wants(frozenset(spec.builder_labels), spec.builder)
 
 
-def _normal(platform: str) -> str:
-    return oci_platforms.parse(platform).format()
-
-
 def _check_placeable(plan: Plan, entries: Sequence[PoolEntry], wants: dict[str, Wants],
                      down: dict[str, str], split: frozenset[str]) -> None:
     """Every image has a builder that is up and fits it (one error line per image)."""
     lines = []
     for image in plan.images:
         want = wants[image.name]
-        allowed = [e.builder for e in entries if want.builder in (None, e.name)]
-        if not allowed:
+        may = allowed((e.builder for e in entries), want.builder)
+        if not may:
             lines.append(f"image {image.name}: its builder {want.builder} is not among the "
                          "run's builders (--builder)")
             continue
-        need = Need(image.name, frozenset(_normal(p) for p in image.request.platforms),
-                    want.labels)
+        need = need_of(image.name, image.request.platforms, want.labels)
         needs = per_platform(need) if image.name in split else (need,)
-        problems = unplaceable(needs, allowed)  # none fits, up or down: say why
+        problems = unplaceable(needs, may)  # none fits, up or down: say why
         if not problems:
-            problems = unplaceable(needs, [b for b in allowed if b.name not in down])
+            problems = unplaceable(needs, [b for b in may if b.name not in down])
             if problems:
-                fitting = ", ".join(b.name for b in allowed if b.name in down)
+                fitting = ", ".join(b.name for b in may if b.name in down)
                 lines.append(f"image {image.name}: every builder that fits it is down "
                              f"({fitting})")
                 continue
         hint = (" (an image with several platforms is built per platform on the builders that "
                 "have each when it is published, no image of the run builds on it, and the "
                 "backend is docker)" if len(need.platforms) > 1 and image.name not in split
-                and not unplaceable(per_platform(need), allowed) else "")
+                and not unplaceable(per_platform(need), may) else "")
         lines += [p.render() + hint for p in problems]
     if lines:
         raise BuildorchError("\n".join(f"cannot place {line}" for line in lines))

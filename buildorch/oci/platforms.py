@@ -97,6 +97,12 @@ def parse(text: str) -> Platform:
     return Platform(os_name, architecture, variant)
 
 
+def normalised(text: str) -> str:
+    """`text` as containerd normalises it (`linux/aarch64` is `linux/arm64`); raises
+    InvalidPlatform as `parse` does."""
+    return parse(text).format()
+
+
 def unknown_part(platform: Platform) -> str | None:
     """Why a parsed platform names no real OS, architecture or variant, if it does not: BuildKit
     would take it and fail later (no base image has it, no worker can run it)."""

@@ -19,6 +19,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from buildorch.oci import platforms as oci_platforms
+
 
 @dataclass(frozen=True)
 class PoolBuilder:
@@ -46,6 +48,18 @@ class Problem:
 
     def render(self) -> str:
         return f"image {self.image}: {self.reason}"
+
+
+def need_of(image: str, platforms: Iterable[str], labels: Iterable[str]) -> Need:
+    """What image `image` asks of its builder, its platforms as written in the pipeline
+    (normalised here)."""
+    return Need(image, frozenset(oci_platforms.normalised(p) for p in platforms),
+                frozenset(labels))
+
+
+def allowed(builders: Iterable[PoolBuilder], only: str | None) -> list[PoolBuilder]:
+    """The builders an image may go to: all, or only the one its `builder:` names."""
+    return [b for b in builders if only in (None, b.name)]
 
 
 def fits(need: Need, builder: PoolBuilder) -> bool:

@@ -145,7 +145,7 @@ def index_manifests(raw: bytes) -> tuple[str, dict[str, list[str]]]:
 
 def _normal(platform: str) -> str:
     try:
-        return platforms.parse(platform).format()
+        return platforms.normalised(platform)
     except platforms.InvalidPlatform:
         return platform
 

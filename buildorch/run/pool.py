@@ -37,13 +37,14 @@ from buildorch import proc
 from buildorch.backends.base import Backend
 from buildorch.backends.request import BuilderTls
 from buildorch.jsontypes import JsonObject
-from buildorch.oci import platforms as oci_platforms
 from buildorch.planning.placement import (
     Need,
     PoolBuilder,
+    allowed,
     can_place,
     choose,
     fits,
+    need_of,
     per_platform,
     retry_target,
 )
@@ -125,13 +126,10 @@ class Pool:
     # --- placement (the scheduler's thread) ---
 
     def need(self, name: str) -> Need:
-        image = self.state.image(name)
-        platforms = frozenset(oci_platforms.parse(p).format() for p in image.request.platforms)
-        return Need(name, platforms, self.wants[name].labels)
+        return need_of(name, self.state.image(name).request.platforms, self.wants[name].labels)
 
     def candidates(self, name: str) -> list[PoolBuilder]:
-        only = self.wants[name].builder
-        return [e.builder for e in self.entries.values() if only is None or e.name == only]
+        return allowed((e.builder for e in self.entries.values()), self.wants[name].builder)
 
     def take(self, members: tuple[str, ...]) -> bool:
         name = members[0]  # pools run without builder sessions: one image per task

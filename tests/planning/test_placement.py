@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from buildorch.planning.placement import (
     Need,
     PoolBuilder,
+    allowed,
     can_place,
     choose,
     fits,
+    need_of,
     per_platform,
     retry_target,
     unplaceable,
@@ -233,3 +235,14 @@ def test_unplaceable_reports_exactly_the_images_with_a_need_nobody_fits(
     rnd.shuffle(shuffled)
     assert unplaceable(reordered, shuffled) == problems
 
+
+
+def test_an_images_need_has_its_platforms_normalised() -> None:
+    assert need_of("a", ["linux/aarch64", "linux/amd64"], ["gpu"]) == Need(
+        "a", frozenset({"linux/arm64", "linux/amd64"}), frozenset({"gpu"}))
+
+
+def test_an_image_naming_a_builder_may_go_only_there() -> None:
+    pool = [PoolBuilder("a", None, frozenset(), 1), PoolBuilder("b", None, frozenset(), 1)]
+    assert allowed(pool, None) == pool and allowed(pool, "b") == pool[1:]
+    assert allowed(pool, "c") == []
