@@ -33,16 +33,16 @@ class BackendStatus:
     platforms: tuple[str, ...] | None = None
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
     """A failed probe's error is its last line (stdout may hold a partial answer before it)."""
     return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
 
 
-def _answer(argv: list[str]) -> proc.Result | None:
-    """What the tool said; None: nothing within PROBE_TIMEOUT (a `tcp://` builder whose
+def answer(argv: list[str], timeout: float = PROBE_TIMEOUT) -> proc.Result | None:
+    """What the tool said; None: nothing within `timeout` (a `tcp://` builder whose
     packets are dropped leaves the client waiting on its own longer timeouts)."""
     try:
-        return proc.run(argv, check=False, timeout=PROBE_TIMEOUT)
+        return proc.run(argv, check=False, timeout=timeout)
     except subprocess.TimeoutExpired:
         return None
 
@@ -56,17 +56,17 @@ def check(name: str, address: str | None = None, tls: BuilderTls | None = None) 
         return BackendStatus(name, binary, detail=problem)
     # both at once: each is a tool process (for docker, two with its plugin's metadata)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        asked = pool.submit(_answer, backend.version_argv(address, tls))
-        probe = _answer(backend.probe_argv(address, tls))
-        answer = asked.result()
-    version = (backend.tool_version(answer.output)
-               if answer is not None and answer.returncode == 0 else None)
+        asked = pool.submit(answer, backend.version_argv(address, tls))
+        probe = answer(backend.probe_argv(address, tls))
+        said = asked.result()
+    version = (backend.tool_version(said.output)
+               if said is not None and said.returncode == 0 else None)
     if probe is None:
         return BackendStatus(name, binary, version, False,
                              f"builder does not answer within {PROBE_TIMEOUT}s")
     if probe.returncode != 0:
         return BackendStatus(name, binary, version, False,
-                             f"builder does not answer: {_last_line(probe.output)}")
+                             f"builder does not answer: {last_line(probe.output)}")
     return BackendStatus(name, binary, version, True, "ok", backend.capabilities(probe.output),
                          backend.engine_platforms(probe.output))
 
@@ -81,10 +81,10 @@ def engine_platforms(status: BackendStatus, address: str | None,
     argv = backend.platforms_argv(address, tls)
     if argv is None:
         return None
-    answer = _answer(argv)
-    if answer is None or answer.returncode != 0:
+    said = answer(argv)
+    if said is None or said.returncode != 0:
         return None
-    return backend.engine_platforms(answer.output)
+    return backend.engine_platforms(said.output)
 
 
 def choose(requested: str, address: str | None,

@@ -66,6 +66,7 @@ class Executor:
         self.chain_builds = ChainRunner(self.builds, backend)
         self.facts = run_facts(pipeline, options.invocation, root, secrets)
         self.pool: Pool | None = None
+        self.platform_builds: PlatformBuilds | None = None  # a pool's per-platform images
 
     def use_pool(self, setup: PoolSetup) -> None:
         """Place builds over several builders (run/pool) instead of the plan's one."""
@@ -74,7 +75,7 @@ class Executor:
         self.platform_builds = PlatformBuilds(self.builds, self.pool, self.backend)
 
     def _work(self, name: str) -> State:
-        if self.pool is not None and name in self.pool.split:
+        if self.platform_builds is not None and name in self.platform_builds.pool.split:
             return self.platform_builds.build(name)
         return self.builds.build(name)
 

@@ -24,7 +24,6 @@ a builder that still answers is a failure like any other.
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -35,6 +34,7 @@ from pathlib import Path
 
 from buildorch import proc
 from buildorch.backends.base import Backend
+from buildorch.backends.choice import answer, last_line
 from buildorch.backends.request import BuilderTls
 from buildorch.jsontypes import JsonObject
 from buildorch.planning.placement import (
@@ -253,15 +253,12 @@ class Pool:
     def answers(self, builder: str) -> bool:
         """Whether `builder` answers its probe now; marks it down when not."""
         entry = self.entries[builder]
-        argv = self.backend.probe_argv(entry.address, entry.tls)
-        try:
-            done = proc.run(argv, check=False, timeout=PROBE_TIMEOUT)
-            answered, why = done.returncode == 0, _last_line(done.output)
-        except subprocess.TimeoutExpired:
-            answered, why = False, f"no answer within {PROBE_TIMEOUT}s"
-        if not answered:
-            self.mark_down(builder, why)
-        return answered
+        done = answer(self.backend.probe_argv(entry.address, entry.tls), PROBE_TIMEOUT)
+        if done is not None and done.returncode == 0:
+            return True
+        self.mark_down(builder, f"no answer within {PROBE_TIMEOUT}s" if done is None
+                       else last_line(done.output))
+        return False
 
     def mark_down(self, builder: str, why: str) -> None:
         with self._lock:
@@ -322,10 +319,6 @@ class Pool:
             self.state.runs[name].copied_to.append(target.name)
             self.state.extra_tags.update((target.address, target.tls, t) for t in tags)
             self._copies.setdefault(name, []).append(target)
-
-
-def _last_line(text: str) -> str:
-    return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
 
 
 def last_builders(records: Iterable[RecordedRun], images: Iterable[str]) -> dict[str, str]:
