@@ -408,3 +408,18 @@ def test_platforms_are_asked_of_the_builder_a_build_uses() -> None:
                                                 "buildx", "inspect"]
     assert backend.probe_argv("ci-builder")[:3] == ["docker", "buildx", "inspect"]
     assert backend.platforms_argv("ci-builder") is None
+
+
+def test_save_writes_the_named_images_to_a_file_on_the_builders_daemon() -> None:
+    """docker/cli cli/command/image/save.go (0adaf6be): `save [OPTIONS] IMAGE [IMAGE...]`,
+    `--output`/`-o` writes to a file instead of stdout; aliases `docker image save`, `docker
+    save`. The run's copy of a dependency to another builder (run/pool) loads it back with
+    `docker load --input`."""
+    backend = DockerBackend()
+    assert backend.save_argv(["a:1", "b:1"], "/r/x.tar", None) == [
+        "docker", "image", "save", "--output", "/r/x.tar", "a:1", "b:1"]
+    tls = BuilderTls("ca.pem", "cert.pem", "key.pem")
+    assert backend.save_argv(["a:1"], "x.tar", "tcp://h:2376", tls) == [
+        "docker", "--host", "tcp://h:2376", "--tlsverify", "--tlscacert", "ca.pem",
+        "--tlscert", "cert.pem", "--tlskey", "key.pem", "image", "save", "--output", "x.tar",
+        "a:1"]
