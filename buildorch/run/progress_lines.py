@@ -19,6 +19,12 @@ either, so it counts as cached:
     #7 [2/2] RUN make
     #7 sha256:47b7ccba... 108B / 108B done
     #7 DONE 0.0s
+
+A step is counted once by its name (`[stage k/n] INSTRUCTION`): BuildKit names the same
+step again under another number when it solves it a second time in one build (after a
+cache import that found nothing, or merged with a concurrent build's vertex), e.g.
+`#6 [build 2/4] COPY . .` DONE then `#9 [build 2/4] COPY . .` CACHED. A step that ran in
+any of its vertices ran; it is cached only if it was served from cache and never ran.
 """
 
 from __future__ import annotations
@@ -45,12 +51,15 @@ class ProgressReader:
     """One build attempt's progress, fed line by line."""
 
     image: str
-    steps: set[int] = field(default_factory=set)  # those that run or come from cache
-    cached: set[int] = field(default_factory=set)
+    steps: set[str] = field(default_factory=set)  # names of those that run or come from cache
     bases: dict[str, str] = field(default_factory=dict)  # FROM reference -> digest
     _names: dict[int, str] = field(default_factory=dict)
+    _numbers: set[int] = field(default_factory=set)  # the vertices that are steps
     _loaded: set[int] = field(default_factory=set)  # steps whose layers came from a cache
-    _ran: set[int] = field(default_factory=set)  # steps that printed output of their own
+    _output: set[int] = field(default_factory=set)  # steps that printed output of their own
+    _cached: set[str] = field(default_factory=set)
+    _ran: set[str] = field(default_factory=set)
+    _seen: set[str] = field(default_factory=set)  # every step's name, FROM too
 
     @property
     def total_steps(self) -> int:
@@ -58,7 +67,7 @@ class ProgressReader:
 
     @property
     def cached_steps(self) -> int:
-        return len(self.cached)
+        return len(self._cached - self._ran)
 
     def feed(self, line: str) -> list[Update]:
         match = _VERTEX.match(line.rstrip("\n"))
@@ -69,17 +78,24 @@ class ProgressReader:
         if name is None:
             self._names[number] = rest
             return self._named(number, rest)
-        if number in self.steps and number not in self.cached:
-            if _OUTPUT.match(rest):
-                self._ran.add(number)
-            elif _LAYER.match(rest):
-                self._loaded.add(number)
-            loaded = number in self._loaded and number not in self._ran
-            if rest == "CACHED" or (loaded and rest.startswith("DONE")):
-                self.cached.add(number)
-                return [StepCached(self.image, number, name)]
+        if number in self._numbers:
+            return self._step_line(number, name, rest)
         if name.startswith(_IMPORT) and rest.startswith("ERROR: ") and _NOT_FOUND.search(rest):
             return [CacheMiss(self.image, name.removeprefix(_IMPORT).rstrip(":"))]
+        return []
+
+    def _step_line(self, number: int, name: str, rest: str) -> list[Update]:
+        if _OUTPUT.match(rest):
+            self._output.add(number)
+        elif _LAYER.match(rest):
+            self._loaded.add(number)
+        loaded = number in self._loaded and number not in self._output
+        if rest == "CACHED" or (loaded and rest.startswith("DONE")):
+            first = name not in self._cached and name not in self._ran
+            self._cached.add(name)
+            return [StepCached(self.image, number, name)] if first else []
+        if rest.startswith("DONE"):
+            self._ran.add(name)
         return []
 
     def _named(self, number: int, name: str) -> list[Update]:
@@ -88,6 +104,12 @@ class ProgressReader:
         base = _FROM_DIGEST.match(name)
         if base:
             self.bases[base.group(1)] = base.group(2)
-        if not _FROM.match(name):  # a base image is resolved, neither run nor cached
-            self.steps.add(number)
+        counted = _FROM.match(name) is None  # a base image is resolved, neither run nor cached
+        if counted:
+            self._numbers.add(number)
+        if name in self._seen:
+            return []
+        self._seen.add(name)
+        if counted:
+            self.steps.add(name)
         return [Step(self.image, number, name)]

@@ -90,3 +90,46 @@ def test_a_step_whose_layers_come_from_the_imported_cache_counts_as_cached() -> 
     assert StepCached("base", 6, "[1/3] RUN echo base > /base.txt") in events
     # a step that ran without output, and one whose output names a layer, are not cached
     assert (reader.total_steps, reader.cached_steps) == (3, 1)
+
+
+# The first run of pipelines/example's worker on the stack (docker buildx 0.13.1), with a
+# cache import that found nothing and worker-test sharing its stages: BuildKit names steps
+# again under new numbers. Rerun with everything cached, the same build read 4/4 cached.
+SOLVED_TWICE = """#5 [build 1/4] WORKDIR /src
+#5 DONE 0.0s
+
+#6 [build 2/4] COPY worker.sh test.sh ./
+#6 DONE 0.0s
+
+#7 importing cache manifest from localhost:5000/c:worker-main
+#7 ERROR: failed to configure registry cache importer: localhost:5000/c:worker-main: not found
+
+#9 [build 2/4] COPY worker.sh test.sh ./
+#9 CACHED
+
+#10 [build 3/4] RUN ./build.sh
+#10 CANCELED
+
+#11 [build 3/4] RUN ./build.sh
+#11 0.177 built
+#11 DONE 0.2s
+
+#12 [runtime 1/2] COPY --from=build /out/bin/worker /app/bin/worker
+#12 DONE 0.0s
+""".splitlines(keepends=True)
+
+
+def test_a_step_named_again_under_another_number_counts_once_and_ran_if_it_ran_once() -> None:
+    reader = ProgressReader("worker")
+    events = [e for line in SOLVED_TWICE for e in reader.feed(line)]
+    assert [e.vertex for e in events if isinstance(e, Step)] == [5, 6, 10, 12]
+    # the COPY ran in #6 (its #9 twin was then served from it): not a cached step
+    assert (reader.total_steps, reader.cached_steps) == (4, 0)
+
+
+def test_a_step_cached_in_every_vertex_it_has_is_cached_once() -> None:
+    reader = ProgressReader("a")
+    for line in ["#3 [1/2] COPY . .\n", "#3 CACHED\n", "#4 [1/2] COPY . .\n", "#4 CACHED\n",
+                 "#5 [2/2] RUN x\n", "#5 CACHED\n"]:
+        reader.feed(line)
+    assert (reader.total_steps, reader.cached_steps) == (2, 2)
