@@ -44,7 +44,9 @@ def input_changes(old: InputManifest, new: InputManifest, context: str,
     files += [_in_context(context, p) for p in _changed(old.context.files, new.context.files)]
     files += [f"named context {k}" for k in _changed(not_images(old.named),
                                                     not_images(new.named))]
-    return InputChanges(tuple(files), tuple(setting_changes(old.settings, new.settings)),
+    # a Dockerfile inside its context is both the dockerfile and a context file: name it once
+    return InputChanges(tuple(dict.fromkeys(files)),
+                        tuple(setting_changes(old.settings, new.settings)),
                         tuple(_changed(old.dependencies, new.dependencies)))
 
 

@@ -38,6 +38,15 @@ def test_changed_files_are_named_from_the_root_with_the_dockerfile_first() -> No
     assert changes.own and not changes.settings
 
 
+def test_a_dockerfile_inside_its_context_is_named_once() -> None:
+    # The usual layout: the Dockerfile is also a file of the context, so an edit to it
+    # changes both the manifest's dockerfile and its context's `Dockerfile` entry.
+    old = manifest({"Dockerfile": "1", "app.py": "1"})
+    new = manifest({"Dockerfile": "2", "app.py": "1"}, dockerfile="d2")
+    changes = input_changes(old, new, "services/api", "services/api/Dockerfile")
+    assert changes.files == ("services/api/Dockerfile",)
+
+
 def test_settings_are_compared_per_kind_as_lists() -> None:
     old = manifest({}, (("backend", "docker"), ("arg:V", "1"), ("platform", "linux/amd64")))
     new = manifest({}, (("backend", "docker"), ("arg:V", "2"), ("platform", "linux/amd64"),
