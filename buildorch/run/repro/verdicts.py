@@ -55,10 +55,16 @@ def verdict(recorded: RecordedImage, new: RecordedImage, evidence: Evidence) -> 
     name = recorded.name
     if new.state not in BUILT:
         why = f": {new.reason}" if new.reason else ""
+        if new.state == recorded.state == "failed":  # a CI failure reproduced
+            return Verdict(name, None, f"failed again, as in the recorded run{why}")
         return Verdict(name, None, f"not reproduced: {new.state}{why}")
     if recorded.state not in BUILT:
-        return Verdict(name, None, f"built as {_digest(new.digest)}; the recorded run did not "
-                                   f"build it ({recorded.state}): nothing to compare")
+        built = f"built as {new.digest}" if new.digest else "built, with no digest"
+        if recorded.state == "failed":
+            return Verdict(name, None, f"{built}, where the recorded run failed: its failure "
+                                       "did not happen again")
+        return Verdict(name, None, f"{built}; the recorded run did not build it "
+                                   f"({recorded.state}): nothing to compare")
     if recorded.digest is None or new.digest is None:
         if recorded.digest == new.digest:
             return Verdict(name, None, "no digest to compare (its outputs are files or cache "

@@ -102,6 +102,20 @@ def test_images_without_a_digest_or_a_build_are_not_compared() -> None:
     assert verdict(run(OLD, "unchanged"), run(OLD), Evidence()).matches is True
 
 
+def test_a_recorded_failure_says_whether_it_happened_again() -> None:
+    # repro of a CI run that failed: the one question is whether it fails here too
+    again = verdict(run(None, "failed", reason="exit code: 3"),
+                    run(None, "failed", reason="exit code: 3"), Evidence())
+    assert (again.matches, again.text) == (None, "failed again, as in the recorded run: "
+                                                 "exit code: 3")
+    fixed = verdict(run(None, "failed"), run(NEW), Evidence())
+    assert (fixed.matches, fixed.text) == (None, f"built as {NEW}, where the recorded run "
+                                                 "failed: its failure did not happen again")
+    cache_only = verdict(run(None, "interrupted"), run(None), Evidence())
+    assert cache_only.text == ("built, with no digest; the recorded run did not build it "
+                               "(interrupted): nothing to compare")
+
+
 def test_facts_are_needed_only_where_nothing_else_explains_a_difference() -> None:
     assert needs_facts(run(OLD), run(NEW), Evidence(InputChanges()))
     assert needs_facts(run(OLD), run(NEW), Evidence(None))
