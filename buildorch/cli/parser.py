@@ -221,15 +221,24 @@ def _init_command(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     init.add_argument("--force", action="store_true", help="overwrite an existing FILE")
 
 
+def _whole_number(text: str) -> int:
+    """An int, or an error naming the text (argparse would name the converting function:
+    `invalid _positive value`)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
 
 
 def _non_negative(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return value
