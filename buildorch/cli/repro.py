@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,6 +67,7 @@ def command(args: argparse.Namespace) -> int:
     for note in again.notes:
         warn(note)
     replayed = build_arguments(args, record, again)
+    check_sources(replayed, source)
     pipeline, graph = load(replayed)
     replayed.names = select(record, args.names, pipeline, graph, source)
     check_machine(replayed, pipeline, graph)
@@ -99,6 +101,24 @@ def check_folder(record: RecordedRun, folder: str | None, source: str) -> None:
     if recorded is not None and folder is not None and recorded != folder:
         raise ConfigError(f"run {record.id} ran in {recorded!r} of its repository; run repro "
                           f"there (this is {folder!r})", file=source, field="git.folder")
+
+
+def check_sources(replayed: argparse.Namespace, source: str) -> None:
+    """The pipeline file and cache profile the record names exist here: an error names the
+    record's field (loading would blame a `--cache` this command line did not give)."""
+    from buildorch.cache.profiles import find_profile, profile_search_path
+
+    file: Path = replayed.file
+    if not file.is_file():
+        raise ConfigError(f"no pipeline file {str(file)!r} here (moved since the run? check "
+                          "out the run's commit)", file=source, field="file")
+    name: str | None = replayed.cache
+    search = profile_search_path(file.resolve().parent, replayed.cache_config)
+    if name not in (None, "none") and find_profile(name, search) is None:
+        folders = ", ".join(os.path.relpath(f) for f in search[:3])
+        raise ConfigError(f"cache profile {name!r} not found (looked in {folders}; "
+                          "--cache-config to name the folder)", file=source,
+                          field="invocation.cache")
 
 
 def build_arguments(args: argparse.Namespace, record: RecordedRun,

@@ -120,6 +120,11 @@ def change(project: Path, edit: JsonObject) -> Path:
     ({"images": {"app": image("app", "succeeded")}},
      "image 'base' is not in run 20261201T050000Z-abcdef (app depends on it)"),
     ({"started": "yesterday"}, "started: Input should be a valid number"),
+    # what the record holds of the command line is not this command line's: name the record
+    ({"invocation": {"cache": "ghost"}}, "invocation.cache: cache profile 'ghost' not found"),
+    ({"invocation": {"sets": ["app.target=x", "noequals"]}},
+     "invocation.sets.1: --set noequals: expected IMAGE.FIELD=VALUE"),
+    ({"file": "ci/pipeline.yaml"}, "file: no pipeline file 'ci/pipeline.yaml' here"),
 ])
 def test_a_bad_record_names_its_file_and_field(
         project: Path, capsys: pytest.CaptureFixture[str], edit: JsonObject,

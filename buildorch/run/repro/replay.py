@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from buildorch.backends.catalog import BACKEND_NAMES
 from buildorch.errors import ConfigError, shorten
+from buildorch.pipeline.overrides import parse_set
 from buildorch.proc import REDACTED
 from buildorch.run.recorded import RecordedRun
 
@@ -53,12 +54,19 @@ def replay(record: RecordedRun) -> Replay:
 
 def check_record(record: RecordedRun, source: str) -> None:
     """What `repro` relies on beyond the record's shape: a backend buildorch has, each image
-    under its own name, and base-image digests that are digests."""
+    under its own name, base-image digests that are digests, and `--set` values of the
+    form `--set` takes."""
     if not record.file:
         raise ConfigError("names no pipeline file", file=source, field="file")
     if record.backend not in BACKEND_NAMES:
         raise ConfigError(f"no backend {shorten(record.backend)!r} (backends: "
                           f"{', '.join(BACKEND_NAMES)})", file=source, field="backend")
+    for index, item in enumerate(record.invocation.sets if record.invocation else ()):
+        try:  # the record's --set, not this command line's: name the record's field
+            if REDACTED not in item:
+                parse_set(item)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, file=source, field=f"invocation.sets.{index}") from None
     for key, image in record.images.items():
         if image.name != key:
             raise ConfigError(f"names image {shorten(image.name)!r}", file=source,
