@@ -64,6 +64,7 @@ class PlannedImage:
     inputs: InputManifest | None = None  # None: not hashed, or inputs unknown (remote)
     # The image whose result this build gets in one builder session (planning/chains)
     session_after: str | None = None
+    measured: bool = False  # `estimate` is its duration in an earlier run, not a guess
 
     @property
     def input_digest(self) -> str | None:
@@ -199,7 +200,8 @@ def _planned(
                         argv if shown is request else tuple(ctx.backend.build_argv(shown)),
                         tuple(sorted(ctx.sub.predecessors(name))), stages, estimates[name],
                         remaining[name], publish, cache, ctx.graph.near_misses_of(name),
-                        image.spec.description, inputs)
+                        image.spec.description, inputs,
+                        measured=bool(ctx.options.history.get(name)))
 
 
 def _inputs(ctx: RequestContext, image: ResolvedImage,

@@ -31,7 +31,7 @@ from buildorch.run.pool import Pool, PoolSetup
 from buildorch.run.publish import Publication, publish, remove_run_tags
 from buildorch.run.record import State, finished_event, new_run_id, write_record
 from buildorch.run.recorded import RecordedRun, parse_record
-from buildorch.run.reporting import Reporter
+from buildorch.run.reporting import Reporter, run_estimate
 from buildorch.run.repro.record import Invocation, image_facts, relative_paths, run_facts
 from buildorch.run.scheduler import schedule
 from buildorch.run.state import RunState, fill, scrub_values
@@ -132,10 +132,10 @@ class Executor:
         earlier build serves, and every other queued behind what it waits for."""
         state, jobs = self.state, self.options.jobs
         todo = [i for i in state.plan.images if i.name not in state.reused]
-        estimate = max([i.remaining for i in todo] + [sum(i.estimate for i in todo) / jobs])
+        estimate, durations = run_estimate(todo, jobs)
         self.reporter.started(RunStarted(
             state.run_id, state.plan.pipeline, self.backend.name, tuple(state.images), jobs,
-            estimate if todo else None, {i.name: i.estimate for i in todo}))
+            estimate, durations))
         for image in state.plan.images:
             run = state.runs[image.name]
             if image.name in state.reused:

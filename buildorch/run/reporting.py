@@ -7,7 +7,8 @@ the same three methods; the texts they share are here.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from buildorch.run.events import (
     Finish,
@@ -17,6 +18,9 @@ from buildorch.run.events import (
     Update,
 )
 from buildorch.text import plural
+
+if TYPE_CHECKING:
+    from buildorch.planning.plan import PlannedImage
 
 FAILED_LOG_LINES = 20  # of a failed build's log, shown when it fails
 
@@ -49,3 +53,13 @@ def run_started_line(event: RunStarted) -> str:
     estimate = f", about {event.estimate:.0f}s from earlier runs" if event.estimate else ""
     return (f"run {event.run_id}: {plural(len(event.images), 'image')}, backend "
             f"{event.backend}, up to {event.jobs} at once{estimate}")
+
+
+def run_estimate(todo: Sequence[PlannedImage], jobs: int) -> tuple[float | None, dict[str, float]]:
+    """How long the run may take, and each image's duration in an earlier run: no estimate
+    where no image to build ran before (the plan's default guesses are not announced as
+    earlier runs' figures)."""
+    durations = {i.name: i.estimate for i in todo if i.measured}
+    if not durations:
+        return None, {}
+    return max([i.remaining for i in todo] + [sum(i.estimate for i in todo) / jobs]), durations
