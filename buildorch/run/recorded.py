@@ -20,7 +20,7 @@ from buildorch.workdir import runs_folder
 
 
 class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
 
 class RecordedFailure(_Loose):

@@ -28,6 +28,9 @@ def test_a_record_reads_back_with_counts_and_cache_hit_rate() -> None:
     ("{", "rec.json: not JSON"),
     ("[]", "rec.json: record: Input should be a valid dictionary"),
     ('{"id": "x"}', "rec.json: pipeline: Field required"),
+    # Python's json reads NaN, which would show as "succeeded in nans"
+    ('{"id": "x", "pipeline": "p", "backend": "docker", "started": NaN, "outcome": "failed", '
+     '"images": {}}', "rec.json: started: Input should be a finite number"),
 ])
 def test_a_broken_record_is_one_line_naming_file_and_field(
         tmp_path: Path, text: str, message: str) -> None:
