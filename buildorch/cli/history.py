@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from buildorch.errors import ConfigError
 
@@ -14,9 +16,11 @@ def command(args: argparse.Namespace) -> int:
     entries = []
     for path in run_records()[: args.n]:
         try:
-            entries.append(HistoryEntry(path.parent.name, read_record(path)))
+            entries.append(HistoryEntry(path.parent.name, read_record(path,
+                                                                   os.path.relpath(path))))
         except ConfigError as exc:  # one damaged record does not hide the others
             entries.append(HistoryEntry(path.parent.name, None, str(exc)))
+            print(f"buildorch: warning: {exc}", file=sys.stderr)  # the row says only that
     if not entries:
         print("no runs yet in this folder (buildorch build writes .buildorch/runs/)")
         return 0

@@ -26,6 +26,16 @@ def test_history_lists_the_newest_runs_first(runs: Path,
     assert "(damaged record)" in lines[1]
 
 
+def test_history_says_why_a_record_is_damaged(runs: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    # the table's row says only "(damaged record)": the reason goes to stderr, a line each
+    assert main(["history"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["buildorch: warning: .buildorch/runs/20261204T100000Z-000009/record.json: "
+                   "not JSON: Expecting property name enclosed in double quotes: line 1 "
+                   "column 2 (char 1)"]
+
+
 def test_history_in_an_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
