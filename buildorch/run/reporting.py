@@ -7,8 +7,9 @@ the same three methods; the texts they share are here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from buildorch.run.events import (
     Finish,
@@ -31,6 +32,21 @@ class Reporter(Protocol):
     def update(self, event: Update) -> None: ...
 
     def finished(self, event: Finish) -> None: ...
+
+
+def write_out(stream: TextIO, text: str) -> None:
+    """Write `text` and flush it. Once nobody reads the output (`buildorch build | head`),
+    the rest goes to /dev/null: a BrokenPipeError raised in a build thread would end the
+    run halfway, its builds neither recorded nor cleaned up, and main exits 0 on it."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:  # the same descriptor, so that later writes and the flush at exit succeed
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
 
 
 def steps_text(event: ImageFinished) -> str:

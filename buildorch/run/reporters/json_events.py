@@ -17,6 +17,7 @@ from typing import TextIO
 
 from buildorch.jsontypes import JsonObject
 from buildorch.run.events import Finish, LogLine, Start, Update
+from buildorch.run.reporting import write_out
 
 Event = Start | Update | Finish
 
@@ -44,8 +45,7 @@ class JsonReporter:
     def _emit(self, event: Event) -> None:
         line = event_line(event, self._clock())
         with self._lock:
-            self._stream.write(line + "\n")
-            self._stream.flush()
+            write_out(self._stream, line + "\n")
 
     def started(self, event: Start) -> None:
         self._emit(event)

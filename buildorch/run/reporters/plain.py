@@ -21,7 +21,12 @@ from buildorch.run.events import (
     Update,
     shown_state,
 )
-from buildorch.run.reporting import FAILED_LOG_LINES, finished_detail, run_started_line
+from buildorch.run.reporting import (
+    FAILED_LOG_LINES,
+    finished_detail,
+    run_started_line,
+    write_out,
+)
 
 
 class PlainReporter:
@@ -37,8 +42,7 @@ class PlainReporter:
 
     def _write(self, text: str) -> None:
         with self._lock:
-            self._stream.write(text + "\n")
-            self._stream.flush()
+            write_out(self._stream, text + "\n")
 
     def started(self, event: Start) -> None:
         if isinstance(event, RunStarted):

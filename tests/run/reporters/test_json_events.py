@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import threading
 
 import jsonschema
@@ -125,3 +126,11 @@ def test_any_event_is_one_ascii_line_that_reads_back_and_fits_the_schema(event: 
         if field.name != "kind" and isinstance(value, (str, tuple)):
             assert data[field.name] == (list(value) if isinstance(value, tuple) else value)
     VALIDATOR.validate(data)
+
+
+def test_a_closed_output_does_not_end_the_run() -> None:
+    read, write = os.pipe()
+    os.close(read)  # the reader went away
+    with os.fdopen(write, "w", encoding="utf-8") as stream:
+        reporter = JsonReporter(stream)
+        feed(reporter)  # no BrokenPipeError into the build threads

@@ -329,3 +329,29 @@ def test_json_events_validate_and_tell_each_images_story(runs: Runs) -> None:
 
 def cached_token(runs: Runs) -> str:
     return (runs.folder / "cached" / "Dockerfile").read_text().split()[-3]
+
+
+def test_a_run_whose_reader_goes_away_still_builds_records_and_says_how_it_ended(
+        engine: str, tmp_path: Path) -> None:
+    """`buildorch build | head -1`: after the first line nobody reads stdout. The run used
+    to stop in the thread that wrote next, unrecorded, and exit 0 with nothing built."""
+    (tmp_path / "pipeline.yaml").write_text(
+        "version: 1\nname: gone\nimages:\n  a: {context: a, outputs: [type=cacheonly]}\n")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "Dockerfile").write_text(f"FROM {BASE}\nRUN echo {uuid.uuid4().hex}\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    for progress in ("plain", "json"):
+        child = subprocess.Popen(
+            [sys.executable, "-m", "buildorch", "build", "--backend", "docker",
+             "--progress", progress], cwd=tmp_path, env=base, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        assert child.stdout is not None and child.stderr is not None
+        assert child.stdout.readline()
+        child.stdout.close()
+        assert child.wait(timeout=600) == 0
+        errors = child.stderr.read()
+        assert "Traceback" not in errors and "Exception ignored" not in errors, errors
+        runs = sorted((tmp_path / ".buildorch" / "runs").iterdir())
+        record = json.loads((runs[-1] / "record.json").read_text())
+        assert record["outcome"] == "succeeded"
+        assert record["images"]["a"]["state"] == "succeeded"

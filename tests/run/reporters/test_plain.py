@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 from buildorch.run.events import (
     CacheMiss,
@@ -68,3 +69,22 @@ def test_verbose_shows_every_log_line_as_it_comes_and_no_tail_again() -> None:
     lines = _run(verbose=True)
     assert "[base] #5 CACHED" in lines
     assert lines.count("[api] line 0") == 1 and lines.count("[api] line 24") == 1
+
+
+def closed_pipe() -> io.TextIOWrapper:
+    """A stream whose reader went away (`buildorch build | head -1`, once head exits)."""
+    read, write = os.pipe()
+    os.close(read)
+    return os.fdopen(write, "w", encoding="utf-8")
+
+
+def test_a_closed_output_does_not_end_the_run() -> None:
+    """Writing raises BrokenPipeError: the run must go on (and be recorded, and exit with
+    its own code), not stop halfway in whichever build thread wrote."""
+    stream = closed_pipe()
+    r = PlainReporter(stream)
+    r.started(RunStarted("R1", "shop", "docker", ("base",), 4))
+    r.started(ImageStarted("base", 1))
+    r.finished(ImageFinished("base", "succeeded", 1.0, DIGEST, 0, 1))
+    r.finished(RunFinished("R1", "succeeded", 1.0, {"succeeded": 1}, "rec.json", "SUMMARY"))
+    stream.close()  # what was left in its buffer goes nowhere, without an error
