@@ -43,7 +43,7 @@ from buildorch.planning.plan import PlannedImage
 from buildorch.proc import render_argv
 from buildorch.run.archive_load import stored_id
 from buildorch.run.bake_progress import BakeRouter, step_text
-from buildorch.run.events import ImageStarted, LogLine, Note
+from buildorch.run.events import ImageStarted, LogLine, Note, Step, Update
 from buildorch.run.failures import Failure, analyse, cache_problems
 from buildorch.run.one_build import KEEP_LINES, BuildRunner
 from buildorch.run.progress_lines import ProgressReader
@@ -66,6 +66,9 @@ class _Attempt:
     kept: dict[str, collections.deque[str]]
     reported: set[str] = field(default_factory=set)
     started: set[str] = field(default_factory=set)
+    # what a member showed before it started, reported when it does
+    pending: dict[str, list[Update]] = field(
+        default_factory=lambda: collections.defaultdict(list))
     code: int = 0
     stopped: bool = False
 
@@ -139,19 +142,20 @@ class ChainRunner:
         member = attempt.log_of(target)
         logs[member].write(shown + "\n")
         attempt.kept[target].append(shown + "\n")
-        # a member that has not started (its definition loads early) shows nothing yet
-        shows = member in attempt.started or member in attempt.reported
-        if shows:
-            self.builds.reporter.update(LogLine(member, shown))
-        for event in attempt.readers[target].feed(shown):
-            if shows and target not in attempt.replays:
-                self.builds.reporter.update(event)
+        events = attempt.readers[target].feed(shown)
+        if target in attempt.members and any(isinstance(e, Step) for e in events):
+            self._start(attempt, target)  # a cached chain solves its members all at once
+        updates = [LogLine(member, shown), *([] if target in attempt.replays else events)]
+        if member in attempt.started or member in attempt.reported:
+            for update in updates:
+                self.builds.reporter.update(update)
+        else:  # its definition loads early: shown once it starts, never if it does not
+            attempt.pending[member].extend(updates)
         if stored in attempt.members and stored not in attempt.reported \
                 and self._awaited(attempt, stored):
             self._stored(attempt, stored, report)
-        building = attempt.router.building
-        if building in attempt.members and building not in attempt.started:
-            self._start(attempt, building)
+        if attempt.router.building in attempt.members:
+            self._start(attempt, attempt.router.building)
 
     def _step_texts(self, image: PlannedImage) -> list[str]:
         """Its Dockerfile's instructions as its steps are named (bake_progress)."""
@@ -179,6 +183,7 @@ class ChainRunner:
         if digest is None:  # no run-scoped name: known when bake ends
             return
         self.state.digests[name] = self.state.runs[name].digest = digest
+        self._start(attempt, name)
         attempt.reported.add(name)
         self._steps(attempt, name)
         self._end(name, State.SUCCEEDED, report)
@@ -233,6 +238,7 @@ class ChainRunner:
                 self._check_stored_digest(name)
                 self._after_build(image)
                 continue
+            self._start(attempt, name)
             self._steps(attempt, name)
             state = self.builds.succeeded(image, run, list(attempt.kept[name]))
             if state is State.SUCCEEDED:
@@ -306,10 +312,14 @@ class ChainRunner:
         return value
 
     def _start(self, attempt: _Attempt, name: str) -> None:
+        if name in attempt.started:
+            return
         attempt.started.add(name)
         self.state.runs[name].log = self.state.relative(self._log(name))
         self.state.runs[name].started = time.time()
         self.builds.reporter.started(ImageStarted(name, attempt.number))
+        for update in attempt.pending.pop(name, []):
+            self.builds.reporter.update(update)
 
     def _steps(self, attempt: _Attempt, name: str) -> None:
         run, reader = self.state.runs[name], attempt.readers[name]

@@ -113,6 +113,39 @@ def test_a_failing_link_fails_alone_and_what_follows_is_skipped(
         remove(tag)
 
 
+def member_events(stdout: str) -> dict[str, list[dict[str, object]]]:
+    events: dict[str, list[dict[str, object]]] = {}
+    for line in stdout.splitlines():
+        event = json.loads(line)
+        if "image" in event and event["event"] != "log":
+            events.setdefault(str(event["image"]), []).append(event)
+    return events
+
+
+def test_every_member_reports_its_start_then_all_its_steps_cold_and_cached(
+        engine: str, make_project: MakeProject) -> None:
+    # A later member's first steps run (or, cached, are solved) before the member before
+    # it is stored: they used to be dropped, so its events missed steps and its start.
+    path, tag = project(make_project)
+    try:
+        for run in ("cold", "cached"):
+            result = build(path, "--progress", "json", "--no-skip-unchanged")
+            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+            for name, events in member_events(result.stdout).items():
+                kinds = [e["event"] for e in events]
+                assert kinds[kinds.index("queued") + 1] == "started", (run, name, kinds)
+                finished = events[kinds.index("finished")]
+                steps = [e for e in events if e["event"] == "step"
+                         and " FROM " not in f" {str(e['name']).split('] ', 1)[-1]}"]
+                assert len(steps) == finished["total_steps"], (run, name, kinds)
+                cached = kinds.count("cached")
+                assert cached == finished["cached_steps"], (run, name, kinds)
+                if run == "cached":
+                    assert cached == finished["total_steps"] > 0, (run, name, kinds)
+    finally:
+        remove(tag)
+
+
 def test_a_session_that_builds_again_what_an_earlier_build_serves_keeps_the_cache_keys(
         engine: str, make_project: MakeProject) -> None:
     path, tag = project(make_project)
