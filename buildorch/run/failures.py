@@ -107,7 +107,43 @@ def _output_tail(lines: Sequence[str]) -> list[str]:
                 quoted.append(following)
             if quoted:
                 return quoted[-TAIL_LINES:]
-    return [t for t in lines if t.strip()][-TAIL_LINES:]
+    return [t for t in _without_cache_misses(lines) if t.strip()][-TAIL_LINES:]
+
+
+_IMPORT = "importing cache manifest from "
+
+
+def _without_cache_misses(lines: Sequence[str]) -> list[str]:
+    """The log without its imports of cache entries that do not exist yet (a first run, a
+    new branch): BuildKit quotes each as an error block, which is not why a build failed."""
+    names: dict[str, str] = {}
+    missed: set[str] = set()  # vertex numbers
+    for text in lines:
+        match = _VERTEX.match(text)
+        if match is None:
+            continue
+        number, rest = match.groups()
+        name = names.setdefault(number, rest)
+        if name.startswith(_IMPORT) and rest.startswith("ERROR: ") and _NOT_FOUND.search(rest):
+            missed.add(number)
+    quotes = {f" > {names[n]}:" for n in missed}
+    kept, i = [], 0
+    while i < len(lines):
+        match = _VERTEX.match(lines[i])
+        if match and match.group(1) in missed:
+            i += 1
+        elif _quotes_one_of(lines[i:i + 3], quotes):
+            i += 3
+        else:
+            kept.append(lines[i])
+            i += 1
+    return kept
+
+
+def _quotes_one_of(block: Sequence[str], quotes: set[str]) -> bool:
+    """`------` / ` > importing cache manifest from REF:` / `------`, REF one of `quotes`."""
+    return (len(block) == 3 and block[1] in quotes
+            and block[0].startswith("------") and block[2].startswith("------"))
 
 
 _VERTEX = re.compile(r"^#(\d+) (.*)$")

@@ -45,3 +45,47 @@ def test_unknown_output_falls_back_to_last_line() -> None:
     failure = analyse(["something odd"], 2)
     assert failure.message == "something odd" and failure.line is None
     assert analyse([], 2).message == "exit code 2"
+
+
+# A COPY of a missing file on a first run (no cache entry yet), as docker buildx 0.13.1
+# printed it on the stack: BuildKit quotes no output of the step, so the tail is the log's
+# last lines, where the cache import that found nothing is an error block of its own.
+MISSING_COPY_FIRST_RUN = """#5 importing cache manifest from localhost:5000/c:api-main
+#5 ERROR: failed to configure registry cache importer: localhost:5000/c:api-main: not found
+
+#6 [internal] load build context
+#6 transferring context: 2B done
+#6 DONE 0.0s
+
+#7 [2/2] COPY app.sh /app.sh
+#7 ERROR: failed to calculate checksum of ref 1a2b::3c4d: "/app.sh": not found
+------
+ > importing cache manifest from localhost:5000/c:api-main:
+------
+------
+ > [2/2] COPY app.sh /app.sh:
+------
+Dockerfile:2
+--------------------
+   1 |     FROM busybox
+   2 | >>> COPY app.sh /app.sh
+--------------------
+ERROR: failed to solve: failed to calculate checksum of ref 1a2b::3c4d: "/app.sh": not found
+""".splitlines()
+
+
+def test_a_cache_import_that_found_nothing_is_left_out_of_the_tail() -> None:
+    failure = analyse(MISSING_COPY_FIRST_RUN, 1)
+    assert (failure.dockerfile, failure.line, failure.step) == (
+        "Dockerfile", 2, "COPY app.sh /app.sh")
+    assert not any("importing cache manifest" in t for t in failure.tail)
+    assert failure.tail[0] == "#6 [internal] load build context"
+    assert " > [2/2] COPY app.sh /app.sh:" in failure.tail  # the failing step's block stays
+    assert failure.tail[-1].startswith("ERROR: failed to solve")
+
+
+def test_a_cache_import_that_failed_otherwise_stays_in_the_tail() -> None:
+    refused = [t.replace("not found", "connection refused") if "importer" in t else t
+               for t in MISSING_COPY_FIRST_RUN]
+    failure = analyse(refused, 1)
+    assert " > importing cache manifest from localhost:5000/c:api-main:" in failure.tail
