@@ -41,27 +41,33 @@ def builders_text(run: RecordedRun) -> str:
                     for name, b in run.builders.items()) or "-"
 
 
-def _row(entry: HistoryEntry, pooled: bool) -> tuple[str, ...]:
+def _row(entry: HistoryEntry, pooled: bool, repros: bool) -> tuple[str, ...]:
     run = entry.record
+    extra = (pooled, repros)
     if run is None:
         return (entry.run_id, "-", "-", DAMAGED, "-", "-", "-", "-", "-", "-",
-                *(("-",) if pooled else ()))
+                *("-" for shown in extra if shown))
     rate = run.cache_hit_rate
     started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started))
     built = sum(1 for i in run.images.values() if i.state == "succeeded"
                 and not (i.total_steps and i.cached_steps == i.total_steps))
     cached = run.count("succeeded") - built
+    optional = (builders_text(run), run.reproduces or "-")
     return (run.id, run.pipeline, started, run.outcome, duration_text(run.duration),
             str(built), str(cached), str(run.count("unchanged")),
             str(run.count("failed")), f"{rate:.0%}" if rate is not None else "-",
-            *((builders_text(run),) if pooled else ()))
+            *(value for value, shown in zip(optional, extra, strict=True) if shown))
 
 
 def history_table(entries: Sequence[HistoryEntry]) -> str:
     """BUILT: images whose build ran a step; CACHED: every step from cache; UNCHANGED: not
     built (an earlier build served them); CACHE HITS: steps from cache over all steps;
-    BUILDERS (only where some run had a pool of builders): `builders_text`."""
-    pooled = any(e.record is not None and e.record.builders for e in entries)
+    BUILDERS (only where some run had a pool of builders): `builders_text`; REPRODUCES
+    (only where some run was a `buildorch repro`): the run it rebuilt."""
+    read = [e.record for e in entries if e.record is not None]
+    pooled = any(r.builders for r in read)
+    repros = any(r.reproduces for r in read)
     header = ("RUN", "PIPELINE", "STARTED", "OUTCOME", "DURATION", "BUILT", "CACHED",
-              "UNCHANGED", "FAILED", "CACHE HITS", *(("BUILDERS",) if pooled else ()))
-    return table([header, *(_row(e, pooled) for e in entries)])
+              "UNCHANGED", "FAILED", "CACHE HITS", *(("BUILDERS",) if pooled else ()),
+              *(("REPRODUCES",) if repros else ()))
+    return table([header, *(_row(e, pooled, repros) for e in entries)])

@@ -46,3 +46,16 @@ def test_no_builders_column_without_a_pool() -> None:
     run = parse_record(record(), "r")
     header = history_table([HistoryEntry(run.id, run)]).splitlines()[0]
     assert "BUILDERS" not in header and header.rstrip().endswith("CACHE HITS")
+
+
+def test_a_reproduces_column_where_some_run_was_a_repro() -> None:
+    original = parse_record(record(), "r")
+    repro = parse_record({**record("20261201T060000Z-123456", "succeeded"),
+                          "reproduces": original.id}, "r")
+    lines = history_table([HistoryEntry(repro.id, repro), HistoryEntry(original.id, original),
+                           HistoryEntry("X", None, "bad")]).splitlines()
+    assert lines[0].split()[-1] == "REPRODUCES" and "BUILDERS" not in lines[0]
+    assert lines[1].split()[-1] == original.id
+    assert lines[2].split()[-1] == "-" and lines[3].split()[-1] == "-"
+    alone = history_table([HistoryEntry(original.id, original)]).splitlines()[0]
+    assert "REPRODUCES" not in alone
