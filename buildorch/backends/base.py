@@ -18,6 +18,8 @@ from buildorch.backends.request import BuilderTls, BuildRequest
 
 Argv = list[str]
 _VERSION = re.compile(r"\bv?(\d+)\.(\d+)(?:\.(\d+))?")
+# a push's report of what it pushed, `TAG: digest: sha256:... size: N` (docker push)
+_PUSHED = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 # `rewrite-timestamp`: moby/buildkit#4057, in BuildKit v0.13.0 (docker/docs#21055)
 REWRITE_TIMESTAMP_SINCE = (0, 13, 0)
 
@@ -35,6 +37,13 @@ def version_number(text: str) -> tuple[int, int, int] | None:
         return None
     major, minor, patch = match.groups()
     return int(major), int(minor), int(patch or 0)
+
+
+def pushed_digest(output: str) -> str | None:
+    """The digest the output of `Backend.push_argv` reports for the tag it pushed (the last
+    one it names); None where it names none."""
+    found = _PUSHED.findall(output)
+    return found[-1] if found else None
 
 
 @dataclass(frozen=True)

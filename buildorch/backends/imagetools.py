@@ -32,8 +32,6 @@ from buildorch.backends.request import BuilderTls
 
 # create.go runCreate: sub.Log(1, "pushing %s to %s\n", desc.Digest, t.String())
 _PUSHING = re.compile(r"pushing (sha256:[0-9a-f]{64}) to (\S+)")
-# docker push's last line, `TAG: digest: sha256:... size: N` (as publish._PUSHED_DIGEST)
-_PUSHED = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 
 
 def imagetools_create_argv(tags: Sequence[str], sources: Sequence[str],
@@ -60,9 +58,3 @@ def imagetools_inspect_raw_argv(ref: str, address: str | None = None,
 def index_digests(output: str) -> dict[str, str]:
     """What `imagetools create` pushed: tag (as buildx writes it, normalised) -> digest."""
     return {tag: digest for digest, tag in _PUSHING.findall(output)}
-
-
-def pushed_digest(output: str) -> str | None:
-    """The digest `docker push` reports for the tag it pushed (the last one it names)."""
-    found = _PUSHED.findall(output)
-    return found[-1] if found else None

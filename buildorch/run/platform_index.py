@@ -32,13 +32,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from buildorch import proc
+from buildorch.backends.base import pushed_digest
 from buildorch.backends.docker import BACKEND as DOCKER
 from buildorch.backends.flags import docker_tls_problem
 from buildorch.backends.imagetools import (
     imagetools_create_argv,
     imagetools_inspect_raw_argv,
     index_digests,
-    pushed_digest,
 )
 from buildorch.backends.request import BuilderTls
 from buildorch.errors import BuildorchError

@@ -8,12 +8,11 @@ set through the registry API.
 
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from buildorch import proc
-from buildorch.backends.base import Backend
+from buildorch.backends.base import Backend, pushed_digest
 from buildorch.backends.request import BuilderTls
 from buildorch.oci import registry
 from buildorch.planning.plan import PublishStep
@@ -23,7 +22,6 @@ from buildorch.run.platform_index import PlatformIndexError
 from buildorch.run.reporting import Reporter
 from buildorch.run.state import RunState
 
-_PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 PUSH_TIMEOUT = 1800
 REMOVE_TIMEOUT = 600
 
@@ -65,10 +63,10 @@ def _publish_tag(state: RunState, backend: Backend, step: PublishStep) -> None:
     argv = backend.push_argv(tag, request.builder, request.builder_tls) or step.argv
     output = proc.run(argv, cwd=state.root, secrets=state.log_scrub,
                       timeout=PUSH_TIMEOUT).output
-    pushed = _PUSHED_DIGEST.findall(output)
-    if pushed and pushed[-1] != digest:
+    pushed = pushed_digest(output)
+    if pushed is not None and pushed != digest:
         raise registry.RegistryError(
-            f"{tag} was pushed as {pushed[-1]}, not the {digest} this run built")
+            f"{tag} was pushed as {pushed}, not the {digest} this run built")
 
 
 def remove_run_tags(state: RunState, backend: Backend) -> None:

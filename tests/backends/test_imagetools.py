@@ -16,7 +16,6 @@ from buildorch.backends.imagetools import (
     imagetools_create_argv,
     imagetools_inspect_raw_argv,
     index_digests,
-    pushed_digest,
 )
 from buildorch.backends.request import BuilderTls
 
@@ -69,10 +68,3 @@ def test_the_index_digest_is_read_from_the_plain_log() -> None:
            f"#1 0.000 pushing {A} to docker.io/library/bb:1\n#1 DONE 0.0s\n")
     assert index_digests(log) == {"localhost:5000/bo/bb:exp1": A, "docker.io/library/bb:1": A}
     assert index_digests("#1 DONE 0.0s\n") == {}
-
-
-def test_the_pushed_digest_is_docker_pushs_last() -> None:
-    log = ("The push refers to repository [localhost:5000/bo/bb]\n6a4f8828e5a1: Pushed\n"
-           f"buildorch-x-linux-386: digest: {B} size: 853\n")
-    assert pushed_digest(log) == B
-    assert pushed_digest("denied: requested access to the resource is denied\n") is None
