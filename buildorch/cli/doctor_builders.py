@@ -9,7 +9,7 @@ on its own, to say what answers there."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -20,7 +20,7 @@ from buildorch.pipeline.loaded import LoadedPipeline
 from buildorch.pipeline.model import Builder
 from buildorch.planning.requests import request_tls
 from buildorch.run.builder_load import BuilderLoad, builder_loads, recent_runs
-from buildorch.run.recorded import RecordedRun, read_record, run_records
+from buildorch.run.recorded import readable_records
 from buildorch.text import plural
 
 AUTO = "auto"
@@ -53,7 +53,7 @@ def builder_reports(pipeline: LoadedPipeline) -> list[BuilderReport]:
 
     with ThreadPoolExecutor(max_workers=len(builders)) as workers:
         probed = list(workers.map(probe, range(len(builders))))
-    loads = builder_loads(recent_runs(_records(), pipeline.model.name),
+    loads = builder_loads(recent_runs(readable_records(), pipeline.model.name),
                           [b.name for b in builders])
     return [BuilderReport(b, status, platforms, loads[b.name])
             for b, (status, platforms) in zip(builders, probed, strict=True)]
@@ -64,15 +64,6 @@ def _auto(address: str | None, tls: BuilderTls | None) -> BackendStatus:
         return choose(AUTO, address, tls)[1]
     except BuildorchError as exc:
         return BackendStatus(AUTO, None, detail=str(exc))
-
-
-def _records() -> Iterator[RecordedRun]:
-    """This folder's run records, newest first, read one by one as they are asked for."""
-    for path in run_records():
-        try:
-            yield read_record(path)
-        except BuildorchError:
-            continue  # a damaged record only loses its share of the load
 
 
 def builder_lines(pipeline: str, reports: Sequence[BuilderReport]) -> list[str]:

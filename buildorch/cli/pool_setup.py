@@ -22,10 +22,10 @@ from buildorch.planning.placement import (
 )
 from buildorch.planning.plan import Plan
 from buildorch.planning.requests import request_tls
+from buildorch.run.builder_load import recent_runs
 from buildorch.run.pool import PoolEntry, PoolSetup, Wants, last_builders
-from buildorch.run.recorded import RecordedRun, read_record, run_records
+from buildorch.run.recorded import readable_records
 
-RECORDS_READ = 20  # newest runs read for where each image was built last
 # docker copies a dependency to the builder of its dependent (save and load); buildctl
 # passes it by digest through the registry or an OCI layout on the client
 POOL_BACKENDS = ("docker", "buildctl")
@@ -52,7 +52,9 @@ def pool_setup(pipeline: LoadedPipeline, plan: Plan, given: str | None, backend:
     wants = {i.name: _wants(pipeline, i.name) for i in plan.images}
     split = splits(plan, backend)
     _check_placeable(plan, entries, wants, down, split)
-    return PoolSetup(entries, wants, last_builders(_records(plan.pipeline), wants), down, split)
+    # the newest runs of this pipeline (another pipeline's images are other images)
+    earlier = recent_runs(readable_records(), plan.pipeline)
+    return PoolSetup(entries, wants, last_builders(earlier, wants), down, split)
 
 
 def splits(plan: Plan, backend: str) -> frozenset[str]:
@@ -122,15 +124,3 @@ def _check_placeable(plan: Plan, entries: Sequence[PoolEntry], wants: dict[str, 
     if lines:
         raise BuildorchError("\n".join(f"cannot place {line}" for line in lines))
 
-
-def _records(pipeline: str) -> list[RecordedRun]:
-    """The newest records of this pipeline (another pipeline's images are other images)."""
-    found = []
-    for path in run_records()[:RECORDS_READ]:
-        try:
-            record = read_record(path)
-        except BuildorchError:
-            continue  # a damaged record only loses its affinity
-        if record.pipeline == pipeline:
-            found.append(record)
-    return found

@@ -16,7 +16,7 @@ from itertools import islice
 
 from buildorch.run.recorded import RecordedRun
 
-RECENT_RUNS = 20  # as many as a run reads for where each image was built last
+RECENT_RUNS = 20  # also how many a pool run reads for where each image was built last
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ load.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,16 @@ def run_records(root: Path | None = None) -> list[Path]:
         return []
     return [p / "record.json" for p in sorted(folder.iterdir(), reverse=True)
             if (p / "record.json").is_file()]
+
+
+def readable_records(root: Path | None = None) -> Iterator[RecordedRun]:
+    """The run records under `root` that read, newest first, each read as it is asked for
+    (a damaged record is passed over: it only loses its share of what they tell)."""
+    for path in run_records(root):
+        try:
+            yield read_record(path)
+        except ConfigError:
+            continue
 
 
 def find_record(given: str, root: Path | None = None) -> Path:

@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from buildorch.errors import ConfigError
-from buildorch.run.recorded import find_record, parse_record, read_record, run_records
+from buildorch.run.recorded import (
+    find_record,
+    parse_record,
+    read_record,
+    readable_records,
+    run_records,
+)
 from tests.run.record_samples import record, write_run
 
 
@@ -66,3 +72,12 @@ def test_runs_are_found_newest_first_by_id_prefix_or_path(tmp_path: Path) -> Non
         find_record("2026", tmp_path)
     with pytest.raises(ConfigError, match="no such run"):
         find_record("2027", tmp_path)
+
+
+def test_readable_records_are_newest_first_past_a_damaged_one(tmp_path: Path) -> None:
+    write_run(tmp_path, record("20261130T100000Z-aaaaaa"))
+    write_run(tmp_path, record("20261201T100000Z-bbbbbb"))
+    broken = write_run(tmp_path, record("20261201T110000Z-cccccc"))
+    broken.write_text("{")
+    assert [r.id for r in readable_records(tmp_path)] == [
+        "20261201T100000Z-bbbbbb", "20261130T100000Z-aaaaaa"]
