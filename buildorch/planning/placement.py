@@ -73,8 +73,6 @@ def per_platform(need: Need) -> tuple[Need, ...]:
     return tuple(Need(need.image, frozenset({p}), need.labels) for p in sorted(need.platforms))
 
 
-
-
 def unplaceable(needs: Iterable[Need], builders: Sequence[PoolBuilder]) -> list[Problem]:
     """Every image with a need no builder fits, one problem each, sorted by image: checked
     before anything runs so that such a pipeline fails with exit 2, not half-way through.

@@ -134,15 +134,20 @@ def _linked(images: list[PlannedImage], links: Mapping[str, str]) -> list[Planne
             and bakeable[links[i.name]] == i.request.builder else i for i in images]
 
 
+def with_request(image: PlannedImage, request: BuildRequest, backend: Backend) -> PlannedImage:
+    """`image` with another request: its argv, and the one shown, rendered again."""
+    argv = tuple(backend.build_argv(request))
+    shown = request.redacted()
+    return dataclasses.replace(image, request=request, argv=argv, shown_argv=argv
+                               if shown is request else tuple(backend.build_argv(shown)))
+
+
 def placed_on(image: PlannedImage, backend: Backend, address: str | None,
               tls: BuilderTls | None) -> PlannedImage:
     """`image` built on the builder at `address` (a pool places it at run time): the same
     request and argv, reaching that builder."""
     request = dataclasses.replace(image.request, builder=address, builder_tls=tls)
-    argv = tuple(backend.build_argv(request))
-    shown = request.redacted()
-    return dataclasses.replace(image, request=request, argv=argv, shown_argv=argv
-                               if shown is request else tuple(backend.build_argv(shown)))
+    return with_request(image, request, backend)
 
 
 def platform_slug(platform: str) -> str:

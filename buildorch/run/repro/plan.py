@@ -29,7 +29,7 @@ from buildorch.backends.flags import REWRITE_TIMESTAMP, spec_text
 from buildorch.backends.request import AttrSpec, BuildRequest
 from buildorch.errors import BuildorchError
 from buildorch.oci.reference import ImageRef, context_key
-from buildorch.planning.plan import Plan, PlannedImage
+from buildorch.planning.plan import Plan, PlannedImage, with_request
 from buildorch.planning.requests import LOCAL_NAMESPACE
 from buildorch.proc import REDACTED
 from buildorch.run.recorded import RecordedImage, RecordedRun
@@ -137,9 +137,6 @@ def _replanned(image: PlannedImage, request: BuildRequest, backend: Backend) -> 
     """The image with its new request: argv rendered again; no cache export, no publishing.
     Its input manifest stays the plan's: pins and cache are not inputs, so the recorded
     run's inputs and these compare."""
-    shown = request.redacted()
-    argv = tuple(backend.build_argv(request))
     return dataclasses.replace(
-        image, request=request, argv=argv,
-        shown_argv=argv if shown is request else tuple(backend.build_argv(shown)),
+        with_request(image, request, backend),
         publish=(), cache=dataclasses.replace(image.cache, exports=(), sync_upload=None))
