@@ -35,8 +35,8 @@ def recent_runs(records: Iterable[RecordedRun], pipeline: str,
 
 
 def builds_on(run: RecordedRun) -> Counter[str]:
-    """Builder -> how many builds of the run it ran (the record's `builders` section counts
-    a per-platform image once, on its first platform's builder)."""
+    """Builder -> how many builds of the run it ran, read from its images (as the record's
+    `builders` section counts them when the run writes it: run/pool `to_json`)."""
     found: Counter[str] = Counter()
     for image in run.images.values():
         if image.platforms:
