@@ -232,15 +232,6 @@ def join(tags: Sequence[str], pushed: Sequence[PushedPlatform], *,
     return PlatformIndex(digest, media_type, tuple(tags), platform_manifests(pushed, found))
 
 
-def build_index(builds: Sequence[PlatformBuild], tags: Sequence[str], run_id: str,
-                image: str, *, secrets: Iterable[str] = ()) -> PlatformIndex:
-    """Both steps at once, where nothing else has to succeed in between (one after the
-    other: a run pushes its platforms as their builds end)."""
-    secrets = tuple(secrets)
-    pushed = [push_platform(b, tags, run_id, image, secrets=secrets) for b in builds]
-    return join(tags, pushed, secrets=secrets)
-
-
 def _raw_manifest(ref: str, address: str | None, tls: BuilderTls | None) -> bytes:
     """stdout alone: the bytes the digest is of (a warning on stderr must not join them)."""
     argv = imagetools_inspect_raw_argv(ref, address, tls)
