@@ -146,7 +146,7 @@ class ChainRunner:
         if target in attempt.members and any(isinstance(e, Step) for e in events):
             self._start(attempt, target)  # a cached chain solves its members all at once
         updates = [LogLine(member, shown), *([] if target in attempt.replays else events)]
-        if member in attempt.started or member in attempt.reported:
+        if member in attempt.started:  # a stored (reported) member started first
             for update in updates:
                 self.builds.reporter.update(update)
         else:  # its definition loads early: shown once it starts, never if it does not
