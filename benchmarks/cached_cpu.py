@@ -15,8 +15,9 @@ and the floor any buildorch that starts itself and then one bake could reach (is
    For each it measures wall time; the client's CPU, its **own** apart from its
    **children's** (the docker CLI processes): it waits for the process without reaping it
    (`os.waitid(..., WEXITED | WNOWAIT)`) and reads the zombie's `/proc/<pid>/stat`
-   (live_view_cpu.py's method); and the engine's CPU over the run (the stack's dockerd,
-   `/proc/<pid>/stat` before and after, BuildKit being embedded in it; each run starts once
+   (live_view_cpu.py's method); and the engine's CPU over the run (build_overhead.py's
+   meter: the stack's dockerd, which embeds BuildKit, and its containerd, own and reaped
+   children's, from `/proc/<pid>/stat` before and after; each run starts once
    the engine has been idle for half a second, so that what it does after a client has
    gone is not counted to the next). Checks: exit 0, and
    every RUN step CACHED (bake_compare.check_cached: bake's output, buildorch's record).
@@ -45,7 +46,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bake_compare
-from bake_compare import Build, check_cached, command_for, read_record, write_inputs
+import build_overhead
+from bake_compare import Build, check_cached, command_for, read_record, stats_cell, write_inputs
+from build_overhead import Engine
 from graphgen import Graph
 from live_view_cpu import stat_times
 from machine import append_results, fresh_folder, machine_info, machine_lines, stack_env
@@ -76,28 +79,15 @@ class Measured:
         return self.client_cpu + self.engine_cpu
 
 
-def dockerd_pid() -> int:
-    out = subprocess.run([str(REPO / "scripts" / "stack"), "pid", "dockerd"], cwd=REPO,
-                         capture_output=True, text=True, check=False).stdout.strip()
-    if not out.isdigit():
-        sys.exit("cached_cpu: no dockerd of the stack runs (scripts/stack up)")
-    return int(out)
-
-
-def process_cpu(pid: int) -> float:
-    own, _children = stat_times(pid)
-    return own
-
-
-def engine_settled(engine: int, most: float = 15.0) -> float:
+def engine_settled(engine: Engine, most: float = 15.0) -> float:
     """Wait until the engine is idle (under 2 % of a core over half a second): work it does
     after a client has gone (removing names, releasing a session) is not the next run's.
     The seconds waited."""
     start = time.perf_counter()
     while time.perf_counter() - start < most:
-        before = process_cpu(engine)
+        before = engine.cpu()
         time.sleep(0.5)
-        if process_cpu(engine) - before < 0.01:
+        if engine.cpu() - before < 0.01:
             break
     return time.perf_counter() - start
 
@@ -122,17 +112,17 @@ def run_one(argv: Sequence[str], folder: Path, measured: Measured) -> list[str]:
     return lines
 
 
-def measure(kind: str, root: Path, graph: Graph, token: str, engine: int) -> Measured:
+def measure(kind: str, root: Path, graph: Graph, token: str, engine: Engine) -> Measured:
     measured = Measured(kind)
     engine_settled(engine)
-    before = process_cpu(engine)
+    before = engine.cpu()
     if kind == "floor":
         dry = [*command_for("buildorch", None, verbose=False), "--dry-run"]
         run_one(dry, root / "buildorch", measured)
     tool = "buildorch" if kind == "buildorch" else "bake"
     argv = command_for(tool, None, verbose=False)
     lines = run_one(argv, root / tool, measured)
-    measured.engine_cpu = process_cpu(engine) - before
+    measured.engine_cpu = engine.cpu() - before
     if not measured.problems:
         build = Build(tool, "cached", 1, kind, root / tool, token, argv,
                       lines=[(0.0, line) for line in lines])
@@ -155,12 +145,6 @@ def prepare(kind: str, graph: Graph) -> tuple[Path, str]:
     return root, token
 
 
-def cell(values: Sequence[float]) -> str:
-    if not values:
-        return "-"
-    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
-
-
 # (title, attribute, whether a ratio to bake means something: bake's own process is the
 # docker CLI, which runs buildx as its child)
 FIELDS = (("wall (s)", "seconds", True), ("client CPU (s)", "client_cpu", True),
@@ -178,8 +162,8 @@ def table(runs: Sequence[Measured]) -> list[str]:
         base = statistics.median(values["bake"]) if values["bake"] else 0.0
         ratios = [f"{statistics.median(values[k]) / base:.2f}"
                   if compared and base and values[k] else "" for k in ("buildorch", "floor")]
-        lines.append(f"| {title} | {cell(values['bake'])} | {cell(values['buildorch'])} | "
-                     f"{cell(values['floor'])} | {ratios[0]} | {ratios[1]} |")
+        cells = " | ".join(stats_cell(values[k]) for k in KINDS)
+        lines.append(f"| {title} | {cells} | {ratios[0]} | {ratios[1]} |")
     return lines
 
 
@@ -216,7 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.src:
         bake_compare.SOURCE = args.src.resolve()
     info = machine_info(docker=True)
-    engine = dockerd_pid()
+    engine = build_overhead.engine()
+    if not engine.pids:
+        sys.exit("cached_cpu: no dockerd of the stack runs (scripts/stack up)")
     kinds = ("existing", "chain") if args.graph == "both" else (args.graph,)
     results: dict[str, list[Measured]] = {}
     for kind in kinds:
